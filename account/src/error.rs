@@ -1,0 +1,60 @@
+use platform::ApiError;
+use platform::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// A verification or reset token that is unknown, used or expired.
+    #[error("invalid or expired token")]
+    InvalidEmailToken,
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    #[error("refresh token expired")]
+    RefreshTokenExpired,
+    #[error("too many failed attempts")]
+    LockedOut { retry_after_secs: u64 },
+    #[error("current password is wrong")]
+    WrongCurrentPassword,
+    #[error("account not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+platform::impl_db_error!(AccountError);
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::EmailTaken => ApiError::conflict("email_taken", "An account with this email already exists."),
+            AccountError::InvalidCredentials => {
+                ApiError::unauthorized("invalid_credentials", "The email or password is wrong.")
+            }
+            AccountError::EmailNotVerified => ApiError::forbidden_because(
+                "email_not_verified",
+                "Verify your email address first; we can send the link again.",
+            ),
+            AccountError::InvalidEmailToken => {
+                ApiError::bad_request("invalid_token", "This link is invalid, already used or expired.")
+            }
+            AccountError::InvalidRefreshToken => {
+                ApiError::unauthorized("invalid_token", "The refresh token is not valid; log in again.")
+            }
+            AccountError::RefreshTokenExpired => {
+                ApiError::unauthorized("token_expired", "The refresh token has expired; log in again.")
+            }
+            AccountError::LockedOut { retry_after_secs } => ApiError::rate_limited(retry_after_secs),
+            AccountError::WrongCurrentPassword => ApiError::invalid_field("current_password", "is not correct"),
+            AccountError::NotFound => ApiError::not_found(),
+            AccountError::Db(e) => e.into(),
+            AccountError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+use anyhow::Context;
+use app::{Application, Overrides};
+use clap::{Parser, Subcommand};
+use platform::config::{LoadOptions, Settings};
+
+#[derive(Parser)]
+#[command(name = "app", about = "The commerce backend: one binary, every module.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator account (email counts as verified).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "APP_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(LoadOptions::from_env())?;
+    platform::telemetry::init(&settings.log.level, settings.json_logs());
+    let blocking = settings.server.max_blocking_threads.max(2);
+    let result = actix_web::rt::System::with_tokio_rt(move || {
+        tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(blocking).build().unwrap_or_else(
+            |e| {
+                // Without a runtime nothing can run; this is start-up, so say why and stop.
+                eprintln!("cannot start the Tokio runtime: {e}");
+                std::process::exit(1)
+            },
+        )
+    })
+    .block_on(run(cli, settings));
+    if let Err(e) = &result {
+        tracing::error!(error = %format!("{e:#}"), "fatal");
+    }
+    result
+}
+
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => Application::build(settings, Overrides::default()).await?.run_until_stopped().await,
+        Command::Migrate => {
+            let assembled = app::assemble(settings, Overrides::default()).await?;
+            app::migrate(&assembled).await?;
+            tracing::info!("migrations up to date");
+            Ok(())
+        }
+        Command::CreateAdmin { email, password, name } => {
+            let assembled = app::assemble(settings, Overrides::default()).await?;
+            app::migrate(&assembled).await?;
+            let email = account::EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+            let password = account::Password::parse(&password).map_err(|e| anyhow::anyhow!("--password {e}"))?;
+            let name = account::DisplayName::parse(&name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
+            let admin = assembled.accounts.create_admin(email, password, name).await.context("creating the admin")?;
+            tracing::info!(id = admin.id, email = %admin.email, "admin created");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Builds every module from settings and connects them through their contracts.
+
+use account::Accounts;
+use anyhow::Context;
+use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
+use payment::{Charges, PaymentSettings, Wallets};
+use platform::auth::Jwt;
+use platform::cache::{MemoryCache, RedisCache, SharedCache};
+use platform::clock::{SharedClock, SystemClock};
+use platform::config::Settings;
+use platform::db::{Db, Migrations};
+use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
+use platform::outbox::{Dispatcher, Outbox};
+use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What tests (or an embedding) may replace.
+#[derive(Default, Clone)]
+pub struct Overrides {
+    pub clock: Option<SharedClock>,
+    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub mailer: Option<SharedMailer>,
+}
+
+/// A module's database and the migrations that belong in it.
+pub struct ModuleDb {
+    pub module: &'static str,
+    pub db: Db,
+    pub migrations: &'static Migrations,
+    pub outbox: Option<Outbox>,
+}
+
+pub struct Assembled {
+    pub settings: Settings,
+    pub clock: SharedClock,
+    pub cache: SharedCache,
+    pub pubsub: SharedPubSub,
+    pub mailer: SharedMailer,
+    pub jwt: Jwt,
+    pub databases: Vec<ModuleDb>,
+    pub accounts: Arc<Accounts>,
+    pub wallets: Arc<Wallets>,
+    pub charges: Arc<Charges>,
+}
+
+impl Assembled {
+    pub fn database(&self, module: &str) -> Option<&Db> {
+        self.databases.iter().find(|m| m.module == module).map(|m| &m.db)
+    }
+}
+
+fn module_db(
+    settings: &Settings,
+    module: &'static str,
+    migrations: &'static Migrations,
+    outbox: Option<Outbox>,
+) -> anyhow::Result<ModuleDb> {
+    let url = settings.database_url_for(module);
+    let db = Db::connect(module, &url, &settings.database).with_context(|| format!("{module} database"))?;
+    tracing::info!(module, target = %db.target().describe(), "database configured");
+    Ok(ModuleDb { module, db, migrations, outbox })
+}
+
+/// Builds the modules. Connections are made lazily; nothing is migrated yet.
+pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Result<Assembled> {
+    observability::install_recorder();
+    let clock: SharedClock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let (cache, pubsub): (SharedCache, SharedPubSub) = match settings.redis.url() {
+        Some(url) => (Arc::new(RedisCache::new(&settings.redis, url)?), RedisPubSub::new(&settings.redis, url)?),
+        None => (MemoryCache::new(), MemoryPubSub::new()),
+    };
+    tracing::info!(cache = cache.kind(), "cache configured");
+    let mailer = match overrides.mailer {
+        Some(m) => m,
+        None => platform::mailer::from_settings(&settings.mail)?,
+    };
+    let jwt = Jwt::new(&settings.auth, clock.clone());
+    let payment_settings = PaymentSettings::load(&settings)?;
+
+    let account_outbox = Outbox::new(account::OUTBOX_TABLE);
+    let account_db = module_db(&settings, "account", &account::MIGRATIONS, Some(account_outbox.clone()))?;
+    let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
+
+    let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
+    let accounts = Arc::new(Accounts::new(
+        account_db.db.clone(),
+        account_outbox,
+        cache.clone(),
+        clock.clone(),
+        jwt.clone(),
+        hasher,
+        settings.auth.clone(),
+        &settings.server.public_url,
+    ));
+    let gateway: Arc<dyn PaymentGateway> = match overrides.gateway {
+        Some(g) => g,
+        None if payment_settings.gateway == "toss" => Arc::new(TossGateway::new(&payment_settings.toss)?),
+        None => Arc::new(SandboxGateway),
+    };
+    let wallets = Arc::new(Wallets::new(payment_db.db.clone(), clock.clone()));
+    let charges = Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings));
+
+    Ok(Assembled {
+        settings,
+        clock,
+        cache,
+        pubsub,
+        mailer,
+        jwt,
+        databases: vec![account_db, payment_db],
+        accounts,
+        wallets,
+        charges,
+    })
+}
+
+use crate::observability;
+
+/// Applies every module's pending migrations to its own database.
+pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
+    for module in &assembled.databases {
+        let db = module.db.clone();
+        let migrations = module.migrations;
+        let applied = tokio::task::spawn_blocking(move || db.migrate(&[migrations]))
+            .await?
+            .with_context(|| format!("migrating the {} database", module.module))?;
+        if !applied.is_empty() {
+            tracing::info!(module = module.module, ?applied, "migrations applied");
+        }
+    }
+    Ok(())
+}
+
+/// Outbox dispatchers (one per module database) and periodic tasks.
+pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
+    let settings = &assembled.settings;
+    for module in &assembled.databases {
+        let Some(outbox) = module.outbox.clone() else { continue };
+        let dispatcher =
+            Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
+                .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
+        tokio::spawn(dispatcher.run(shutdown.child_token()));
+    }
+    let charges = assembled.charges.clone();
+    let interval = Duration::from_millis(assembled.charges_reconcile_interval_ms());
+    spawn_periodic("charge reconciliation", interval, shutdown.child_token(), move || {
+        let charges = charges.clone();
+        async move {
+            charges.reconcile().await.map(|n| {
+                if n > 0 {
+                    tracing::info!(settled = n, "pending charges reconciled");
+                }
+            })
+        }
+    });
+}
+
+impl Assembled {
+    fn charges_reconcile_interval_ms(&self) -> u64 {
+        self.settings.module::<PaymentSettings>("payment").map(|p| p.reconcile_interval_ms).unwrap_or(30_000).max(100)
+    }
+}
+
+/// Runs `task` every `interval` until `shutdown`; failures are logged and retried next time.
+pub fn spawn_periodic<F, Fut, E>(name: &'static str, interval: Duration, shutdown: CancellationToken, task: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            if let Err(e) = task().await {
+                tracing::warn!(task = name, error = %e, "periodic task failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,332 @@
+use account::Account;
+use actix_web::dev::ServerHandle;
+use app::{Application, Assembled, Overrides};
+use contracts::Role;
+use payment::gateway::PaymentGateway;
+use platform::clock::OffsetClock;
+use platform::config::{LoadOptions, Settings};
+use platform::testkit::{TestDatabase, redis_url, unique_suffix};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<OffsetClock>,
+    pub assembled: Arc<Assembled>,
+    pub mail_dir: PathBuf,
+    handle: ServerHandle,
+    workers: CancellationToken,
+    lifecycle: Arc<app::Lifecycle>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _tmp: tempfile::TempDir,
+    _dbs: Vec<TestDatabase>,
+}
+
+#[derive(Default)]
+pub struct TestOptions {
+    pub settings: Vec<(String, String)>,
+    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    /// `Some(url)` forces a Redis URL (e.g. a dead one); `None` uses `TEST_REDIS_URL`.
+    pub redis_url: Option<String>,
+}
+
+impl TestOptions {
+    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
+        self.settings.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+pub fn migrations() -> Vec<&'static platform::db::Migrations> {
+    vec![&account::MIGRATIONS, &payment::MIGRATIONS]
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
+    let sets = migrations();
+    let split = std::env::var("TEST_SPLIT_ACCOUNT_DB").is_ok_and(|v| v == "1");
+    let (dbs, main_url, account_url) = tokio::task::spawn_blocking(move || {
+        let main = TestDatabase::create(&sets);
+        let account = split.then(|| TestDatabase::create(&sets));
+        let main_url = main.url().to_string();
+        let account_url = account.as_ref().map(|d| d.url().to_string()).unwrap_or_default();
+        (vec![Some(main), account].into_iter().flatten().collect::<Vec<_>>(), main_url, account_url)
+    })
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mail_dir = tmp.path().join("mail");
+    let redis = options.redis_url.clone().or_else(redis_url).unwrap_or_default();
+    let mut load = LoadOptions::default()
+        .with("server.bind", "127.0.0.1:0")
+        .with("server.workers", "2")
+        .with("database.url", &main_url)
+        .with("database.max_connections", "6")
+        .with("database.min_idle", "0")
+        .with("account.database_url", &account_url)
+        .with("redis.url", &redis)
+        .with("redis.key_prefix", format!("t{}:", unique_suffix()))
+        .with("mail.dir", mail_dir.to_string_lossy())
+        .with("outbox.poll_interval_ms", "50")
+        .with("rate_limit.auth_per_second", "10000")
+        .with("rate_limit.auth_burst", "10000")
+        .with("log.level", "warn");
+    for (k, v) in &options.settings {
+        load = load.with(k, v);
+    }
+    let settings = Settings::load(load).unwrap();
+    platform::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()), false);
+    let clock = OffsetClock::new();
+    let overrides = Overrides { clock: Some(clock.clone()), gateway: options.gateway.clone(), mailer: None };
+
+    // Each app runs in its own thread and actix System, like a separate process: dropping
+    // the TestApp stops it completely.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let system = actix_web::rt::System::with_tokio_rt(|| {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+        });
+        system.block_on(async move {
+            match Application::build(settings, overrides).await {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.assembled(), app.handle(), app.workers(), app.lifecycle())));
+                    let server = app.spawn();
+                    let _ = server.await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            }
+        });
+    });
+    let (port, assembled, handle, workers, lifecycle) =
+        tokio::task::spawn_blocking(move || rx.recv().unwrap()).await.unwrap().expect("app failed to start");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        clock,
+        assembled,
+        mail_dir,
+        handle,
+        workers,
+        lifecycle,
+        thread: Some(thread),
+        _tmp: tmp,
+        _dbs: dbs,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.workers.cancel();
+        // Sends the stop command now; the app's own runtime carries it out.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub account: Account,
+    pub id: i64,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub fn lifecycle(&self) -> Arc<app::Lifecycle> {
+        self.lifecycle.clone()
+    }
+
+    /// Stops the background workers (outbox dispatchers, sweeps), as if they crashed.
+    pub fn stop_workers(&self) {
+        self.workers.cancel();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.request(Method::GET, path);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.request(Method::POST, path).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.request(Method::PATCH, path).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post_keyed(&self, path: &str, token: &str, key: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str, password: &str, name: &str, role: &str) -> Response {
+        self.post(
+            "/api/v1/auth/signup",
+            None,
+            &json!({"email": email, "password": password, "name": name, "role": role}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/login", None, &json!({"email": email, "password": password})).await
+    }
+
+    /// The token of the newest email to `to` (waits for the outbox to send it).
+    pub async fn email_token(&self, to: &str) -> String {
+        self.wait_for_email(to, |_| true).await.1
+    }
+
+    /// Waits for an email to `to` whose text matches `filter`; returns (text, token).
+    pub async fn wait_for_email(&self, to: &str, filter: impl Fn(&str) -> bool) -> (String, String) {
+        let dir = self.mail_dir.clone();
+        let to = to.to_lowercase();
+        let found = platform::testkit::eventually(Duration::from_secs(10), || {
+            let dir = dir.clone();
+            let to = to.clone();
+            let filter = &filter;
+            async move {
+                let mut files: Vec<_> = std::fs::read_dir(&dir).ok()?.flatten().map(|e| e.path()).collect();
+                files.sort();
+                files.into_iter().rev().find_map(|path| {
+                    let text = std::fs::read_to_string(&path).ok()?.replace("\r\n", "\n");
+                    if !text.contains(&format!("To: {to}")) || !filter(&text) {
+                        return None;
+                    }
+                    let token = text.lines().find_map(|l| l.strip_prefix("token: ")).unwrap_or("").trim().to_string();
+                    Some((text, token))
+                })
+            }
+        })
+        .await;
+        found.unwrap_or_else(|| panic!("no email to {to}"))
+    }
+
+    pub fn emails_to(&self, to: &str) -> Vec<String> {
+        let to = format!("To: {}", to.to_lowercase());
+        std::fs::read_dir(&self.mail_dir)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .map(|t| t.replace("\r\n", "\n"))
+                    .filter(|t| t.contains(&to))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Signs up, verifies through the emailed token and logs in.
+    pub async fn user(&self, role: Role) -> User {
+        let email = format!("{}-{}@example.com", role.as_str(), unique_suffix().replace('_', "-"));
+        let password = "correct horse battery".to_string();
+        let res = self.signup(&email, &password, &format!("Test {}", role.as_str()), role.as_str()).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+        let token = self.email_token(&email).await;
+        let res = self.post("/api/v1/auth/verify-email", None, &json!({ "token": token })).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        self.login_user(&email, &password).await
+    }
+
+    pub async fn login_user(&self, email: &str, password: &str) -> User {
+        let res = self.login(email, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+        let body: Value = res.json().await.unwrap();
+        let account: Account = serde_json::from_value(body["account"].clone()).unwrap();
+        User {
+            id: account.id,
+            account,
+            email: email.to_string(),
+            password: password.to_string(),
+            token: body["access_token"].as_str().unwrap().to_string(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn admin(&self) -> User {
+        let email = format!("admin-{}@example.com", unique_suffix().replace('_', "-"));
+        let password = "admin password 1";
+        self.assembled
+            .accounts
+            .create_admin(
+                account::EmailAddress::parse(&email).unwrap(),
+                account::Password::parse(password).unwrap(),
+                account::DisplayName::parse("Admin").unwrap(),
+            )
+            .await
+            .unwrap();
+        self.login_user(&email, password).await
+    }
+
+    /// Charges `amount` points into the user's wallet through the API.
+    pub async fn charge(&self, user: &User, amount: i64) -> Value {
+        let key = format!("charge-{}", unique_suffix());
+        let res = self.post_keyed("/api/v1/wallet/charges", &user.token, &key, &json!({ "amount": amount })).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    pub async fn balance(&self, user: &User) -> i64 {
+        let body: Value = self.get("/api/v1/wallet", Some(&user.token)).await.json().await.unwrap();
+        body["balance"].as_i64().unwrap()
+    }
+}
+
+/// Asserts the status and API.md's error body; returns the body.
+pub async fn assert_error(res: Response, status: u16, code: &str) -> Value {
+    let actual = res.status().as_u16();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let text = res.text().await.unwrap();
+    assert_eq!(actual, status, "{text}");
+    assert!(content_type.starts_with("application/json"), "content type {content_type}: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    assert_eq!(body["error"]["code"], code, "{text}");
+    assert!(body["error"]["message"].is_string(), "{text}");
+    assert!(body["error"]["details"].is_object(), "{text}");
+    body
+}
+
+pub async fn json_of(res: Response, status: u16) -> Value {
+    let actual = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(actual, status, "{text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}

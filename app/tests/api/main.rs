@@ -1,0 +1,16 @@
+//! Integration tests over HTTP. Every test starts its own app on a random port against a
+//! fresh database; the same tests run on SQLite (default) and on MariaDB + Redis
+//! (`TEST_BACKEND=mysql TEST_REDIS_URL=redis://…`), optionally with the account module on a
+//! database of its own (`TEST_SPLIT_ACCOUNT_DB=1`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod ledger;
+mod operations;
+mod outbox;
+mod toss;
+mod wallet;

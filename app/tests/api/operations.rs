@@ -1,0 +1,109 @@
+//! Health, readiness, metrics, OpenAPI, request ids, graceful shutdown signals.
+
+use crate::helpers::*;
+use contracts::Role;
+use reqwest::Method;
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let body = json_of(app.get("/healthz", None).await, 200).await;
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_reports_database_and_cache() {
+    let app = spawn_app().await;
+    let body = json_of(app.get("/readyz", None).await, 200).await;
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(body["checks"]["cache"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_fails_while_shutting_down() {
+    let app = spawn_app().await;
+    // The lifecycle flag is what SIGTERM sets; the handle-based spawn shares the same app data.
+    let res = app.get("/readyz", None).await;
+    assert_eq!(res.status(), 200);
+    let lifecycle = app.lifecycle();
+    lifecycle.begin_shutdown();
+    let body = assert_error(app.get("/readyz", None).await, 503, "unavailable").await;
+    assert_eq!(body["status"], "shutting_down");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_echoes_the_clients() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz", None).await;
+    assert!(!res.headers()["x-request-id"].to_str().unwrap().is_empty());
+    let res = app.request(Method::GET, "/nope").header("X-Request-Id", "trace-me-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-me-123");
+}
+
+#[tokio::test]
+async fn metrics_expose_http_and_pool_series() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Customer).await;
+    app.get("/api/v1/wallet", Some(&user.token)).await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(text.contains("http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/api/v1/wallet\""), "{text}");
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("db_pool_connections"), "{text}");
+    assert!(text.contains("outbox_backlog"), "{text}");
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_routes_and_swagger_is_served() {
+    let app = spawn_app().await;
+    let doc: Value = json_of(app.get("/api-docs/openapi.json", None).await, 200).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+        "/api/v1/wallet",
+        "/api/v1/wallet/charges",
+        "/api/v1/accounts/{id}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "missing {path}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let res = app.get("/swagger-ui/", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("swagger"));
+}
+
+#[tokio::test]
+async fn each_module_uses_its_own_pool_and_the_account_database_can_live_apart() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let user = app.user(Role::Customer).await;
+    app.charge(&user, 10).await;
+    let account_db = app.assembled.database("account").unwrap().clone();
+    let payment_db = app.assembled.database("payment").unwrap().clone();
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |db: platform::db::Db, table: &'static str| async move {
+        db.run(move |c| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                .get_result::<N>(c)
+                .map(|r| r.n)
+                .map_err(platform::db::DbError::from)
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(count(account_db.clone(), "accounts").await, 1);
+    assert_eq!(count(payment_db.clone(), "charges").await, 1);
+    if std::env::var("TEST_SPLIT_ACCOUNT_DB").is_ok_and(|v| v == "1") {
+        assert_ne!(account_db.target(), payment_db.target());
+        // The payment database has the (template's) account tables, but no account data.
+        assert_eq!(count(payment_db, "accounts").await, 0);
+        assert_eq!(count(account_db, "charges").await, 0);
+    }
+}

@@ -1,0 +1,184 @@
+//! The transactional outbox: retries with backoff, parking, dedupe, leases, and several
+//! dispatchers on one table.
+
+use crate::helpers::*;
+use async_trait::async_trait;
+use chrono::Duration;
+use diesel::prelude::*;
+use platform::clock::SharedClock;
+use platform::config::OutboxSettings;
+use platform::db::{Db, DbError, write_tx};
+use platform::outbox::{Dispatcher, Outbox, OutboxHandler, OutboxMessage};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn settings(max_attempts: i32) -> OutboxSettings {
+    OutboxSettings { poll_interval_ms: 50, batch_size: 10, max_attempts, lease_secs: 60, retention_days: 7 }
+}
+
+/// The app's own dispatchers are stopped: these tests drive their own on its table.
+async fn quiet_app() -> (TestApp, Db, Outbox, SharedClock) {
+    let app = spawn_app().await;
+    app.stop_workers();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let db = app.assembled.database("account").unwrap().clone();
+    let clock: SharedClock = app.clock.clone();
+    (app, db, Outbox::new(account::OUTBOX_TABLE), clock)
+}
+
+async fn enqueue(db: &Db, outbox: &Outbox, clock: &SharedClock, topic: &str, n: usize, dedupe: Option<&str>) {
+    let outbox = outbox.clone();
+    let now = clock.now();
+    let topic = topic.to_string();
+    let dedupe = dedupe.map(str::to_string);
+    db.run(move |conn| {
+        write_tx(conn, |conn| {
+            for i in 0..n {
+                outbox.enqueue(conn, now, &topic, &serde_json::json!({ "i": i }), dedupe.as_deref())?;
+            }
+            Ok::<_, DbError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+async fn statuses(db: &Db) -> Vec<(String, i32)> {
+    db.run(|conn| {
+        diesel::sql_query("SELECT status, attempts FROM account_outbox ORDER BY id")
+            .load::<StatusRow>(conn)
+            .map(|rows| rows.into_iter().map(|r| (r.status, r.attempts)).collect::<Vec<_>>())
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap()
+}
+
+#[derive(QueryableByName)]
+struct StatusRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
+/// Fails its first `failures` calls.
+struct Flaky {
+    failures: usize,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl OutboxHandler for Flaky {
+    async fn handle(&self, _: &OutboxMessage) -> anyhow::Result<()> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n < self.failures { anyhow::bail!("failure {n}") } else { Ok(()) }
+    }
+}
+
+#[tokio::test]
+async fn failures_are_retried_with_backoff_until_done() {
+    let (app, db, outbox, clock) = quiet_app().await;
+    let handler = Arc::new(Flaky { failures: 2, calls: AtomicUsize::new(0) });
+    let dispatcher = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
+        .register("t.flaky", handler.clone());
+    enqueue(&db, &outbox, &clock, "t.flaky", 1, None).await;
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(statuses(&db).await, vec![("pending".into(), 1)]);
+    assert_eq!(dispatcher.run_once().await.unwrap(), 0, "backing off");
+    app.clock.advance(Duration::seconds(2));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    app.clock.advance(Duration::seconds(3));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(statuses(&db).await, vec![("done".into(), 3)]);
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn poison_messages_are_parked_after_max_attempts() {
+    let (app, db, outbox, clock) = quiet_app().await;
+    let handler = Arc::new(Flaky { failures: usize::MAX, calls: AtomicUsize::new(0) });
+    let dispatcher = Dispatcher::new("account", db.clone(), outbox.clone(), settings(3), clock.clone())
+        .register("t.poison", handler.clone());
+    enqueue(&db, &outbox, &clock, "t.poison", 1, None).await;
+    enqueue(&db, &outbox, &clock, "t.unknown", 1, None).await;
+    for _ in 0..5 {
+        dispatcher.run_once().await.unwrap();
+        app.clock.advance(Duration::minutes(11));
+    }
+    assert_eq!(statuses(&db).await, vec![("parked".into(), 3), ("parked".into(), 1)]);
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 3);
+    let stats = platform::outbox::stats(&db, &outbox).await.unwrap();
+    assert_eq!((stats.pending, stats.parked), (0, 2));
+}
+
+#[tokio::test]
+async fn a_dedupe_key_is_enqueued_once() {
+    let (_app, db, outbox, clock) = quiet_app().await;
+    enqueue(&db, &outbox, &clock, "t.x", 1, Some("only-once")).await;
+    enqueue(&db, &outbox, &clock, "t.x", 1, Some("only-once")).await;
+    assert_eq!(statuses(&db).await.len(), 1);
+}
+
+struct Counting {
+    seen: Mutex<HashMap<i64, usize>>,
+}
+
+#[async_trait]
+impl OutboxHandler for Counting {
+    async fn handle(&self, message: &OutboxMessage) -> anyhow::Result<()> {
+        *self.seen.lock().unwrap().entry(message.id).or_default() += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_dispatchers_handle_each_message_once() {
+    let (_app, db, outbox, clock) = quiet_app().await;
+    enqueue(&db, &outbox, &clock, "t.count", 120, None).await;
+    let handler = Arc::new(Counting { seen: Mutex::new(HashMap::new()) });
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let d = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
+                .register("t.count", handler.clone());
+            tokio::spawn(async move { while d.run_once().await.unwrap() > 0 {} })
+        })
+        .collect();
+    for r in runs {
+        r.await.unwrap();
+    }
+    let seen = handler.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 120);
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    assert!(statuses(&db).await.iter().all(|(s, _)| s == "done"));
+}
+
+struct Hangs;
+
+#[async_trait]
+impl OutboxHandler for Hangs {
+    async fn handle(&self, _: &OutboxMessage) -> anyhow::Result<()> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_dispatchers_claims_expire_and_are_taken_over() {
+    let (app, db, outbox, clock) = quiet_app().await;
+    enqueue(&db, &outbox, &clock, "t.job", 1, None).await;
+    let doomed = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
+        .register("t.job", Arc::new(Hangs));
+    let crashed = tokio::spawn(async move { doomed.run_once().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    crashed.abort();
+    let handler = Arc::new(Counting { seen: Mutex::new(HashMap::new()) });
+    let rescuer = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
+        .register("t.job", handler.clone());
+    assert_eq!(rescuer.run_once().await.unwrap(), 0, "still leased");
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(rescuer.run_once().await.unwrap(), 1);
+    assert_eq!(statuses(&db).await, vec![("done".into(), 2)]);
+}

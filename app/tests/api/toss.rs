@@ -1,0 +1,222 @@
+//! The Toss Payments adapter against a mock Toss API on loopback.
+
+use crate::helpers::*;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chrono::Duration;
+use contracts::Role;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const SECRET: &str = "test_sk_mock";
+
+#[derive(Default)]
+struct MockState {
+    /// orderId → amount, for payments Toss considers done.
+    paid: HashMap<String, i64>,
+    confirms: usize,
+}
+
+struct MockToss {
+    url: String,
+    state: Arc<Mutex<MockState>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for MockToss {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+fn authorized(req: &HttpRequest) -> bool {
+    use base64::Engine;
+    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{SECRET}:")));
+    req.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+async fn confirm(req: HttpRequest, state: web::Data<Arc<Mutex<MockState>>>, body: web::Json<Value>) -> HttpResponse {
+    if !authorized(&req) {
+        return HttpResponse::Unauthorized().json(json!({"code": "UNAUTHORIZED_KEY", "message": "bad key"}));
+    }
+    let key = body["paymentKey"].as_str().unwrap_or("").to_string();
+    let order = body["orderId"].as_str().unwrap_or("").to_string();
+    let amount = body["amount"].as_i64().unwrap_or(0);
+    state.lock().unwrap().confirms += 1;
+    match key.as_str() {
+        "pk_ok" => {
+            state.lock().unwrap().paid.insert(order.clone(), amount);
+            HttpResponse::Ok()
+                .json(json!({"paymentKey": key, "orderId": order, "status": "DONE", "totalAmount": amount}))
+        }
+        "pk_refuse" => {
+            HttpResponse::BadRequest().json(json!({"code": "REJECT_CARD_PAYMENT", "message": "card declined"}))
+        }
+        "pk_slow" => {
+            // Toss completes the payment, but answers after our timeout.
+            state.lock().unwrap().paid.insert(order.clone(), amount);
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            HttpResponse::Ok()
+                .json(json!({"paymentKey": key, "orderId": order, "status": "DONE", "totalAmount": amount}))
+        }
+        _ => HttpResponse::InternalServerError()
+            .json(json!({"code": "FAILED_INTERNAL_SYSTEM_PROCESSING", "message": "oops"})),
+    }
+}
+
+async fn lookup(req: HttpRequest, state: web::Data<Arc<Mutex<MockState>>>, order: web::Path<String>) -> HttpResponse {
+    if !authorized(&req) {
+        return HttpResponse::Unauthorized().json(json!({"code": "UNAUTHORIZED_KEY", "message": "bad key"}));
+    }
+    match state.lock().unwrap().paid.get(order.as_str()) {
+        Some(amount) => HttpResponse::Ok().json(json!({"orderId": *order, "status": "DONE", "totalAmount": amount})),
+        None => HttpResponse::NotFound().json(json!({"code": "NOT_FOUND_PAYMENT", "message": "no such payment"})),
+    }
+}
+
+fn mock_toss() -> MockToss {
+    let state = Arc::new(Mutex::new(MockState::default()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let shared = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let data = web::Data::new(shared);
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .route("/v1/payments/confirm", web::post().to(confirm))
+                    .route("/v1/payments/orders/{order}", web::get().to(lookup))
+            })
+            .workers(1)
+            .disable_signals()
+            .bind("127.0.0.1:0")
+            .unwrap();
+            let port = server.addrs()[0].port();
+            let server = server.run();
+            tx.send((port, server.handle())).unwrap();
+            let _ = server.await;
+        });
+    });
+    let (port, handle) = rx.recv().unwrap();
+    MockToss { url: format!("http://127.0.0.1:{port}"), state, handle }
+}
+
+async fn toss_app(mock: &MockToss) -> TestApp {
+    spawn_app_with(
+        TestOptions::default()
+            .with("payment.gateway", "toss")
+            .with("payment.toss.base_url", &mock.url)
+            .with("payment.toss.secret_key", SECRET)
+            .with("payment.toss.timeout_ms", 500)
+            .with("payment.reconcile_interval_ms", 3_600_000),
+    )
+    .await
+}
+
+async fn pending_charge(app: &TestApp, user: &User, amount: i64) -> Value {
+    let body = json_of(
+        app.post_keyed("/api/v1/wallet/charges", &user.token, &format!("c-{amount}"), &json!({"amount": amount})).await,
+        201,
+    )
+    .await;
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["balance"], 0);
+    assert!(body["order_id"].as_str().unwrap().len() >= 6);
+    body
+}
+
+async fn confirm_charge(app: &TestApp, user: &User, charge: &Value, key: &str) -> reqwest::Response {
+    app.post(
+        &format!("/api/v1/wallet/charges/{}/confirm", charge["id"]),
+        Some(&user.token),
+        &json!({"payment_key": key}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_confirmed_toss_payment_is_credited_exactly_once() {
+    let mock = mock_toss();
+    let app = toss_app(&mock).await;
+    let user = app.user(Role::Customer).await;
+    let charge = pending_charge(&app, &user, 15_000).await;
+    let body = json_of(confirm_charge(&app, &user, &charge, "pk_ok").await, 200).await;
+    assert_eq!((body["status"].as_str(), body["balance"].as_i64()), (Some("confirmed"), Some(15_000)));
+    let again = json_of(confirm_charge(&app, &user, &charge, "pk_ok").await, 200).await;
+    assert_eq!(again["status"], "confirmed");
+    assert_eq!(app.balance(&user).await, 15_000);
+    assert_eq!(mock.state.lock().unwrap().confirms, 1, "a confirmed charge is not confirmed at Toss again");
+    app.clock.advance(Duration::minutes(5));
+    app.assembled.charges.reconcile().await.unwrap();
+    assert_eq!(app.balance(&user).await, 15_000);
+}
+
+#[tokio::test]
+async fn a_refused_payment_fails_the_charge_and_credits_nothing() {
+    let mock = mock_toss();
+    let app = toss_app(&mock).await;
+    let user = app.user(Role::Customer).await;
+    let charge = pending_charge(&app, &user, 8_000).await;
+    let body = assert_error(confirm_charge(&app, &user, &charge, "pk_refuse").await, 402, "payment_refused").await;
+    assert_eq!(body["error"]["details"]["gateway_code"], "REJECT_CARD_PAYMENT");
+    let fetched =
+        json_of(app.get(&format!("/api/v1/wallet/charges/{}", charge["id"]), Some(&user.token)).await, 200).await;
+    assert_eq!(fetched["status"], "failed");
+    assert_error(confirm_charge(&app, &user, &charge, "pk_refuse").await, 402, "payment_refused").await;
+    assert_eq!(app.balance(&user).await, 0);
+}
+
+#[tokio::test]
+async fn a_timed_out_confirm_stays_pending_and_reconciliation_credits_it_once() {
+    let mock = mock_toss();
+    let app = toss_app(&mock).await;
+    let user = app.user(Role::Customer).await;
+    let charge = pending_charge(&app, &user, 20_000).await;
+    let body = json_of(confirm_charge(&app, &user, &charge, "pk_slow").await, 202).await;
+    assert_eq!(body["status"], "pending");
+    assert_eq!(app.balance(&user).await, 0, "nothing credited while the outcome is unknown");
+    // Too soon: the confirm might still be in flight.
+    app.assembled.charges.reconcile().await.unwrap();
+    assert_eq!(app.balance(&user).await, 0);
+    app.clock.advance(Duration::seconds(30));
+    assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 1);
+    assert_eq!(app.balance(&user).await, 20_000);
+    app.clock.advance(Duration::seconds(30));
+    assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 0);
+    let body = json_of(confirm_charge(&app, &user, &charge, "pk_slow").await, 200).await;
+    assert_eq!(body["status"], "confirmed");
+    assert_eq!(app.balance(&user).await, 20_000);
+}
+
+#[tokio::test]
+async fn an_unpaid_unknown_outcome_is_failed_after_the_pending_expiry() {
+    let mock = mock_toss();
+    let app = toss_app(&mock).await;
+    let user = app.user(Role::Customer).await;
+    let charge = pending_charge(&app, &user, 3_000).await;
+    json_of(confirm_charge(&app, &user, &charge, "pk_5xx").await, 202).await;
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 0, "unknown at Toss yet: keep waiting");
+    app.clock.advance(Duration::days(2));
+    assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 1);
+    let user = app.login_user(&user.email, &user.password).await;
+    let fetched =
+        json_of(app.get(&format!("/api/v1/wallet/charges/{}", charge["id"]), Some(&user.token)).await, 200).await;
+    assert_eq!(fetched["status"], "failed");
+    assert_eq!(app.balance(&user).await, 0);
+}
+
+#[tokio::test]
+async fn concurrent_confirms_credit_once() {
+    let mock = mock_toss();
+    let app = toss_app(&mock).await;
+    let user = app.user(Role::Customer).await;
+    let charge = pending_charge(&app, &user, 9_000).await;
+    let tries = (0..6).map(|_| confirm_charge(&app, &user, &charge, "pk_ok"));
+    for res in futures::future::join_all(tries).await {
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(app.balance(&user).await, 9_000);
+    let audit = app.assembled.wallets.audit().await.unwrap();
+    assert!(audit.mismatched_wallets.is_empty());
+}

@@ -1,0 +1,10 @@
+//! The service traits and DTOs through which modules call each other.
+//!
+//! Nothing here knows about diesel, actix or any storage: a module that implements a trait
+//! can move behind a network boundary without its callers changing.
+
+pub mod account;
+pub mod common;
+pub mod wallet;
+
+pub use common::{Page, PageRequest, Role, ServiceError};

@@ -1,0 +1,4 @@
+DROP TABLE account_outbox;
+DROP TABLE refresh_tokens;
+DROP TABLE account_tokens;
+DROP TABLE accounts;

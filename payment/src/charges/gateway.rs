@@ -1,0 +1,195 @@
+//! Payment gateways: `sandbox` (confirms at once, for development and demos) and `toss`
+//! (Toss Payments: the client pays in Toss's widget, then we confirm server-side).
+
+use crate::settings::TossSettings;
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// What the gateway says about a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayOutcome {
+    /// Paid in full: credit the charge.
+    Paid,
+    /// Definitely not paid (declined, cancelled, expired): fail the charge.
+    Refused { code: String, message: String },
+    /// Started but not finished at the gateway (e.g. awaiting a bank transfer).
+    Pending,
+    /// The gateway knows no payment for this order.
+    NotFound,
+    /// We could not learn the outcome (timeout, 5xx, network): ask again later.
+    Unknown(String),
+}
+
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// Sandbox charges are confirmed when created, without a client-side payment step.
+    fn confirms_instantly(&self) -> bool;
+    async fn confirm(&self, payment_key: &str, order_id: &str, amount: i64) -> GatewayOutcome;
+    async fn lookup(&self, order_id: &str, amount: i64) -> GatewayOutcome;
+}
+
+pub struct SandboxGateway;
+
+#[async_trait]
+impl PaymentGateway for SandboxGateway {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn confirms_instantly(&self) -> bool {
+        true
+    }
+
+    async fn confirm(&self, _: &str, _: &str, _: i64) -> GatewayOutcome {
+        GatewayOutcome::Paid
+    }
+
+    async fn lookup(&self, _: &str, _: i64) -> GatewayOutcome {
+        GatewayOutcome::Paid
+    }
+}
+
+/// The Toss Payments API: `POST {base}/v1/payments/confirm` and
+/// `GET {base}/v1/payments/orders/{orderId}`, Basic auth with the secret key.
+pub struct TossGateway {
+    client: reqwest::Client,
+    base_url: String,
+    secret_key: String,
+}
+
+impl TossGateway {
+    pub fn new(settings: &TossSettings) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.timeout_ms.max(100)))
+            .connect_timeout(Duration::from_millis(settings.timeout_ms.clamp(100, 5000)))
+            .build()?;
+        Ok(TossGateway {
+            client,
+            base_url: settings.base_url.trim_end_matches('/').to_string(),
+            secret_key: settings.secret_key.expose().to_string(),
+        })
+    }
+
+    async fn read(&self, response: reqwest::Result<reqwest::Response>, amount: i64) -> GatewayOutcome {
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => return GatewayOutcome::Unknown(format!("toss request failed: {e}")),
+        };
+        let status = response.status();
+        let body = match response.text().await {
+            Ok(b) => b,
+            Err(e) => return GatewayOutcome::Unknown(format!("toss response unreadable: {e}")),
+        };
+        if status.is_success() {
+            return match serde_json::from_str::<TossPayment>(&body) {
+                Ok(payment) => payment_outcome(&payment, amount),
+                Err(e) => GatewayOutcome::Unknown(format!("toss payment unparseable: {e}")),
+            };
+        }
+        let error = serde_json::from_str::<TossError>(&body).unwrap_or_default();
+        if status.as_u16() == 404 && (error.code.is_empty() || error.code.starts_with("NOT_FOUND")) {
+            return GatewayOutcome::NotFound;
+        }
+        if status.is_server_error() || error.code.is_empty() || UNCERTAIN_CODES.contains(&error.code.as_str()) {
+            return GatewayOutcome::Unknown(format!("toss answered {status}: {}", error.code));
+        }
+        GatewayOutcome::Refused { code: error.code, message: error.message }
+    }
+}
+
+/// Errors after which the payment may or may not have gone through: look it up later.
+const UNCERTAIN_CODES: &[&str] = &[
+    "ALREADY_PROCESSED_PAYMENT",
+    "PROVIDER_ERROR",
+    "FAILED_INTERNAL_SYSTEM_PROCESSING",
+    "FAILED_PAYMENT_INTERNAL_SYSTEM_PROCESSING",
+    "UNKNOWN_PAYMENT_ERROR",
+    // Our own misconfiguration, not the buyer's fault: keep the charge and retry once fixed.
+    "UNAUTHORIZED_KEY",
+    "INVALID_API_KEY",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TossPayment {
+    status: String,
+    total_amount: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TossError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+fn payment_outcome(payment: &TossPayment, amount: i64) -> GatewayOutcome {
+    match payment.status.as_str() {
+        "DONE" if payment.total_amount == Some(amount) => GatewayOutcome::Paid,
+        "DONE" => GatewayOutcome::Refused {
+            code: "AMOUNT_MISMATCH".into(),
+            message: format!("paid {:?}, expected {amount}", payment.total_amount),
+        },
+        "READY" | "IN_PROGRESS" | "WAITING_FOR_DEPOSIT" => GatewayOutcome::Pending,
+        "CANCELED" | "PARTIAL_CANCELED" | "ABORTED" | "EXPIRED" => {
+            GatewayOutcome::Refused { code: payment.status.clone(), message: "payment not completed".into() }
+        }
+        other => GatewayOutcome::Unknown(format!("unexpected toss status {other}")),
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for TossGateway {
+    fn name(&self) -> &'static str {
+        "toss"
+    }
+
+    fn confirms_instantly(&self) -> bool {
+        false
+    }
+
+    async fn confirm(&self, payment_key: &str, order_id: &str, amount: i64) -> GatewayOutcome {
+        let response = self
+            .client
+            .post(format!("{}/v1/payments/confirm", self.base_url))
+            .basic_auth(&self.secret_key, Some(""))
+            .json(&serde_json::json!({ "paymentKey": payment_key, "orderId": order_id, "amount": amount }))
+            .send()
+            .await;
+        match self.read(response, amount).await {
+            // "Already processed" means an earlier confirm went through or is going through.
+            GatewayOutcome::Unknown(reason) if reason.contains("ALREADY_PROCESSED_PAYMENT") => {
+                self.lookup(order_id, amount).await
+            }
+            other => other,
+        }
+    }
+
+    async fn lookup(&self, order_id: &str, amount: i64) -> GatewayOutcome {
+        let response = self
+            .client
+            .get(format!("{}/v1/payments/orders/{order_id}", self.base_url))
+            .basic_auth(&self.secret_key, Some(""))
+            .send()
+            .await;
+        self.read(response, amount).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_statuses_map_to_outcomes() {
+        let p = |status: &str, amount| TossPayment { status: status.into(), total_amount: Some(amount) };
+        assert_eq!(payment_outcome(&p("DONE", 100), 100), GatewayOutcome::Paid);
+        assert!(matches!(payment_outcome(&p("DONE", 99), 100), GatewayOutcome::Refused { .. }));
+        assert_eq!(payment_outcome(&p("WAITING_FOR_DEPOSIT", 100), 100), GatewayOutcome::Pending);
+        assert!(matches!(payment_outcome(&p("ABORTED", 100), 100), GatewayOutcome::Refused { .. }));
+        assert!(matches!(payment_outcome(&p("SOMETHING_NEW", 100), 100), GatewayOutcome::Unknown(_)));
+    }
+}

@@ -1,0 +1,357 @@
+//! Point charges: money enters the platform from the gateway's system wallet.
+//!
+//! - `sandbox`: the charge row and its ledger credit are written in one transaction.
+//! - `toss`: the charge is created `pending` with an order id for the client's payment
+//!   widget; `confirm` asks Toss, and credits in one transaction with a conditional
+//!   `pending → confirmed` update, so a charge is credited at most once however many
+//!   confirms and reconciliations race. Outcomes we could not learn (timeout, 5xx) stay
+//!   `pending` and [`Charges::reconcile`] looks them up later.
+
+pub mod gateway;
+mod repo;
+
+use crate::error::PaymentError;
+use crate::ledger;
+use crate::settings::PaymentSettings;
+use chrono::{DateTime, Duration, Utc};
+use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use gateway::{GatewayOutcome, PaymentGateway};
+use platform::clock::{SharedClock, from_db};
+use platform::crypto::fingerprint;
+use platform::db::{Db, DbConn, write_tx};
+use repo::ChargeRow;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChargeStatus {
+    Pending,
+    Confirmed,
+    Failed,
+}
+
+impl ChargeStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Pending => "pending",
+            ChargeStatus::Confirmed => "confirmed",
+            ChargeStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> ChargeStatus {
+        match s {
+            "confirmed" => ChargeStatus::Confirmed,
+            "failed" => ChargeStatus::Failed,
+            _ => ChargeStatus::Pending,
+        }
+    }
+}
+
+/// A charge as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Charge {
+    pub id: i64,
+    pub amount: i64,
+    pub status: ChargeStatus,
+    /// The wallet balance right after the credit for confirmed charges, else the current one.
+    pub balance: i64,
+    /// `sandbox` or `toss`.
+    pub gateway: String,
+    /// The order id to hand to the payment widget (Toss `orderId`).
+    pub order_id: String,
+    /// A name for the payment widget.
+    pub order_name: String,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// Where charged money comes from: the one wallet allowed below zero.
+pub fn gateway_wallet() -> WalletRef {
+    WalletRef::System("gateway".into())
+}
+
+fn charge_transfer(row: &ChargeRow) -> TransferRequest {
+    TransferRequest {
+        from: gateway_wallet(),
+        to: WalletRef::Account(row.account_id),
+        amount: row.amount,
+        kind: EntryKind::Charge,
+        reference: format!("charge:{}", row.id),
+        idempotency_key: format!("charge:{}", row.id),
+    }
+}
+
+fn view(conn: &mut DbConn, row: ChargeRow) -> Result<Charge, PaymentError> {
+    let status = ChargeStatus::parse(&row.status);
+    let balance = match (status, row.balance_after) {
+        (ChargeStatus::Confirmed, Some(b)) => b,
+        _ => ledger::find_wallet(conn, &WalletRef::Account(row.account_id))?.map(|(_, b)| b).unwrap_or(0),
+    };
+    Ok(Charge {
+        id: row.id,
+        amount: row.amount,
+        status,
+        balance,
+        gateway: row.gateway,
+        order_name: format!("{} points", row.amount),
+        order_id: row.gateway_order_id,
+        failure_code: row.failure_code,
+        failure_message: row.failure_message,
+        created_at: from_db(row.created_at),
+        confirmed_at: row.confirmed_at.map(from_db),
+    })
+}
+
+/// Credits a pending charge exactly once; `Ok(false)` if it was no longer pending.
+fn credit(
+    conn: &mut DbConn,
+    charge_id: i64,
+    payment_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, PaymentError> {
+    let row = repo::find(conn, charge_id)?.ok_or(PaymentError::ChargeNotFound)?;
+    let transfer = charge_transfer(&row);
+    let from_id = ledger::ensure_wallet(conn, &transfer.from, now)?;
+    let to_id = ledger::ensure_wallet(conn, &transfer.to, now)?;
+    write_tx(conn, |c| {
+        if !repo::settle(
+            c,
+            charge_id,
+            ChargeStatus::Pending.as_str(),
+            ChargeStatus::Confirmed.as_str(),
+            payment_key,
+            None,
+            now,
+        )? {
+            return Ok(false);
+        }
+        let receipt = ledger::apply_transfer(c, &transfer, from_id, to_id, now)?;
+        repo::set_balance_after(c, charge_id, receipt.to_balance_after)?;
+        Ok(true)
+    })
+}
+
+pub struct Charges {
+    db: Db,
+    clock: SharedClock,
+    gateway: Arc<dyn PaymentGateway>,
+    settings: PaymentSettings,
+}
+
+impl Charges {
+    pub fn new(db: Db, clock: SharedClock, gateway: Arc<dyn PaymentGateway>, settings: PaymentSettings) -> Self {
+        Charges { db, clock, gateway, settings }
+    }
+
+    pub fn max_charge(&self) -> i64 {
+        self.settings.max_charge
+    }
+
+    /// Creates (or, for a replayed key with the same amount, returns) a charge.
+    #[tracing::instrument(skip(self, client_key))]
+    pub async fn create(&self, account_id: i64, client_key: &str, amount: i64) -> Result<Charge, PaymentError> {
+        let now = self.clock.now();
+        let request_hash = fingerprint(&serde_json::json!({ "amount": amount }));
+        let client_key = client_key.to_string();
+        let gateway = self.gateway.name();
+        let instant = self.gateway.confirms_instantly();
+        let order_id = format!("chg_{}", uuid::Uuid::new_v4().simple());
+        let (charge, created) = self
+            .db
+            .run(move |conn| {
+                let replay = |conn: &mut DbConn| -> Result<Option<Charge>, PaymentError> {
+                    match repo::find_by_client_key(conn, account_id, &client_key)? {
+                        Some(row) if row.request_hash == request_hash => view(conn, row).map(Some),
+                        Some(_) => Err(PaymentError::IdempotencyConflict),
+                        None => Ok(None),
+                    }
+                };
+                if let Some(charge) = replay(conn)? {
+                    return Ok((charge, false));
+                }
+                let from_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
+                let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
+                let created = write_tx(conn, |c| {
+                    let status = if instant { ChargeStatus::Confirmed } else { ChargeStatus::Pending };
+                    let new = repo::NewCharge {
+                        account_id,
+                        client_key: &client_key,
+                        request_hash: &request_hash,
+                        amount,
+                        status: status.as_str(),
+                        gateway,
+                        order_id: &order_id,
+                        now,
+                    };
+                    let id = repo::insert(c, &new)
+                        .map_err(|e| if e.is_unique_violation() { PaymentError::DuplicateKey } else { e.into() })?;
+                    let row = repo::find(c, id)?.ok_or(PaymentError::ChargeNotFound)?;
+                    if instant {
+                        let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;
+                        repo::set_balance_after(c, id, receipt.to_balance_after)?;
+                        repo::mark_confirmed_at(c, id, now)?;
+                    }
+                    Ok(id)
+                });
+                match created {
+                    // The same key won a race with us: answer with its result.
+                    Err(PaymentError::DuplicateKey) => replay(conn)?
+                        .map(|charge| (charge, false))
+                        .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("lost charge race"))),
+                    Err(e) => Err(e),
+                    Ok(id) => {
+                        let row = repo::find(conn, id)?.ok_or(PaymentError::ChargeNotFound)?;
+                        Ok((view(conn, row)?, true))
+                    }
+                }
+            })
+            .await?;
+        if created {
+            metrics::counter!("charges_created_total", "gateway" => gateway).increment(1);
+        }
+        Ok(charge)
+    }
+
+    pub async fn get(&self, account_id: i64, charge_id: i64) -> Result<Charge, PaymentError> {
+        self.db
+            .run(move |conn| {
+                let row = repo::find(conn, charge_id)?
+                    .filter(|r| r.account_id == account_id)
+                    .ok_or(PaymentError::ChargeNotFound)?;
+                view(conn, row)
+            })
+            .await
+    }
+
+    /// Confirms a pending charge with the gateway. Confirmed: credited once. Refused:
+    /// `failed`, nothing credited. Unknown: stays `pending` for [`Charges::reconcile`].
+    #[tracing::instrument(skip(self, payment_key))]
+    pub async fn confirm(&self, account_id: i64, charge_id: i64, payment_key: &str) -> Result<Charge, PaymentError> {
+        let now = self.clock.now();
+        let key = payment_key.to_string();
+        let row = self
+            .db
+            .run(move |conn| {
+                let row = repo::find(conn, charge_id)?
+                    .filter(|r| r.account_id == account_id)
+                    .ok_or(PaymentError::ChargeNotFound)?;
+                if row.status == ChargeStatus::Pending.as_str() {
+                    // Remember the key before calling out, so a crash leaves enough to reconcile.
+                    if !repo::attach_payment_key(conn, charge_id, &key, now)? {
+                        return Err(PaymentError::Refused {
+                            code: "PAYMENT_KEY_MISMATCH".into(),
+                            message: "this charge is being paid with another payment".into(),
+                        });
+                    }
+                }
+                Ok::<_, PaymentError>(row)
+            })
+            .await?;
+        match ChargeStatus::parse(&row.status) {
+            ChargeStatus::Confirmed => return self.get(account_id, charge_id).await,
+            ChargeStatus::Failed => {
+                return Err(PaymentError::Refused {
+                    code: row.failure_code.unwrap_or_else(|| "FAILED".into()),
+                    message: row.failure_message.unwrap_or_default(),
+                });
+            }
+            ChargeStatus::Pending => {}
+        }
+        let outcome = self.gateway.confirm(payment_key, &row.gateway_order_id, row.amount).await;
+        self.apply_outcome(charge_id, Some(payment_key), outcome).await?;
+        let charge = self.get(account_id, charge_id).await?;
+        match charge.status {
+            ChargeStatus::Failed => Err(PaymentError::Refused {
+                code: charge.failure_code.unwrap_or_default(),
+                message: charge.failure_message.unwrap_or_default(),
+            }),
+            _ => Ok(charge),
+        }
+    }
+
+    async fn apply_outcome(
+        &self,
+        charge_id: i64,
+        payment_key: Option<&str>,
+        outcome: GatewayOutcome,
+    ) -> Result<(), PaymentError> {
+        let now = self.clock.now();
+        let key = payment_key.map(str::to_string);
+        match outcome {
+            GatewayOutcome::Paid => {
+                let credited = self.db.run(move |conn| credit(conn, charge_id, key.as_deref(), now)).await?;
+                if credited {
+                    metrics::counter!("charges_confirmed_total", "gateway" => self.gateway.name()).increment(1);
+                    tracing::info!(charge_id, "charge confirmed and credited");
+                }
+            }
+            GatewayOutcome::Refused { code, message } => {
+                tracing::info!(charge_id, %code, "charge refused by the gateway");
+                self.fail(charge_id, &code, &message).await?;
+            }
+            GatewayOutcome::Pending | GatewayOutcome::NotFound => {}
+            GatewayOutcome::Unknown(reason) => {
+                tracing::warn!(charge_id, %reason, "charge outcome unknown; will reconcile");
+            }
+        }
+        Ok(())
+    }
+
+    async fn fail(&self, charge_id: i64, code: &str, message: &str) -> Result<(), PaymentError> {
+        let now = self.clock.now();
+        let failure = (code.chars().take(100).collect::<String>(), message.chars().take(500).collect::<String>());
+        self.db
+            .run(move |conn| {
+                repo::settle(conn, charge_id, "pending", "failed", None, Some((&failure.0, &failure.1)), now)
+                    .map_err(PaymentError::from)
+            })
+            .await?;
+        metrics::counter!("charges_failed_total", "gateway" => self.gateway.name()).increment(1);
+        Ok(())
+    }
+
+    /// Looks up pending charges whose confirmation outcome is unknown, credits those the
+    /// gateway says were paid (exactly once) and fails the refused or long-abandoned ones.
+    /// Returns how many charges it settled.
+    pub async fn reconcile(&self) -> Result<usize, PaymentError> {
+        let now = self.clock.now();
+        // Leave alone charges whose confirm may still be in flight.
+        let quiet_since = now - Duration::milliseconds(self.settings.toss.timeout_ms as i64 + 5_000);
+        let expired_before = now - Duration::seconds(self.settings.pending_expiry_secs);
+        let rows = self.db.run(move |conn| repo::pending_before(conn, quiet_since, 100)).await?;
+        let mut settled = 0;
+        for row in rows {
+            let outcome = match &row.payment_key {
+                None if from_db(row.created_at) < expired_before => {
+                    GatewayOutcome::Refused { code: "EXPIRED".into(), message: "never confirmed by the client".into() }
+                }
+                None => continue,
+                Some(_) => match self.gateway.lookup(&row.gateway_order_id, row.amount).await {
+                    GatewayOutcome::NotFound if from_db(row.created_at) < expired_before => {
+                        GatewayOutcome::Refused { code: "EXPIRED".into(), message: "no payment at the gateway".into() }
+                    }
+                    other => other,
+                },
+            };
+            let decided = matches!(outcome, GatewayOutcome::Paid | GatewayOutcome::Refused { .. });
+            let id = row.id;
+            self.apply_outcome(id, row.payment_key.as_deref(), outcome).await?;
+            if decided {
+                settled += 1;
+            } else {
+                // Checked now; look again after the next interval rather than every sweep.
+                self.db.run(move |conn| repo::touch(conn, id, now).map_err(PaymentError::from)).await?;
+            }
+        }
+        Ok(settled)
+    }
+
+    pub fn gateway_name(&self) -> &'static str {
+        self.gateway.name()
+    }
+}

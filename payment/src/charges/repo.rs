@@ -1,0 +1,140 @@
+use crate::schema::charges;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use platform::clock::to_db;
+use platform::db::{DbConn, DbError, last_insert_id};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = charges)]
+pub struct ChargeRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub request_hash: String,
+    pub amount: i64,
+    pub status: String,
+    pub gateway: String,
+    pub gateway_order_id: String,
+    pub payment_key: Option<String>,
+    pub balance_after: Option<i64>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+}
+
+pub struct NewCharge<'a> {
+    pub account_id: i64,
+    pub client_key: &'a str,
+    pub request_hash: &'a str,
+    pub amount: i64,
+    pub status: &'a str,
+    pub gateway: &'a str,
+    pub order_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewCharge<'_>) -> Result<i64, DbError> {
+    diesel::insert_into(charges::table)
+        .values((
+            charges::account_id.eq(new.account_id),
+            charges::client_key.eq(new.client_key),
+            charges::request_hash.eq(new.request_hash),
+            charges::amount.eq(new.amount),
+            charges::status.eq(new.status),
+            charges::gateway.eq(new.gateway),
+            charges::gateway_order_id.eq(new.order_id),
+            charges::created_at.eq(to_db(new.now)),
+            charges::updated_at.eq(to_db(new.now)),
+        ))
+        .execute(conn)?;
+    Ok(last_insert_id(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<ChargeRow>, DbError> {
+    Ok(charges::table.find(id).select(ChargeRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_by_client_key(conn: &mut DbConn, account_id: i64, key: &str) -> Result<Option<ChargeRow>, DbError> {
+    Ok(charges::table
+        .filter(charges::account_id.eq(account_id))
+        .filter(charges::client_key.eq(key))
+        .select(ChargeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_balance_after(conn: &mut DbConn, id: i64, balance: i64) -> Result<(), DbError> {
+    diesel::update(charges::table.find(id)).set(charges::balance_after.eq(balance)).execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_confirmed_at(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    diesel::update(charges::table.find(id)).set(charges::confirmed_at.eq(to_db(now))).execute(conn)?;
+    Ok(())
+}
+
+/// Stores the payment key of a pending charge; `false` if another key is already attached.
+pub fn attach_payment_key(conn: &mut DbConn, id: i64, key: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let n = diesel::update(
+        charges::table
+            .find(id)
+            .filter(charges::status.eq("pending"))
+            .filter(charges::payment_key.is_null().or(charges::payment_key.eq(key))),
+    )
+    .set((charges::payment_key.eq(key), charges::updated_at.eq(to_db(now))))
+    .execute(conn)?;
+    if n == 1 {
+        return Ok(true);
+    }
+    // Not pending any more (decided meanwhile) is fine; a different key is not.
+    let current: Option<(String, Option<String>)> =
+        charges::table.find(id).select((charges::status, charges::payment_key)).first(conn).optional()?;
+    Ok(current.is_some_and(|(status, attached)| status != "pending" || attached.as_deref() == Some(key)))
+}
+
+/// Moves a charge from `from` to `to` if it is still in `from`; `true` if this call did it.
+pub fn settle(
+    conn: &mut DbConn,
+    id: i64,
+    from: &str,
+    to: &str,
+    payment_key: Option<&str>,
+    failure: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let target = charges::table.find(id).filter(charges::status.eq(from));
+    let confirmed_at = (to == "confirmed").then(|| to_db(now));
+    let n = match failure {
+        Some((code, message)) => diesel::update(target)
+            .set((
+                charges::status.eq(to),
+                charges::failure_code.eq(code),
+                charges::failure_message.eq(message),
+                charges::updated_at.eq(to_db(now)),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((charges::status.eq(to), charges::confirmed_at.eq(confirmed_at), charges::updated_at.eq(to_db(now))))
+            .execute(conn)?,
+    };
+    if let (1, Some(key)) = (n, payment_key) {
+        diesel::update(charges::table.find(id).filter(charges::payment_key.is_null()))
+            .set(charges::payment_key.eq(key))
+            .execute(conn)?;
+    }
+    Ok(n == 1)
+}
+
+pub fn pending_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<Vec<ChargeRow>, DbError> {
+    Ok(charges::table
+        .filter(charges::status.eq("pending"))
+        .filter(charges::updated_at.lt(to_db(before)))
+        .order(charges::updated_at.asc())
+        .limit(limit)
+        .select(ChargeRow::as_select())
+        .load(conn)?)
+}
+
+pub fn touch(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<usize, DbError> {
+    Ok(diesel::update(charges::table.find(id)).set(charges::updated_at.eq(to_db(now))).execute(conn)?)
+}

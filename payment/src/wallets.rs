@@ -1,0 +1,118 @@
+//! `WalletService`: keyed, exactly-once transfers over the ledger.
+
+use crate::error::PaymentError;
+use crate::ledger::{self, EntryRow, LedgerAudit};
+use async_trait::async_trait;
+use contracts::wallet::{TransferReceipt, TransferRequest, WalletError, WalletRef, WalletService};
+use platform::clock::SharedClock;
+use platform::db::{Db, DbConn, DbError, write_tx};
+
+/// Longest internal idempotency key or reference (the ledger derives entry keys from them).
+const MAX_KEY_LEN: usize = 180;
+
+#[derive(Clone)]
+pub struct Wallets {
+    db: Db,
+    clock: SharedClock,
+}
+
+impl Wallets {
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Wallets { db, clock }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Newest first; `limit + 1` rows are fetched so the caller can tell whether more exist.
+    pub async fn entries(
+        &self,
+        account_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<EntryRow>, PaymentError> {
+        let wallet = WalletRef::Account(account_id);
+        self.db
+            .run(move |conn| match ledger::find_wallet(conn, &wallet)? {
+                None => Ok(Vec::new()),
+                Some((id, _)) => ledger::entries(conn, id, before, limit),
+            })
+            .await
+            .map_err(PaymentError::from)
+    }
+
+    /// Checks that every balance equals the sum of its entries, that no account or escrow
+    /// is negative, and that all balances (system wallets included) sum to zero.
+    pub async fn audit(&self) -> Result<LedgerAudit, DbError> {
+        self.db.run(ledger::audit).await
+    }
+}
+
+fn validate(request: &TransferRequest) -> Result<(), PaymentError> {
+    if request.amount <= 0 {
+        return Err(PaymentError::InvalidAmount);
+    }
+    if request.from == request.to {
+        return Err(PaymentError::SameWallet);
+    }
+    if request.idempotency_key.is_empty()
+        || request.idempotency_key.len() > MAX_KEY_LEN
+        || request.reference.len() > MAX_KEY_LEN
+    {
+        return Err(PaymentError::Internal(anyhow::anyhow!("transfer key or reference too long")));
+    }
+    Ok(())
+}
+
+/// Applies `request` exactly once on `conn` (not inside a transaction: it opens its own).
+pub(crate) fn transfer_blocking(
+    conn: &mut DbConn,
+    request: &TransferRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<TransferReceipt, PaymentError> {
+    if let Some(row) = ledger::find_transfer(conn, &request.idempotency_key)? {
+        return ledger::replay(conn, &row, request);
+    }
+    let from_id = ledger::ensure_wallet(conn, &request.from, now)?;
+    let to_id = ledger::ensure_wallet(conn, &request.to, now)?;
+    match write_tx(conn, |c| ledger::apply_transfer(c, request, from_id, to_id, now)) {
+        Err(PaymentError::DuplicateKey) => {
+            let row = ledger::find_transfer(conn, &request.idempotency_key)?
+                .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("duplicate key without a transfer")))?;
+            ledger::replay(conn, &row, request)
+        }
+        other => other,
+    }
+}
+
+#[async_trait]
+impl WalletService for Wallets {
+    async fn balance(&self, wallet: &WalletRef) -> Result<i64, WalletError> {
+        let wallet = wallet.clone();
+        let found = self.db.run(move |conn| ledger::find_wallet(conn, &wallet)).await.map_err(PaymentError::from)?;
+        Ok(found.map(|(_, balance)| balance).unwrap_or(0))
+    }
+
+    #[tracing::instrument(skip(self), fields(key = %request.idempotency_key, amount = request.amount))]
+    async fn transfer(&self, request: TransferRequest) -> Result<TransferReceipt, WalletError> {
+        validate(&request)?;
+        let now = self.clock.now();
+        let receipt = self.db.run(move |conn| transfer_blocking(conn, &request, now)).await?;
+        if !receipt.replayed {
+            metrics::counter!("ledger_transfers_total", "kind" => receipt.kind.as_str()).increment(1);
+        }
+        Ok(receipt)
+    }
+
+    async fn find_transfer(&self, idempotency_key: &str) -> Result<Option<TransferReceipt>, WalletError> {
+        let key = idempotency_key.to_string();
+        Ok(self
+            .db
+            .run(move |conn| match ledger::find_transfer(conn, &key)? {
+                None => Ok(None),
+                Some(row) => ledger::receipt_of(conn, &row).map(Some),
+            })
+            .await?)
+    }
+}

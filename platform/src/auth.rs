@@ -1,0 +1,240 @@
+//! Access tokens (JWT, HS256) and the extractors that check them. Tokens are issued by the
+//! account module; every module verifies them here without calling it.
+
+use crate::clock::SharedClock;
+use crate::config::AuthSettings;
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest};
+use contracts::Role;
+use futures::future::{Ready, ready};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The account id, as a string per RFC 7519.
+    pub sub: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub jti: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    Expired,
+    Invalid,
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Expired => ApiError::unauthorized("token_expired", "The access token has expired."),
+            TokenError::Invalid => ApiError::unauthenticated("The access token is not valid."),
+        }
+    }
+}
+
+struct JwtInner {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    access_ttl_secs: i64,
+    clock: SharedClock,
+}
+
+/// Issues and verifies access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct Jwt(Arc<JwtInner>);
+
+/// A freshly issued access token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+impl Jwt {
+    pub fn new(settings: &AuthSettings, clock: SharedClock) -> Self {
+        let secret = settings.jwt_secret.expose().as_bytes();
+        // Only HS256 is accepted: `alg: none` and algorithm-confusion tokens fail here.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        // Expiry is checked against our injectable clock below, not the system clock.
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        Jwt(Arc::new(JwtInner {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: settings.issuer.clone(),
+            access_ttl_secs: settings.access_ttl_secs,
+            clock,
+        }))
+    }
+
+    pub fn issue(&self, account_id: i64, role: Role) -> Result<IssuedToken, ApiError> {
+        let now = self.0.clock.now().timestamp();
+        let claims = Claims {
+            sub: account_id.to_string(),
+            role,
+            iat: now,
+            exp: now + self.0.access_ttl_secs,
+            iss: self.0.issuer.clone(),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding).map_err(ApiError::internal)?;
+        Ok(IssuedToken { token, expires_in: self.0.access_ttl_secs })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
+        let data = decode::<Claims>(token, &self.0.decoding, &self.0.validation).map_err(|_| TokenError::Invalid)?;
+        let claims = data.claims;
+        if claims.exp <= self.0.clock.now().timestamp() {
+            return Err(TokenError::Expired);
+        }
+        let account_id = claims.sub.parse::<i64>().map_err(|_| TokenError::Invalid)?;
+        Ok(AuthUser { account_id, role: claims.role, expires_at: claims.exp })
+    }
+
+    pub fn access_ttl_secs(&self) -> i64 {
+        self.0.access_ttl_secs
+    }
+}
+
+/// The caller of a protected route. Missing or bad token: 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub account_id: i64,
+    pub role: Role,
+    /// Unix seconds; WebSockets close when it passes.
+    pub expires_at: i64,
+}
+
+impl AuthUser {
+    /// 403 unless the caller has `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role == role { Ok(()) } else { Err(ApiError::forbidden()) }
+    }
+
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) { Ok(()) } else { Err(ApiError::forbidden()) }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<Result<&str, ApiError>> {
+    let value = req.headers().get(AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthenticated("Expected `Authorization: Bearer <token>`.")),
+    )
+}
+
+fn authenticate(req: &HttpRequest, token: &str) -> Result<AuthUser, ApiError> {
+    let jwt = req.app_data::<Jwt>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("Jwt not registered")))?;
+    let user = jwt.verify(token)?;
+    tracing::Span::current().record("account_id", user.account_id);
+    Ok(user)
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match bearer(req) {
+            None => Err(ApiError::unauthenticated("Authentication required.")),
+            Some(token) => token.and_then(|t| authenticate(req, t)),
+        })
+    }
+}
+
+/// The caller of a route where a token is optional: none → anonymous; a bad one is still 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeAuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match bearer(req) {
+            None => Ok(MaybeAuthUser(None)),
+            Some(token) => token.and_then(|t| authenticate(req, t)).map(|u| MaybeAuthUser(Some(u))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OffsetClock;
+    use crate::config::{LoadOptions, Settings};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn jwt() -> (Jwt, Arc<OffsetClock>) {
+        let settings = Settings::load(LoadOptions::default()).unwrap();
+        let clock = OffsetClock::new();
+        (Jwt::new(&settings.auth, clock.clone()), clock)
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let (jwt, _) = jwt();
+        let token = jwt.issue(42, Role::Seller).unwrap().token;
+        let user = jwt.verify(&token).unwrap();
+        assert_eq!((user.account_id, user.role), (42, Role::Seller));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused_as_expired() {
+        let (jwt, clock) = jwt();
+        let token = jwt.issue(1, Role::Customer).unwrap().token;
+        clock.advance(chrono::Duration::seconds(jwt.access_ttl_secs() + 1));
+        assert_eq!(jwt.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn tampered_tokens_are_refused() {
+        let (jwt, _) = jwt();
+        let token = jwt.issue(1, Role::Customer).unwrap().token;
+        let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        claims["role"] = "admin".into();
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        assert_eq!(jwt.verify(&parts.join(".")), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let (jwt, _) = jwt();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(
+            serde_json::json!({"sub":"1","role":"admin","iat":0,"exp":i64::MAX/2,"iss":"commerce-app","jti":"x"})
+                .to_string(),
+        );
+        assert_eq!(jwt.verify(&format!("{header}.{claims}.")), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_refused() {
+        let (jwt, _) = jwt();
+        let other =
+            Settings::load(LoadOptions::default().with("auth.jwt_secret", "another-secret-of-enough-length")).unwrap();
+        let foreign = Jwt::new(&other.auth, OffsetClock::new()).issue(1, Role::Admin).unwrap().token;
+        assert_eq!(jwt.verify(&foreign), Err(TokenError::Invalid));
+    }
+}

@@ -1,0 +1,288 @@
+//! Layered settings: compiled-in defaults → `config/default.toml` → `config/<APP_ENV>.toml`
+//! → `APP__SECTION__KEY` variables → `DATABASE_URL`, `REDIS_URL`, `PORT`.
+
+use anyhow::{Context, bail};
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// The defaults, compiled in so that the binary runs from any working directory.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+const DEFAULT_JWT_SECRET: &str = "insecure-development-secret-change-me";
+
+/// A value that must never be printed (secrets, passwords).
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub public_url: String,
+    pub shutdown_grace_secs: u64,
+    pub drain_delay_ms: u64,
+    pub body_limit_bytes: usize,
+    pub trusted_proxies: Vec<String>,
+    pub cors_allowed_origins: Vec<String>,
+    pub hsts_max_age_secs: u64,
+    pub max_blocking_threads: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub max_connections: u32,
+    pub min_idle: u32,
+    pub checkout_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: Secret,
+    pub key_prefix: String,
+    pub command_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+impl RedisSettings {
+    pub fn url(&self) -> Option<&str> {
+        Some(self.url.expose().trim()).filter(|u| !u.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: Secret,
+    pub issuer: String,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub require_verified_email: bool,
+    pub verification_ttl_secs: i64,
+    pub reset_ttl_secs: i64,
+    pub login_max_failures: i64,
+    pub login_lockout_secs: u64,
+    pub hash_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub auth_per_second: u64,
+    pub auth_burst: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    pub smtp_url: Secret,
+    pub dir: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    pub poll_interval_ms: u64,
+    pub batch_size: i64,
+    pub max_attempts: i32,
+    pub lease_secs: i64,
+    pub retention_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `APP_ENV` (default `development`).
+    pub environment: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub mail: MailSettings,
+    pub outbox: OutboxSettings,
+    pub log: LogSettings,
+    /// Everything, for module sections (`payment`, `mission`…) that platform does not know.
+    raw: Config,
+}
+
+/// Where settings come from besides the compiled-in defaults.
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// Directory holding `default.toml` and `<env>.toml`; `None` skips files.
+    pub config_dir: Option<String>,
+    pub environment: Option<String>,
+    /// Read `APP__…`, `DATABASE_URL`, `REDIS_URL` and `PORT`.
+    pub use_env: bool,
+    /// Applied last, e.g. `("database.url", "sqlite:///tmp/x.db")`; used by tests.
+    pub overrides: Vec<(String, String)>,
+}
+
+impl LoadOptions {
+    /// What the binary uses: files in `config/` (or `APP_CONFIG_DIR`) and the environment.
+    pub fn from_env() -> Self {
+        LoadOptions {
+            config_dir: Some(std::env::var("APP_CONFIG_DIR").unwrap_or_else(|_| "config".into())),
+            environment: std::env::var("APP_ENV").ok(),
+            use_env: true,
+            overrides: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.overrides.push((key.into(), value.into()));
+        self
+    }
+}
+
+impl Settings {
+    pub fn load(options: LoadOptions) -> anyhow::Result<Settings> {
+        let environment = options.environment.clone().unwrap_or_else(|| "development".into());
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(dir) = &options.config_dir {
+            builder = builder
+                .add_source(File::with_name(&format!("{dir}/default")).required(false))
+                .add_source(File::with_name(&format!("{dir}/{environment}")).required(false));
+        }
+        if options.use_env {
+            builder = builder.add_source(
+                Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies")
+                    .with_list_parse_key("server.cors_allowed_origins"),
+            );
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                builder = builder.set_override("database.url", url)?;
+            }
+            if let Ok(url) = std::env::var("REDIS_URL") {
+                builder = builder.set_override("redis.url", url)?;
+            }
+        }
+        for (key, value) in &options.overrides {
+            builder = builder.set_override(key.as_str(), value.as_str())?;
+        }
+        let mut raw = builder.build().context("reading configuration")?;
+        if options.use_env
+            && let Ok(port) = std::env::var("PORT")
+        {
+            let bind: String = raw.get("server.bind")?;
+            let host = bind.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or(bind);
+            raw = Config::builder().add_source(raw).set_override("server.bind", format!("{host}:{port}"))?.build()?;
+        }
+        let settings = Settings {
+            environment,
+            server: raw.get("server").context("[server]")?,
+            database: raw.get("database").context("[database]")?,
+            redis: raw.get("redis").context("[redis]")?,
+            auth: raw.get("auth").context("[auth]")?,
+            rate_limit: raw.get("rate_limit").context("[rate_limit]")?,
+            mail: raw.get("mail").context("[mail]")?,
+            outbox: raw.get("outbox").context("[outbox]")?,
+            log: raw.get("log").context("[log]")?,
+            raw,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == "production"
+    }
+
+    /// A module's own section, e.g. `settings.module::<PaymentSettings>("payment")`.
+    pub fn module<T: DeserializeOwned>(&self, section: &str) -> anyhow::Result<T> {
+        self.raw.get(section).with_context(|| format!("[{section}] configuration"))
+    }
+
+    /// `<module>.database_url` when set, else `database.url`.
+    pub fn database_url_for(&self, module: &str) -> String {
+        self.raw
+            .get_string(&format!("{module}.database_url"))
+            .ok()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| self.database.url.expose().to_string())
+    }
+
+    pub fn json_logs(&self) -> bool {
+        match self.log.format.as_str() {
+            "json" => true,
+            "text" => false,
+            _ => self.is_production(),
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let secret = self.auth.jwt_secret.expose();
+        if secret.len() < 16 {
+            bail!("auth.jwt_secret must be at least 16 characters");
+        }
+        if self.is_production() && secret == DEFAULT_JWT_SECRET {
+            bail!("refusing to start in production with the default auth.jwt_secret (set APP__AUTH__JWT_SECRET)");
+        }
+        if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_secs <= 0 {
+            bail!("auth token lifetimes must be positive");
+        }
+        if self.server.body_limit_bytes == 0 {
+            bail!("server.body_limit_bytes must be positive");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_without_files_or_environment() {
+        let s = Settings::load(LoadOptions::default()).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert_eq!(s.database.url.expose(), "sqlite://data/app.db");
+        assert!(s.redis.url().is_none());
+        assert!(s.auth.require_verified_email);
+    }
+
+    #[test]
+    fn module_database_url_falls_back_to_the_shared_one() {
+        let s = Settings::load(LoadOptions::default().with("account.database_url", "sqlite://acc.db")).unwrap();
+        assert_eq!(s.database_url_for("account"), "sqlite://acc.db");
+        assert_eq!(s.database_url_for("payment"), "sqlite://data/app.db");
+    }
+
+    #[test]
+    fn production_refuses_the_default_jwt_secret() {
+        let opts = LoadOptions { environment: Some("production".into()), ..Default::default() };
+        let err = Settings::load(opts).unwrap_err();
+        assert!(err.to_string().contains("jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings::load(LoadOptions::default()).unwrap();
+        assert!(!format!("{:?}", s.auth).contains("insecure"));
+    }
+}

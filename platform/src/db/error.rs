@@ -1,0 +1,114 @@
+use crate::error::ApiError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had (pool timeout, server down, connection lost).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] DieselError),
+    #[error("database task failed: {0}")]
+    Task(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(DieselError::NotFound))
+    }
+
+    /// Deadlock (MySQL 1213), lock-wait timeout (1205), SQLite busy: the transaction did
+    /// nothing and may simply be run again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                let m = info.message();
+                m.contains("database is locked")
+                    || m.contains("database table is locked")
+                    || m.contains("Deadlock found")
+                    || m.contains("Lock wait timeout")
+            }
+            _ => false,
+        }
+    }
+
+    /// Errors after which the connection itself should be checked.
+    pub fn may_mean_connection_lost(&self) -> bool {
+        match self {
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)) => !self.is_retryable(),
+            _ => false,
+        }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            DbError::Unavailable(_)
+                | DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
+        )
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        if err.is_not_found() {
+            ApiError::not_found()
+        } else if err.is_unavailable() {
+            ApiError::unavailable(err)
+        } else {
+            ApiError::internal(err)
+        }
+    }
+}
+
+impl From<DbError> for contracts::ServiceError {
+    fn from(err: DbError) -> Self {
+        if err.is_unavailable() {
+            contracts::ServiceError::Unavailable(err.to_string())
+        } else {
+            contracts::ServiceError::Internal(err.to_string())
+        }
+    }
+}
+
+/// What a transaction body may fail with: anything that can carry a [`DbError`], so that
+/// retries and connection checks can look inside a module's own error type.
+pub trait TxError: From<DbError> + Send + 'static {
+    fn db_error(&self) -> Option<&DbError>;
+}
+
+impl TxError for DbError {
+    fn db_error(&self) -> Option<&DbError> {
+        Some(self)
+    }
+}
+
+/// Implements `From<diesel::result::Error>` and [`TxError`] for a module error enum with a
+/// `Db(DbError)` variant, so repo code can use `?` on diesel calls.
+#[macro_export]
+macro_rules! impl_db_error {
+    ($ty:ident) => {
+        impl From<::diesel::result::Error> for $ty {
+            fn from(err: ::diesel::result::Error) -> Self {
+                $ty::Db($crate::db::DbError::from(err))
+            }
+        }
+        impl $crate::db::TxError for $ty {
+            fn db_error(&self) -> Option<&$crate::db::DbError> {
+                match self {
+                    $ty::Db(e) => Some(e),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
+        }
+    };
+}

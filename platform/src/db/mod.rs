@@ -1,0 +1,429 @@
+//! One diesel + r2d2 pool per module, SQLite (bundled) or MySQL/MariaDB chosen by URL
+//! scheme, with queries run on the blocking pool.
+//!
+//! - SQLite write transactions start with `BEGIN IMMEDIATE` (a deferred `BEGIN` that later
+//!   upgrades to a write lock fails with "database is locked" whatever the busy timeout).
+//! - Deadlocks, lock-wait timeouts and SQLite busy errors are retried a few times.
+//! - A statement that fails because the server dropped the connection evicts that
+//!   connection and is retried once on a fresh one.
+//! - Pool checkouts time out quickly (`database.checkout_timeout_ms`), so a database that is
+//!   down answers 503 rather than hanging.
+
+mod error;
+mod migrate;
+
+pub use error::{DbError, TxError};
+pub use migrate::Migrations;
+
+use crate::config::DatabaseSettings;
+use anyhow::{Context, bail};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A connection to either backend. Repos take `&mut DbConn` and use the diesel DSL, which
+/// compiles for both; backend-specific SQL branches on [`DbConn::backend`].
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    #[cfg(feature = "mysql")]
+    Mysql(diesel::MysqlConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "mysql")]
+            DbConn::Mysql(_) => Backend::Mysql,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Where a URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    Sqlite(PathBuf),
+    Mysql(String),
+}
+
+impl DbTarget {
+    /// `sqlite://relative.db`, `sqlite:///absolute.db`, `sqlite:relative.db`, `mysql://…`.
+    pub fn parse(url: &str) -> anyhow::Result<DbTarget> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                bail!("sqlite URL without a path: {url}");
+            }
+            return Ok(DbTarget::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            if cfg!(feature = "mysql") {
+                return Ok(DbTarget::Mysql(url));
+            }
+            bail!("this binary was built without MySQL support (cargo feature `mysql`)");
+        }
+        bail!("unsupported database URL (expected sqlite:// or mysql://)")
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbTarget::Sqlite(_) => Backend::Sqlite,
+            DbTarget::Mysql(_) => Backend::Mysql,
+        }
+    }
+
+    /// Something safe to log: the file, or the MySQL host and database without credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::Sqlite(path) => format!("sqlite:{}", path.display()),
+            DbTarget::Mysql(url) => match url::Url::parse(url) {
+                Ok(u) => format!("mysql://{}:{}{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(3306), u.path()),
+                Err(_) => "mysql://?".into(),
+            },
+        }
+    }
+
+    pub fn establish(&self) -> anyhow::Result<DbConn> {
+        match self {
+            DbTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let path_str = path.to_str().context("database path is not UTF-8")?;
+                let mut conn = diesel::SqliteConnection::establish(path_str)?;
+                // Separately and in this order: busy_timeout must be in force before WAL is set.
+                for pragma in [
+                    "PRAGMA busy_timeout = 5000;",
+                    "PRAGMA journal_mode = WAL;",
+                    "PRAGMA synchronous = NORMAL;",
+                    "PRAGMA foreign_keys = ON;",
+                ] {
+                    conn.batch_execute(pragma).with_context(|| pragma.to_string())?;
+                }
+                Ok(DbConn::Sqlite(conn))
+            }
+            #[cfg(feature = "mysql")]
+            DbTarget::Mysql(url) => {
+                let mut conn = diesel::MysqlConnection::establish(url)?;
+                // Lock waits must end well inside the 5 s an unavailable request may take.
+                conn.batch_execute("SET SESSION innodb_lock_wait_timeout = 3")?;
+                Ok(DbConn::Mysql(conn))
+            }
+            #[cfg(not(feature = "mysql"))]
+            DbTarget::Mysql(_) => bail!("this binary was built without MySQL support"),
+        }
+    }
+}
+
+/// A pooled connection that can be marked broken, so r2d2 drops it instead of reusing it.
+pub struct PoolConn {
+    conn: DbConn,
+    broken: bool,
+}
+
+/// Our own manager: the derived `MultiConnection::establish` hides the real error and does
+/// not understand `sqlite://`, and we want PRAGMAs on every new SQLite connection.
+#[derive(Debug)]
+pub struct ConnManager {
+    target: DbTarget,
+}
+
+impl r2d2::ManageConnection for ConnManager {
+    type Connection = PoolConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<PoolConn, ConnectError> {
+        self.target.establish().map(|conn| PoolConn { conn, broken: false }).map_err(ConnectError)
+    }
+
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectError> {
+        conn.conn.ping().map_err(|e| ConnectError(e.into()))
+    }
+
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        conn.broken || std::thread::panicking() || conn.conn.is_broken()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct ConnectError(anyhow::Error);
+
+#[derive(Debug)]
+struct PoolErrorLogger;
+
+impl r2d2::HandleError<ConnectError> for PoolErrorLogger {
+    fn handle_error(&self, error: ConnectError) {
+        tracing::warn!(error = %error, "database connection failed");
+    }
+}
+
+struct DbInner {
+    pool: r2d2::Pool<ConnManager>,
+    target: DbTarget,
+    label: String,
+}
+
+/// A module's database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+const MAX_TX_ATTEMPTS: u32 = 6;
+
+impl Db {
+    /// Builds the pool without connecting, so a database that is down at this moment
+    /// surfaces as 503s (and as a failed migration at start-up), not as a panic.
+    pub fn connect(label: &str, url: &str, settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let target = DbTarget::parse(url)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.max_connections.max(1))
+            .min_idle(Some(settings.min_idle.min(settings.max_connections)))
+            .connection_timeout(Duration::from_millis(settings.checkout_timeout_ms.max(100)))
+            // An extra `SELECT 1` per checkout doubles the statements for one-query requests;
+            // broken connections are detected on failure instead (see `run`).
+            .test_on_check_out(false)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .error_handler(Box::new(PoolErrorLogger))
+            .build_unchecked(ConnManager { target: target.clone() });
+        Ok(Db { inner: Arc::new(DbInner { pool, target, label: label.to_string() }) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.target.backend()
+    }
+
+    pub fn label(&self) -> &str {
+        &self.inner.label
+    }
+
+    pub fn target(&self) -> &DbTarget {
+        &self.inner.target
+    }
+
+    /// (open connections, idle connections)
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.inner.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// Runs `f` with a connection on the blocking pool.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        let pool = self.inner.pool.clone();
+        crate::telemetry::spawn_blocking_with_tracing(move || run_blocking(&pool, f))
+            .await
+            .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    }
+
+    /// Runs `f` inside a write transaction (retried on deadlock or busy), on the blocking pool.
+    pub async fn tx<T, E, F>(&self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        self.run(move |conn| write_tx(conn, &mut f)).await
+    }
+
+    /// The synchronous form of [`Db::run`], for start-up and CLI commands.
+    pub fn run_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E>,
+        E: TxError,
+    {
+        run_blocking(&self.inner.pool, f)
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await
+    }
+}
+
+fn run_blocking<T, E, F>(pool: &r2d2::Pool<ConnManager>, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: TxError,
+{
+    let mut attempt = 0;
+    loop {
+        let mut pooled = pool.get().map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
+        let err = match f(&mut pooled.conn) {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let suspicious = err.db_error().is_some_and(DbError::may_mean_connection_lost);
+        if suspicious && pooled.conn.ping().is_err() {
+            pooled.broken = true;
+            drop(pooled);
+            attempt += 1;
+            if attempt < 2 {
+                tracing::warn!("database connection lost; retrying on a new connection");
+                continue;
+            }
+            return Err(E::from(DbError::Unavailable("database connection lost".into())));
+        }
+        return Err(err);
+    }
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, a normal transaction on
+/// MySQL; retried when the database reports a deadlock, lock-wait timeout or busy file.
+/// Never call another module from inside `f` (ARCHITECTURE.md rule 6).
+pub fn write_tx<T, E, F>(conn: &mut DbConn, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: TxError,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match transaction_once(conn, &mut f) {
+            Err(err) if attempt < MAX_TX_ATTEMPTS && err.db_error().is_some_and(DbError::is_retryable) => {
+                let backoff = Duration::from_millis(5 * 2u64.pow(attempt) + jitter_ms(10));
+                tracing::debug!(attempt, "transaction conflict; retrying");
+                std::thread::sleep(backoff);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn jitter_ms(max: u64) -> u64 {
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    u64::from(u16::from_le_bytes(b)) % max.max(1)
+}
+
+fn transaction_once<T, E, F>(conn: &mut DbConn, f: &mut F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: TxError,
+{
+    type Manager = <DbConn as Connection>::TransactionManager;
+    #[allow(irrefutable_let_patterns)]
+    if let DbConn::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(DbError::from)?;
+    } else {
+        Manager::begin_transaction(conn).map_err(DbError::from)?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn).map_err(DbError::from)?;
+            Ok(value)
+        }
+        Err(err) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(err),
+            Err(rollback) => {
+                tracing::warn!(error = %rollback, "rollback failed");
+                Err(err)
+            }
+        },
+    }
+}
+
+/// The id of the row just inserted on this connection (diesel's `.returning()` does not
+/// compile for the MySQL variant of the multi-connection).
+pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let sql = match conn.backend() {
+        Backend::Sqlite => "SELECT last_insert_rowid() AS id",
+        Backend::Mysql => "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS id",
+    };
+    diesel::sql_query(sql).get_result::<Id>(conn).map(|r| r.id)
+}
+
+/// The escape character for `LIKE` patterns. Not a backslash: MySQL reads `'\'` as an
+/// unterminated string literal.
+pub const LIKE_ESCAPE: char = '!';
+
+/// Escapes `%`, `_` and `!` for a `LIKE … ESCAPE '!'` pattern.
+pub fn like_escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 2);
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sqlite_urls() {
+        assert_eq!(DbTarget::parse("sqlite://data/app.db").unwrap(), DbTarget::Sqlite("data/app.db".into()));
+        assert_eq!(DbTarget::parse("sqlite:///tmp/x.db").unwrap(), DbTarget::Sqlite("/tmp/x.db".into()));
+        assert!(DbTarget::parse("postgres://x").is_err());
+        assert!(DbTarget::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn describe_hides_mysql_credentials() {
+        let t = DbTarget::Mysql("mysql://root:secret@db:3307/app".into());
+        assert_eq!(t.describe(), "mysql://db:3307/app");
+    }
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(like_escape("50%_a!b"), "50!%!_a!!b");
+    }
+
+    #[test]
+    fn sqlite_transactions_commit_and_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let settings = DatabaseSettings {
+            url: crate::config::Secret::new(url.clone()),
+            max_connections: 2,
+            min_idle: 0,
+            checkout_timeout_ms: 1000,
+        };
+        let db = Db::connect("test", &url, &settings).unwrap();
+        db.run_blocking(|c| c.batch_execute("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from)).unwrap();
+        let failed: Result<(), DbError> = db.run_blocking(|c| {
+            write_tx(c, |c| {
+                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                Err(DbError::Unavailable("abort".into()))
+            })
+        });
+        assert!(failed.is_err());
+        db.run_blocking(|c| write_tx(c, |c| c.batch_execute("INSERT INTO t VALUES (2)").map_err(DbError::from)))
+            .unwrap();
+        #[derive(QueryableByName)]
+        struct Sum {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            s: i64,
+        }
+        let sum: Sum = db
+            .run_blocking(|c| {
+                diesel::sql_query("SELECT COALESCE(SUM(v), 0) AS s FROM t").get_result(c).map_err(DbError::from)
+            })
+            .unwrap();
+        assert_eq!(sum.s, 2);
+    }
+}
