@@ -126,8 +126,20 @@ pub enum WalletError {
     /// The key was already used for a transfer with other parameters.
     #[error("idempotency key already used for a different transfer")]
     IdempotencyConflict,
+    /// The key was cancelled with [`WalletService::cancel`]: it can never move money.
+    #[error("transfer key was cancelled")]
+    Cancelled,
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+/// What [`WalletService::cancel`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The key is now (or was already) cancelled: no transfer under it will ever apply.
+    Cancelled,
+    /// Too late: the transfer had been applied.
+    AlreadyApplied(TransferReceipt),
 }
 
 /// The ledger as other modules see it.
@@ -141,4 +153,8 @@ pub trait WalletService: Send + Sync {
     /// The transfer applied under this key, if any: lets a saga learn whether a step it
     /// lost track of (crash, timeout) actually happened.
     async fn find_transfer(&self, idempotency_key: &str) -> Result<Option<TransferReceipt>, WalletError>;
+    /// Fences a key: after `Cancelled`, `transfer` with this key fails with
+    /// `WalletError::Cancelled` forever. A saga that gave up on a step calls this before
+    /// compensating, so a late retry of the step (a stalled request) cannot move money.
+    async fn cancel(&self, idempotency_key: &str) -> Result<CancelOutcome, WalletError>;
 }

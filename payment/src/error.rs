@@ -13,6 +13,8 @@ pub enum PaymentError {
     SameWallet,
     #[error("idempotency key reused with different parameters")]
     IdempotencyConflict,
+    #[error("transfer key cancelled")]
+    Cancelled,
     /// Another transaction applied this key first; the caller reads its result.
     #[error("duplicate idempotency key")]
     DuplicateKey,
@@ -36,6 +38,7 @@ impl From<PaymentError> for WalletError {
             PaymentError::InvalidAmount => WalletError::InvalidAmount,
             PaymentError::SameWallet => WalletError::SameWallet,
             PaymentError::IdempotencyConflict => WalletError::IdempotencyConflict,
+            PaymentError::Cancelled => WalletError::Cancelled,
             PaymentError::Db(e) => WalletError::Service(e.into()),
             other => WalletError::Service(ServiceError::Internal(other.to_string())),
         }

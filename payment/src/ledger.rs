@@ -59,6 +59,7 @@ pub fn ensure_wallet(conn: &mut DbConn, wallet: &WalletRef, now: DateTime<Utc>) 
 #[diesel(table_name = transfers)]
 pub struct TransferRow {
     pub id: i64,
+    pub cancelled: bool,
     pub from_wallet_id: i64,
     pub to_wallet_id: i64,
     pub amount: i64,
@@ -109,6 +110,9 @@ pub fn replay(
     row: &TransferRow,
     request: &TransferRequest,
 ) -> Result<TransferReceipt, PaymentError> {
+    if row.cancelled {
+        return Err(PaymentError::Cancelled);
+    }
     let receipt = receipt_of(conn, row)?;
     let same = receipt.from == request.from
         && receipt.to == request.to
@@ -201,6 +205,29 @@ pub fn apply_transfer(
         created_at: now,
         replayed: false,
     })
+}
+
+/// Records `key` as cancelled; `Ok(false)` when the key is already taken (by a transfer or
+/// a cancellation that won a race): read it again.
+pub fn insert_cancellation(conn: &mut DbConn, key: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let inserted = diesel::insert_into(transfers::table)
+        .values((
+            transfers::idempotency_key.eq(key),
+            transfers::cancelled.eq(true),
+            transfers::from_wallet_id.eq(0i64),
+            transfers::to_wallet_id.eq(0i64),
+            transfers::amount.eq(0i64),
+            transfers::kind.eq("cancelled"),
+            transfers::reference.eq("cancelled"),
+            transfers::created_at.eq(to_db(now)),
+        ))
+        .execute(conn)
+        .map_err(DbError::from);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -13,6 +13,7 @@ diesel::table! {
     transfers (id) {
         id -> BigInt,
         idempotency_key -> Text,
+        cancelled -> Bool,
         from_wallet_id -> BigInt,
         to_wallet_id -> BigInt,
         amount -> BigInt,

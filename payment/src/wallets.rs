@@ -3,7 +3,7 @@
 use crate::error::PaymentError;
 use crate::ledger::{self, EntryRow, LedgerAudit};
 use async_trait::async_trait;
-use contracts::wallet::{TransferReceipt, TransferRequest, WalletError, WalletRef, WalletService};
+use contracts::wallet::{CancelOutcome, TransferReceipt, TransferRequest, WalletError, WalletRef, WalletService};
 use platform::clock::SharedClock;
 use platform::db::{Db, DbConn, DbError, write_tx};
 
@@ -110,8 +110,33 @@ impl WalletService for Wallets {
         Ok(self
             .db
             .run(move |conn| match ledger::find_transfer(conn, &key)? {
-                None => Ok(None),
-                Some(row) => ledger::receipt_of(conn, &row).map(Some),
+                Some(row) if !row.cancelled => ledger::receipt_of(conn, &row).map(Some),
+                _ => Ok(None),
+            })
+            .await?)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn cancel(&self, idempotency_key: &str) -> Result<CancelOutcome, WalletError> {
+        let key = idempotency_key.to_string();
+        let now = self.clock.now();
+        Ok(self
+            .db
+            .run(move |conn| {
+                // Two rounds at most: if our insert loses a race, the winner's row is there.
+                for _ in 0..2 {
+                    if let Some(row) = ledger::find_transfer(conn, &key)? {
+                        return if row.cancelled {
+                            Ok(CancelOutcome::Cancelled)
+                        } else {
+                            ledger::receipt_of(conn, &row).map(CancelOutcome::AlreadyApplied)
+                        };
+                    }
+                    if ledger::insert_cancellation(conn, &key, now)? {
+                        return Ok(CancelOutcome::Cancelled);
+                    }
+                }
+                Err(PaymentError::Internal(anyhow::anyhow!("transfer key {key} neither applied nor cancelled")))
             })
             .await?)
     }

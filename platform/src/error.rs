@@ -220,7 +220,7 @@ impl From<WalletError> for ApiError {
                 "This Idempotency-Key was already used with a different request.",
             ),
             WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
-            WalletError::SameWallet => ApiError::internal(err),
+            WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
             WalletError::Service(e) => e.into(),
         }
     }

@@ -137,3 +137,47 @@ async fn a_transfer_storm_conserves_money_and_never_goes_negative() {
     assert_eq!(audit.total_balance, 0);
     assert!(audit.mismatched_wallets.is_empty() && audit.negative_wallets.is_empty(), "{audit:?}");
 }
+
+#[tokio::test]
+async fn a_cancelled_key_can_never_move_money() {
+    use contracts::wallet::CancelOutcome;
+    let app = spawn_app().await;
+    let wallets = app.assembled.wallets.clone();
+    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 100, "fund")).await.unwrap();
+    assert_eq!(wallets.cancel("order:1:debit").await.unwrap(), CancelOutcome::Cancelled);
+    assert_eq!(wallets.cancel("order:1:debit").await.unwrap(), CancelOutcome::Cancelled);
+    let late =
+        wallets.transfer(transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 50, "order:1:debit")).await;
+    assert_eq!(late.unwrap_err(), WalletError::Cancelled);
+    assert!(wallets.find_transfer("order:1:debit").await.unwrap().is_none());
+    assert_eq!(wallets.balance(&WalletRef::Account(1)).await.unwrap(), 100);
+    // Cancelling an applied key reports it instead.
+    match wallets.cancel("fund").await.unwrap() {
+        CancelOutcome::AlreadyApplied(receipt) => assert_eq!(receipt.amount, 100),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transfer_racing_a_cancel_either_applies_or_is_fenced_never_both() {
+    use contracts::wallet::CancelOutcome;
+    let app = spawn_app().await;
+    let wallets = app.assembled.wallets.clone();
+    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 10_000, "fund")).await.unwrap();
+    for i in 0..15 {
+        let key = format!("race-{i}");
+        let (w1, w2, k1, k2) = (wallets.clone(), wallets.clone(), key.clone(), key.clone());
+        let t =
+            tokio::spawn(
+                async move { w1.transfer(transfer(WalletRef::Account(1), WalletRef::Account(2), 10, &k1)).await },
+            );
+        let c = tokio::spawn(async move { w2.cancel(&k2).await });
+        let (t, c) = (t.await.unwrap(), c.await.unwrap().unwrap());
+        match (t, c) {
+            (Ok(_), CancelOutcome::AlreadyApplied(_)) | (Err(WalletError::Cancelled), CancelOutcome::Cancelled) => {}
+            other => panic!("inconsistent outcome for {key}: {other:?}"),
+        }
+    }
+    let audit = wallets.audit().await.unwrap();
+    assert!(audit.mismatched_wallets.is_empty() && audit.total_balance == 0, "{audit:?}");
+}

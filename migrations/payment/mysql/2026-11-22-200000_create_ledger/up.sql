@@ -12,6 +12,7 @@ CREATE TABLE wallets (
 CREATE TABLE transfers (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     idempotency_key VARCHAR(191) NOT NULL,
+    cancelled BOOLEAN NOT NULL DEFAULT FALSE,
     from_wallet_id BIGINT NOT NULL,
     to_wallet_id BIGINT NOT NULL,
     amount BIGINT NOT NULL,

@@ -10,10 +10,12 @@ CREATE TABLE wallets (
     CHECK (allow_negative OR balance >= 0)
 );
 
--- One row per applied idempotency key: applying a key twice moves money once.
+-- One row per applied idempotency key: applying a key twice moves money once. A cancelled
+-- key (a saga's fence) is a row with `cancelled` set, no amount and no entries.
 CREATE TABLE transfers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     idempotency_key TEXT NOT NULL UNIQUE,
+    cancelled BOOLEAN NOT NULL DEFAULT 0,
     from_wallet_id BIGINT NOT NULL,
     to_wallet_id BIGINT NOT NULL,
     amount BIGINT NOT NULL,
