@@ -6,7 +6,7 @@ mod openapi;
 mod routes;
 mod wire;
 
-pub use wire::{Assembled, Overrides, assemble, migrate};
+pub use wire::{Assembled, Overrides, WalletWrapper, assemble, migrate};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
@@ -196,12 +196,16 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.accounts.clone()))
             .app_data(web::Data::from(assembled.wallets.clone()))
             .app_data(web::Data::from(assembled.charges.clone()))
+            .app_data(web::Data::from(assembled.catalog.clone()))
+            .app_data(web::Data::from(assembled.carts.clone()))
+            .app_data(web::Data::from(assembled.orders.clone()))
             .configure(routes::operations)
             .service(openapi::swagger())
             .service(
                 web::scope("/api/v1")
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))
-                    .configure(payment::http::configure),
+                    .configure(payment::http::configure)
+                    .configure(order::configure),
             )
             .default_service(web::to(not_found))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

@@ -2,6 +2,8 @@
 
 use account::Accounts;
 use anyhow::Context;
+use contracts::wallet::WalletService;
+use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
 use payment::{Charges, PaymentSettings, Wallets};
 use platform::auth::Jwt;
@@ -16,12 +18,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// Wraps the wallet service other modules see (tests inject failures with it).
+pub type WalletWrapper = Arc<dyn Fn(Arc<dyn WalletService>) -> Arc<dyn WalletService> + Send + Sync>;
+
 /// What tests (or an embedding) may replace.
 #[derive(Default, Clone)]
 pub struct Overrides {
     pub clock: Option<SharedClock>,
     pub gateway: Option<Arc<dyn PaymentGateway>>,
     pub mailer: Option<SharedMailer>,
+    pub wallet_wrapper: Option<WalletWrapper>,
 }
 
 /// A module's database and the migrations that belong in it.
@@ -43,6 +49,10 @@ pub struct Assembled {
     pub accounts: Arc<Accounts>,
     pub wallets: Arc<Wallets>,
     pub charges: Arc<Charges>,
+    pub catalog: Arc<Catalog>,
+    pub carts: Arc<Carts>,
+    pub orders: Arc<Orders>,
+    order_settings: OrderSettings,
 }
 
 impl Assembled {
@@ -82,6 +92,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
     let account_db = module_db(&settings, "account", &account::MIGRATIONS, Some(account_outbox.clone()))?;
     let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
+    let order_db = module_db(&settings, "order", &order::MIGRATIONS, None)?;
+    let order_settings = OrderSettings::load(&settings)?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -101,6 +113,26 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     };
     let wallets = Arc::new(Wallets::new(payment_db.db.clone(), clock.clone()));
     let charges = Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings));
+    // Other modules reach money only through the contract.
+    let wallet_service: Arc<dyn WalletService> = match &overrides.wallet_wrapper {
+        Some(wrap) => wrap(wallets.clone()),
+        None => wallets.clone(),
+    };
+
+    let catalog = Arc::new(Catalog::new(order_db.db.clone(), clock.clone()));
+    let carts = Arc::new(Carts::new(
+        order_db.db.clone(),
+        cache.clone(),
+        clock.clone(),
+        Duration::from_secs(order_settings.cart_cache_ttl_secs),
+    ));
+    let orders = Arc::new(Orders::new(
+        order_db.db.clone(),
+        wallet_service,
+        carts.clone(),
+        clock.clone(),
+        order::checkout::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
+    ));
 
     Ok(Assembled {
         settings,
@@ -109,10 +141,14 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db],
+        databases: vec![account_db, payment_db, order_db],
         accounts,
         wallets,
         charges,
+        catalog,
+        carts,
+        orders,
+        order_settings,
     })
 }
 
@@ -154,6 +190,12 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
                 }
             })
         }
+    });
+    let orders = assembled.orders.clone();
+    let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms.max(100));
+    spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {
+        let orders = orders.clone();
+        async move { orders.recover().await.map(|_| ()) }
     });
 }
 

@@ -4,6 +4,7 @@
 //! can move behind a network boundary without its callers changing.
 
 pub mod account;
+pub mod catalog;
 pub mod common;
 pub mod wallet;
 

@@ -31,7 +31,30 @@ pub trait Cache: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), CacheError>;
     /// `redis` or `memory`.
     fn kind(&self) -> &'static str;
+    /// Stores `value` unless the entry holds a higher version (atomically): a slow writer
+    /// holding old data can never overwrite newer data. `Ok(false)` when it was older.
+    async fn set_versioned(&self, key: &str, version: i64, value: &str, ttl: Duration) -> Result<bool, CacheError>;
+    /// What [`Cache::set_versioned`] stored.
+    async fn get_versioned(&self, key: &str) -> Result<Option<(i64, String)>, CacheError>;
 }
+
+fn split_versioned(raw: &str) -> Option<(i64, String)> {
+    let (version, value) = raw.split_once('|')?;
+    Some((version.parse().ok()?, value.to_string()))
+}
+
+const SET_IF_NEWER: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current then
+  local sep = string.find(current, '|', 1, true)
+  if sep then
+    local version = tonumber(string.sub(current, 1, sep - 1))
+    if version and version > tonumber(ARGV[1]) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1
+";
 
 pub type SharedCache = Arc<dyn Cache>;
 
@@ -40,6 +63,7 @@ pub type SharedCache = Arc<dyn Cache>;
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
+    set_if_newer: redis::Script,
 }
 
 impl RedisCache {
@@ -52,7 +76,7 @@ impl RedisCache {
             .set_max_delay(Duration::from_millis(500));
         // Lazy: the app starts (and serves from the database) while Redis is down.
         let conn = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(RedisCache { conn, prefix: settings.key_prefix.clone() })
+        Ok(RedisCache { conn, prefix: settings.key_prefix.clone(), set_if_newer: redis::Script::new(SET_IF_NEWER) })
     }
 
     fn key(&self, key: &str) -> String {
@@ -104,6 +128,23 @@ impl Cache for RedisCache {
 
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    async fn set_versioned(&self, key: &str, version: i64, value: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let stored: i64 = self
+            .set_if_newer
+            .key(self.key(key))
+            .arg(version)
+            .arg(value)
+            .arg(ms)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(stored == 1)
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(i64, String)>, CacheError> {
+        Ok(self.get(key).await?.as_deref().and_then(split_versioned))
     }
 }
 
@@ -178,6 +219,20 @@ impl Cache for MemoryCache {
     fn kind(&self) -> &'static str {
         "memory"
     }
+
+    async fn set_versioned(&self, key: &str, version: i64, value: &str, ttl: Duration) -> Result<bool, CacheError> {
+        self.with(|m| {
+            let newer = Self::live(m.get(key)).and_then(|(v, _)| split_versioned(v)).is_some_and(|(v, _)| v > version);
+            if !newer {
+                m.insert(key.to_string(), (format!("{version}|{value}"), Some(Instant::now() + ttl)));
+            }
+            !newer
+        })
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(i64, String)>, CacheError> {
+        Ok(self.get(key).await?.as_deref().and_then(split_versioned))
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +248,17 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(cache.get("k").await.unwrap(), None);
         assert_eq!(cache.incr("k", Duration::from_secs(1)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn versioned_writes_never_go_back_in_time() {
+        let cache = MemoryCache::new();
+        let ttl = Duration::from_secs(5);
+        assert!(cache.set_versioned("c", 2, "two|with bar", ttl).await.unwrap());
+        assert!(!cache.set_versioned("c", 1, "one", ttl).await.unwrap());
+        assert_eq!(cache.get_versioned("c").await.unwrap(), Some((2, "two|with bar".to_string())));
+        assert!(cache.set_versioned("c", 3, "three", ttl).await.unwrap());
+        assert_eq!(cache.get_versioned("c").await.unwrap(), Some((3, "three".to_string())));
     }
 
     #[tokio::test]

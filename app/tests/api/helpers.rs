@@ -1,6 +1,6 @@
 use account::Account;
 use actix_web::dev::ServerHandle;
-use app::{Application, Assembled, Overrides};
+use app::{Application, Assembled, Overrides, WalletWrapper};
 use contracts::Role;
 use payment::gateway::PaymentGateway;
 use platform::clock::OffsetClock;
@@ -33,6 +33,8 @@ pub struct TestOptions {
     pub gateway: Option<Arc<dyn PaymentGateway>>,
     /// `Some(url)` forces a Redis URL (e.g. a dead one); `None` uses `TEST_REDIS_URL`.
     pub redis_url: Option<String>,
+    /// Wraps the wallet service the other modules use (fault injection).
+    pub wallet_wrapper: Option<WalletWrapper>,
 }
 
 impl TestOptions {
@@ -43,7 +45,7 @@ impl TestOptions {
 }
 
 pub fn migrations() -> Vec<&'static platform::db::Migrations> {
-    vec![&account::MIGRATIONS, &payment::MIGRATIONS]
+    vec![&account::MIGRATIONS, &payment::MIGRATIONS, &order::MIGRATIONS]
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -85,7 +87,12 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let settings = Settings::load(load).unwrap();
     platform::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()), false);
     let clock = OffsetClock::new();
-    let overrides = Overrides { clock: Some(clock.clone()), gateway: options.gateway.clone(), mailer: None };
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        gateway: options.gateway.clone(),
+        mailer: None,
+        wallet_wrapper: options.wallet_wrapper.clone(),
+    };
 
     // Each app runs in its own thread and actix System, like a separate process: dropping
     // the TestApp stops it completely.
@@ -305,8 +312,52 @@ impl TestApp {
     }
 
     pub async fn balance(&self, user: &User) -> i64 {
-        let body: Value = self.get("/api/v1/wallet", Some(&user.token)).await.json().await.unwrap();
+        self.balance_of(&user.token).await
+    }
+
+    pub async fn balance_of(&self, token: &str) -> i64 {
+        let body: Value = self.get("/api/v1/wallet", Some(token)).await.json().await.unwrap();
         body["balance"].as_i64().unwrap()
+    }
+
+    /// A valid access token for any account id, without signing up (for tests that need
+    /// many buyers fast; no module checks that the account exists).
+    pub fn token_for(&self, account_id: i64, role: Role) -> String {
+        self.assembled.jwt.issue(account_id, role).unwrap().token
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.request(Method::DELETE, path);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Creates a product with `(name, price, stock)` items; returns the product JSON.
+    pub async fn product(&self, seller: &str, name: &str, items: &[(&str, i64, i64)]) -> Value {
+        let items: Vec<Value> = items.iter().map(|(n, p, s)| json!({"name": n, "price": p, "stock": s})).collect();
+        let body = json!({"name": name, "description": format!("About {name}"), "items": items});
+        json_of(self.post("/api/v1/seller/products", Some(seller), &body).await, 201).await
+    }
+
+    pub async fn add_to_cart(&self, buyer: &str, product: &Value, item_index: usize, quantity: i64) -> Response {
+        let body = json!({
+            "product_id": product["id"],
+            "item_id": product["items"][item_index]["id"],
+            "quantity": quantity,
+        });
+        self.post("/api/v1/cart/items", Some(buyer), &body).await
+    }
+
+    pub async fn checkout(&self, buyer: &str, key: &str, body: &Value) -> Response {
+        self.post_keyed("/api/v1/orders", buyer, key, body).await
+    }
+
+    pub async fn stock(&self, product: &Value, item_index: usize) -> i64 {
+        let body = json_of(self.get(&format!("/api/v1/products/{}", product["id"]), None).await, 200).await;
+        let item_id = &product["items"][item_index]["id"];
+        body["items"].as_array().unwrap().iter().find(|i| &i["id"] == item_id).unwrap()["stock"].as_i64().unwrap()
     }
 }
 

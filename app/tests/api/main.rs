@@ -8,6 +8,9 @@
 mod helpers;
 
 mod auth;
+mod cart;
+mod catalog;
+mod checkout;
 mod errors;
 mod ledger;
 mod operations;

@@ -1,0 +1,232 @@
+//! Seller catalog routes and public product search/detail.
+
+use super::model::{
+    Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product, check_description, check_name, check_price, check_stock,
+};
+use super::{Catalog, ItemUpdate};
+use actix_web::{HttpResponse, web};
+use contracts::catalog::ProductSummary;
+use contracts::{Page, Role};
+use platform::ApiResult;
+use platform::auth::{AuthUser, MaybeAuthUser};
+use platform::error::ErrorBody;
+use platform::http::{Json, PageQuery, Validator};
+use serde::Deserialize;
+use std::collections::HashSet;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_product, my_products, update_product, delete_product, add_item, update_item, delete_item, search, product),
+    components(schemas(Product, Item, ProductSummary, NewProductRequest, NewItemRequest, UpdateProductRequest, UpdateItemRequest)),
+    tags((name = "catalog", description = "Products and items"))
+)]
+pub struct CatalogApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/seller/products").route(web::post().to(create_product)).route(web::get().to(my_products)),
+    )
+    .service(
+        web::resource("/seller/products/{id}")
+            .route(web::patch().to(update_product))
+            .route(web::delete().to(delete_product)),
+    )
+    .service(web::resource("/seller/products/{id}/items").route(web::post().to(add_item)))
+    .service(
+        web::resource("/seller/products/{id}/items/{item_id}")
+            .route(web::patch().to(update_item))
+            .route(web::delete().to(delete_item)),
+    )
+    .service(web::resource("/products").route(web::get().to(search)))
+    .service(web::resource("/products/{id}").route(web::get().to(product)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewItemRequest {
+    /// 1..=100 characters, unique within the product.
+    name: String,
+    /// 0..=100,000,000 points.
+    price: i64,
+    /// 0..=1,000,000.
+    stock: i64,
+}
+
+fn check_item(v: &mut Validator, prefix: &str, item: &NewItemRequest) -> NewItem {
+    let name = check_name(v, &format!("{prefix}name"), &item.name);
+    check_price(v, &format!("{prefix}price"), item.price);
+    check_stock(v, &format!("{prefix}stock"), item.stock);
+    NewItem { name, price: item.price, stock: item.stock }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewProductRequest {
+    /// 1..=100 characters, unique among the seller's products.
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// 1..=100 items.
+    items: Vec<NewItemRequest>,
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/products", tag = "catalog", security(("bearer" = [])), request_body = NewProductRequest,
+    responses((status = 201, body = Product), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
+async fn create_product(
+    catalog: web::Data<Catalog>,
+    user: AuthUser,
+    Json(body): Json<NewProductRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    let name = check_name(&mut v, "name", &body.name);
+    let description = check_description(&mut v, &body.description);
+    v.check((1..=MAX_ITEMS_PER_PRODUCT).contains(&body.items.len()), "items", "must hold 1 to 100 items");
+    let items: Vec<NewItem> =
+        body.items.iter().enumerate().map(|(i, item)| check_item(&mut v, &format!("items[{i}]."), item)).collect();
+    v.finish()?;
+    let mut seen = HashSet::new();
+    if let Some(dup) = items.iter().find(|i| !seen.insert(super::model::name_key(&i.name))) {
+        return Err(crate::error::OrderError::NameTaken(dup.name.clone()).into());
+    }
+    let product = catalog.create_product(user.account_id, name, description, items).await?;
+    Ok(HttpResponse::Created().json(product))
+}
+
+#[utoipa::path(get, path = "/api/v1/seller/products", tag = "catalog", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<Product>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn my_products(
+    catalog: web::Data<Catalog>,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let page = query.validate()?;
+    Ok(HttpResponse::Ok().json(catalog.seller_products(user.account_id, page).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateProductRequest {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/seller/products/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")), request_body = UpdateProductRequest,
+    responses((status = 200, body = Product), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
+async fn update_product(
+    catalog: web::Data<Catalog>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    Json(body): Json<UpdateProductRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    let name = body.name.as_deref().map(|n| check_name(&mut v, "name", n));
+    let description = body.description.as_deref().map(|d| check_description(&mut v, d));
+    v.finish()?;
+    Ok(HttpResponse::Ok().json(catalog.update_product(user.account_id, id.into_inner(), name, description).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/seller/products/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_product(catalog: web::Data<Catalog>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    catalog.delete_product(user.account_id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/products/{id}/items", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")), request_body = NewItemRequest,
+    responses((status = 201, body = Item), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
+async fn add_item(
+    catalog: web::Data<Catalog>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    Json(body): Json<NewItemRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    let item = check_item(&mut v, "", &body);
+    v.finish()?;
+    Ok(HttpResponse::Created().json(catalog.add_item(user.account_id, id.into_inner(), item).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateItemRequest {
+    name: Option<String>,
+    price: Option<i64>,
+    stock: Option<i64>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/seller/products/{id}/items/{item_id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id"), ("item_id" = i64, Path, description = "Item id")),
+    request_body = UpdateItemRequest,
+    responses((status = 200, body = Item), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
+async fn update_item(
+    catalog: web::Data<Catalog>,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+    Json(body): Json<UpdateItemRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let (product_id, item_id) = path.into_inner();
+    let mut v = Validator::default();
+    let name = body.name.as_deref().map(|n| check_name(&mut v, "name", n));
+    if let Some(price) = body.price {
+        check_price(&mut v, "price", price);
+    }
+    if let Some(stock) = body.stock {
+        check_stock(&mut v, "stock", stock);
+    }
+    v.finish()?;
+    let update = ItemUpdate { name, price: body.price, stock: body.stock };
+    Ok(HttpResponse::Ok().json(catalog.update_item(user.account_id, product_id, item_id, update).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/seller/products/{id}/items/{item_id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id"), ("item_id" = i64, Path, description = "Item id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_item(
+    catalog: web::Data<Catalog>,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let (product_id, item_id) = path.into_inner();
+    catalog.delete_item(user.account_id, product_id, item_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Words that must each start a word of the name, case-insensitive.
+    q: Option<String>,
+    page: Option<i64>,
+    size: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(SearchQuery),
+    responses((status = 200, body = Page<ProductSummary>), (status = 400, body = ErrorBody), (status = 401, description = "A token was sent and is invalid", body = ErrorBody)))]
+async fn search(
+    catalog: web::Data<Catalog>,
+    _user: MaybeAuthUser,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let page = PageQuery { page: query.page, size: query.size }.validate()?;
+    let q = query.q.unwrap_or_default();
+    Validator::default().length(&q, "q", 0, 200).finish()?;
+    Ok(HttpResponse::Ok().json(catalog.search(&q, page).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = i64, Path, description = "Product id")),
+    responses((status = 200, body = Product), (status = 401, description = "A token was sent and is invalid", body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn product(catalog: web::Data<Catalog>, _user: MaybeAuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(catalog.product(id.into_inner()).await?))
+}

@@ -1,0 +1,81 @@
+use contracts::wallet::WalletError;
+use platform::ApiError;
+use platform::db::DbError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("not found")]
+    NotFound,
+    /// A product name the seller already uses, or an item name the product already has.
+    #[error("name already used: {0}")]
+    NameTaken(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("out of stock: {0}")]
+    OutOfStock(String),
+    #[error("cart is empty")]
+    CartEmpty,
+    #[error("cart changed")]
+    CartChanged(Vec<String>),
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    #[error("idempotency key reused with a different request")]
+    IdempotencyConflict,
+    #[error("the same request is still running")]
+    InProgress,
+    /// Another transaction took the same idempotency key first.
+    #[error("duplicate key")]
+    DuplicateKey,
+    #[error(transparent)]
+    Wallet(WalletError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+platform::impl_db_error!(OrderError);
+
+impl From<WalletError> for OrderError {
+    fn from(err: WalletError) -> Self {
+        match err {
+            WalletError::InsufficientBalance => OrderError::InsufficientBalance,
+            other => OrderError::Wallet(other),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(err: OrderError) -> Self {
+        match err {
+            OrderError::NotFound => ApiError::not_found(),
+            OrderError::NameTaken(what) => {
+                ApiError::conflict("name_taken", format!("The name is already used: {what}."))
+            }
+            OrderError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            OrderError::OutOfStock(item) => ApiError::conflict("out_of_stock", format!("Not enough stock for {item}."))
+                .with_details(json!({ "item": item })),
+            OrderError::CartEmpty => ApiError::conflict("cart_empty", "The cart is empty."),
+            OrderError::CartChanged(messages) => {
+                ApiError::conflict("cart_changed", "The cart changed since you last saw it; review it and try again.")
+                    .with_details(json!({ "messages": messages }))
+            }
+            OrderError::InsufficientBalance => {
+                ApiError::conflict("insufficient_balance", "Your balance is too low for this order.")
+            }
+            OrderError::IdempotencyConflict => ApiError::conflict(
+                "idempotency_conflict",
+                "This Idempotency-Key was already used with a different request.",
+            ),
+            OrderError::InProgress => {
+                ApiError::conflict("request_in_progress", "The same request is still running; retry shortly.")
+                    .with_retry_after(1)
+            }
+            OrderError::Wallet(e) => e.into(),
+            OrderError::Db(e) => e.into(),
+            OrderError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
+            OrderError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}

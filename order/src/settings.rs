@@ -1,0 +1,23 @@
+use platform::config::Settings;
+use serde::Deserialize;
+
+/// The `[order]` section.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderSettings {
+    /// How long a cart stays cached.
+    pub cart_cache_ttl_secs: u64,
+    /// A `pending` checkout older than this is finished or undone by recovery.
+    pub checkout_recovery_secs: i64,
+    /// How often recovery looks for stale checkouts.
+    pub recovery_interval_ms: u64,
+}
+
+impl OrderSettings {
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        let order: OrderSettings = settings.module("order")?;
+        if order.checkout_recovery_secs < 5 {
+            anyhow::bail!("order.checkout_recovery_secs must be at least 5 (longer than a checkout request)");
+        }
+        Ok(order)
+    }
+}
