@@ -199,13 +199,15 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.catalog.clone()))
             .app_data(web::Data::from(assembled.carts.clone()))
             .app_data(web::Data::from(assembled.orders.clone()))
+            .app_data(web::Data::from(assembled.chat.clone()))
             .configure(routes::operations)
             .service(openapi::swagger())
             .service(
                 web::scope("/api/v1")
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))
                     .configure(payment::http::configure)
-                    .configure(order::configure),
+                    .configure(order::configure)
+                    .configure(chat::http::configure),
             )
             .default_service(web::to(not_found))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

@@ -30,6 +30,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(order::catalog::http::CatalogApi::openapi());
     doc.merge(order::cart::http::CartApi::openapi());
     doc.merge(order::checkout::http::OrdersApi::openapi());
+    doc.merge(chat::http::ChatApi::openapi());
     BearerAuth.modify(&mut doc);
     doc
 }

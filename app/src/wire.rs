@@ -2,6 +2,8 @@
 
 use account::Accounts;
 use anyhow::Context;
+use chat::Chat;
+use contracts::account::AccountService;
 use contracts::wallet::WalletService;
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
@@ -52,6 +54,7 @@ pub struct Assembled {
     pub catalog: Arc<Catalog>,
     pub carts: Arc<Carts>,
     pub orders: Arc<Orders>,
+    pub chat: Arc<Chat>,
     order_settings: OrderSettings,
 }
 
@@ -94,6 +97,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
     let order_db = module_db(&settings, "order", &order::MIGRATIONS, None)?;
     let order_settings = OrderSettings::load(&settings)?;
+    let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, None)?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -134,6 +138,9 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         order::checkout::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
     ));
 
+    let account_service: Arc<dyn AccountService> = accounts.clone();
+    let chat = Arc::new(Chat::new(chat_db.db.clone(), account_service, pubsub.clone(), clock.clone()));
+
     Ok(Assembled {
         settings,
         clock,
@@ -141,13 +148,14 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db, order_db],
+        databases: vec![account_db, payment_db, order_db, chat_db],
         accounts,
         wallets,
         charges,
         catalog,
         carts,
         orders,
+        chat,
         order_settings,
     })
 }
@@ -191,6 +199,7 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
             })
         }
     });
+    tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
     let orders = assembled.orders.clone();
     let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms.max(100));
     spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {

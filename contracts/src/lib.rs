@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod chat;
 pub mod common;
 pub mod wallet;
 

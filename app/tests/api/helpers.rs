@@ -23,6 +23,8 @@ pub struct TestApp {
     workers: CancellationToken,
     lifecycle: Arc<app::Lifecycle>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The settings it was started with, so a second instance can share its databases.
+    load: LoadOptions,
     _tmp: tempfile::TempDir,
     _dbs: Vec<TestDatabase>,
 }
@@ -45,11 +47,78 @@ impl TestOptions {
 }
 
 pub fn migrations() -> Vec<&'static platform::db::Migrations> {
-    vec![&account::MIGRATIONS, &payment::MIGRATIONS, &order::MIGRATIONS]
+    vec![&account::MIGRATIONS, &payment::MIGRATIONS, &order::MIGRATIONS, &chat::MIGRATIONS]
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(TestOptions::default()).await
+}
+
+/// A second instance on the same databases, Redis prefix and mail directory (another
+/// "process" behind the load balancer). Its own clock, dispatchers and sockets.
+pub async fn spawn_peer(first: &TestApp) -> TestApp {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, assembled, handle, workers, lifecycle, thread, clock) =
+        start(first.load.clone(), TestOptions::default()).await;
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        clock,
+        assembled,
+        mail_dir: first.mail_dir.clone(),
+        handle,
+        workers,
+        lifecycle,
+        thread: Some(thread),
+        load: first.load.clone(),
+        _tmp: tmp,
+        _dbs: Vec::new(),
+    }
+}
+
+type Started = (
+    u16,
+    Arc<Assembled>,
+    ServerHandle,
+    CancellationToken,
+    Arc<app::Lifecycle>,
+    std::thread::JoinHandle<()>,
+    Arc<OffsetClock>,
+);
+
+async fn start(load: LoadOptions, options: TestOptions) -> Started {
+    let settings = Settings::load(load).unwrap();
+    platform::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()), false);
+    let clock = OffsetClock::new();
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        gateway: options.gateway.clone(),
+        mailer: None,
+        wallet_wrapper: options.wallet_wrapper.clone(),
+    };
+    // Each app runs in its own thread and actix System, like a separate process: dropping
+    // the TestApp stops it completely.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let system = actix_web::rt::System::with_tokio_rt(|| {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+        });
+        system.block_on(async move {
+            match Application::build(settings, overrides).await {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.assembled(), app.handle(), app.workers(), app.lifecycle())));
+                    let server = app.spawn();
+                    let _ = server.await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            }
+        });
+    });
+    let (port, assembled, handle, workers, lifecycle) =
+        tokio::task::spawn_blocking(move || rx.recv().unwrap()).await.unwrap().expect("app failed to start");
+    (port, assembled, handle, workers, lifecycle, thread, clock)
 }
 
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
@@ -84,38 +153,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     for (k, v) in &options.settings {
         load = load.with(k, v);
     }
-    let settings = Settings::load(load).unwrap();
-    platform::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()), false);
-    let clock = OffsetClock::new();
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        gateway: options.gateway.clone(),
-        mailer: None,
-        wallet_wrapper: options.wallet_wrapper.clone(),
-    };
-
-    // Each app runs in its own thread and actix System, like a separate process: dropping
-    // the TestApp stops it completely.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let system = actix_web::rt::System::with_tokio_rt(|| {
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-        });
-        system.block_on(async move {
-            match Application::build(settings, overrides).await {
-                Ok(app) => {
-                    let _ = tx.send(Ok((app.port(), app.assembled(), app.handle(), app.workers(), app.lifecycle())));
-                    let server = app.spawn();
-                    let _ = server.await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(format!("{e:#}")));
-                }
-            }
-        });
-    });
-    let (port, assembled, handle, workers, lifecycle) =
-        tokio::task::spawn_blocking(move || rx.recv().unwrap()).await.unwrap().expect("app failed to start");
+    let (port, assembled, handle, workers, lifecycle, thread, clock) = start(load.clone(), options).await;
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
@@ -126,6 +164,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         workers,
         lifecycle,
         thread: Some(thread),
+        load,
         _tmp: tmp,
         _dbs: dbs,
     }
@@ -380,4 +419,54 @@ pub async fn json_of(res: Response, status: u16) -> Value {
     let text = res.text().await.unwrap();
     assert_eq!(actual, status, "{text}");
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// A Redis server of the test's own (on a free port), so it can be stopped and restarted
+/// without disturbing other tests.
+pub struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    /// `None` when `redis-server` is not installed.
+    pub fn start() -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let mut redis = PrivateRedis { port, child: None };
+        redis.restart().ok()?;
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(std::io::Error::other("redis-server did not start"))
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

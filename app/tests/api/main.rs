@@ -10,6 +10,7 @@ mod helpers;
 mod auth;
 mod cart;
 mod catalog;
+mod chat;
 mod checkout;
 mod errors;
 mod ledger;

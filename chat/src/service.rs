@@ -1,0 +1,393 @@
+//! Rooms, membership, persisted messages and their live fan-out.
+
+use crate::error::ChatError;
+use crate::hub::{Event, Hub, Origin};
+use crate::repo::{self, MessageRow, RoomRow};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use contracts::account::{AccountService, ProfileQuery, PublicProfile};
+use contracts::chat::{ChatService, ChatSummary, UnreadRoom};
+use contracts::{Page, ServiceError};
+use platform::clock::{SharedClock, from_db};
+use platform::db::Db;
+use platform::pubsub::SharedPubSub;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+/// The pub/sub channel every instance listens on.
+pub const EVENTS_CHANNEL: &str = "chat:events";
+pub const MAX_BODY_CHARS: usize = 4000;
+pub const MAX_MEMBERS: usize = 100;
+/// Rooms listed by `GET /chat/rooms` (the most recently active).
+const ROOM_LIST_LIMIT: i64 = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: i64,
+    pub room_id: i64,
+    pub sender_id: i64,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for Message {
+    fn from(m: MessageRow) -> Self {
+        Message {
+            id: m.id,
+            room_id: m.room_id,
+            sender_id: m.sender_id,
+            body: m.body,
+            created_at: from_db(m.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Room {
+    pub id: i64,
+    pub name: Option<String>,
+    /// True for a 1:1 room (always exactly two members).
+    pub direct: bool,
+    pub members: Vec<PublicProfile>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomSummary {
+    pub id: i64,
+    pub name: Option<String>,
+    pub direct: bool,
+    pub members: Vec<PublicProfile>,
+    pub last_message: Option<Message>,
+    pub unread_count: i64,
+    pub last_activity_at: DateTime<Utc>,
+}
+
+/// A trimmed message body of 1..=4000 characters.
+pub fn check_body(raw: &str) -> Result<String, ChatError> {
+    let body = raw.trim();
+    let n = body.chars().count();
+    if !(1..=MAX_BODY_CHARS).contains(&n) {
+        return Err(ChatError::invalid("body", "must be 1 to 4000 characters"));
+    }
+    Ok(body.to_string())
+}
+
+pub struct Chat {
+    db: Db,
+    accounts: Arc<dyn AccountService>,
+    pubsub: SharedPubSub,
+    hub: Arc<Hub>,
+    clock: SharedClock,
+}
+
+impl Chat {
+    pub fn new(db: Db, accounts: Arc<dyn AccountService>, pubsub: SharedPubSub, clock: SharedClock) -> Self {
+        Chat { db, accounts, pubsub, hub: Arc::new(Hub::new()), clock }
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Forwards published chat events to this instance's sockets until `shutdown`.
+    pub async fn run_fanout(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut events = self.pubsub.subscribe(EVENTS_CHANNEL);
+        let mut reconnections = self.pubsub.reconnections();
+        loop {
+            tokio::select! {
+                received = events.recv() => match received {
+                    Ok(raw) => match serde_json::from_str::<Event>(&raw) {
+                        Ok(event) => self.hub.deliver(&event),
+                        Err(e) => tracing::warn!(error = %e, "unreadable chat event"),
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "chat fan-out lagged; asking sockets to resync");
+                        self.hub.resync_all();
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                changed = reconnections.changed() => {
+                    if changed.is_err() { break }
+                    self.hub.resync_all();
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    }
+
+    async fn profiles(&self, ids: &[i64]) -> Result<Vec<PublicProfile>, ChatError> {
+        let found = self.accounts.profiles(ids).await?;
+        let by_id: HashMap<i64, PublicProfile> = found.into_iter().map(|p| (p.id, p)).collect();
+        Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
+    }
+
+    /// Fails with `validation_failed` naming the ids that are not accounts.
+    async fn check_accounts_exist(&self, ids: &BTreeSet<i64>) -> Result<(), ChatError> {
+        let list: Vec<i64> = ids.iter().copied().collect();
+        let found: BTreeSet<i64> = self.accounts.profiles(&list).await?.into_iter().map(|p| p.id).collect();
+        let unknown: Vec<String> = ids.difference(&found).map(|id| id.to_string()).collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(ChatError::invalid("member_ids", format!("unknown accounts: {}", unknown.join(", "))))
+        }
+    }
+
+    async fn room_view(&self, row: RoomRow) -> Result<Room, ChatError> {
+        let id = row.id;
+        let members = self.db.run(move |conn| repo::members(conn, id)).await?;
+        Ok(Room {
+            id: row.id,
+            name: row.name,
+            direct: row.direct_key.is_some(),
+            members: self.profiles(&members).await?,
+            created_at: from_db(row.created_at),
+        })
+    }
+
+    pub async fn create_room(
+        &self,
+        creator: i64,
+        name: Option<String>,
+        member_ids: Vec<i64>,
+    ) -> Result<Room, ChatError> {
+        let others: BTreeSet<i64> = member_ids.into_iter().filter(|id| *id != creator).collect();
+        if others.len() + 1 > MAX_MEMBERS {
+            return Err(ChatError::invalid("member_ids", format!("a room has at most {MAX_MEMBERS} members")));
+        }
+        self.check_accounts_exist(&others).await?;
+        let now = self.clock.now();
+        let members: Vec<i64> = std::iter::once(creator).chain(others).collect();
+        let id = self
+            .db
+            .tx(move |conn| repo::create_room(conn, name.as_deref(), None, creator, &members, now))
+            .await?
+            .ok_or_else(|| ChatError::Internal(anyhow::anyhow!("room not created")))?;
+        let row = self.db.run(move |conn| repo::room(conn, id)).await?.ok_or(ChatError::NotFound)?;
+        self.room_view(row).await
+    }
+
+    /// The 1:1 room of the two accounts, created on first use; `(room, created)`.
+    pub async fn open_direct(&self, me: i64, other: i64) -> Result<(Room, bool), ChatError> {
+        if me == other {
+            return Err(ChatError::invalid("user_id", "cannot open a direct room with yourself"));
+        }
+        if self.accounts.profile(other).await?.is_none() {
+            return Err(ChatError::NotFound);
+        }
+        let key = repo::direct_key(me, other);
+        let now = self.clock.now();
+        let (id, created) = self
+            .db
+            .tx(move |conn| {
+                if let Some(id) = repo::find_direct(conn, &key)? {
+                    return Ok::<_, ChatError>((id, false));
+                }
+                match repo::create_room(conn, None, Some(&key), me, &[me, other], now)? {
+                    Some(id) => Ok((id, true)),
+                    // Created concurrently by the other side: use theirs.
+                    None => Ok((repo::find_direct(conn, &key)?.ok_or(ChatError::NotFound)?, false)),
+                }
+            })
+            .await?;
+        let row = self.db.run(move |conn| repo::room(conn, id)).await?.ok_or(ChatError::NotFound)?;
+        Ok((self.room_view(row).await?, created))
+    }
+
+    pub async fn room(&self, account_id: i64, room_id: i64) -> Result<Room, ChatError> {
+        let row = self
+            .db
+            .run(move |conn| repo::room_of_member(conn, room_id, account_id))
+            .await?
+            .ok_or(ChatError::NotFound)?;
+        self.room_view(row).await
+    }
+
+    pub async fn members(&self, account_id: i64, room_id: i64) -> Result<Vec<PublicProfile>, ChatError> {
+        Ok(self.room(account_id, room_id).await?.members)
+    }
+
+    pub async fn invite(&self, account_id: i64, room_id: i64, user_ids: Vec<i64>) -> Result<Room, ChatError> {
+        let row = self
+            .db
+            .run(move |conn| repo::room_of_member(conn, room_id, account_id))
+            .await?
+            .ok_or(ChatError::NotFound)?;
+        if row.direct_key.is_some() {
+            return Err(ChatError::invalid("user_ids", "a direct room always has exactly two members"));
+        }
+        let wanted: BTreeSet<i64> = user_ids.into_iter().collect();
+        if wanted.is_empty() {
+            return Err(ChatError::invalid("user_ids", "must name at least one account"));
+        }
+        self.check_accounts_exist(&wanted).await?;
+        let now = self.clock.now();
+        self.db
+            .tx(move |conn| {
+                let current: BTreeSet<i64> = repo::members(conn, room_id)?.into_iter().collect();
+                if current.union(&wanted).count() > MAX_MEMBERS {
+                    return Err(ChatError::invalid("user_ids", format!("a room has at most {MAX_MEMBERS} members")));
+                }
+                let new: Vec<i64> = wanted.difference(&current).copied().collect();
+                Ok(repo::add_members(conn, room_id, &new, now)?)
+            })
+            .await?;
+        self.room(account_id, room_id).await
+    }
+
+    /// Persists the message, then publishes it to every instance. A failed publish loses
+    /// no message: it is stored, and clients catch up with `?after=`.
+    #[tracing::instrument(skip(self, body))]
+    pub async fn post(&self, sender: i64, room_id: i64, body: &str, socket: Option<u64>) -> Result<Message, ChatError> {
+        let body = check_body(body)?;
+        let now = self.clock.now();
+        let (row, members) = self
+            .db
+            .tx(move |conn| {
+                if !repo::is_member(conn, room_id, sender)? {
+                    return Err(ChatError::NotFound);
+                }
+                let row = repo::insert_message(conn, room_id, sender, &body, now)?;
+                Ok((row, repo::members(conn, room_id)?))
+            })
+            .await?;
+        let message = Message::from(row);
+        metrics::counter!("chat_messages_total").increment(1);
+        let event = Event {
+            message: serde_json::to_value(&message).map_err(|e| ChatError::Internal(e.into()))?,
+            members,
+            origin: socket.map(|s| Origin { instance: self.hub.instance().to_string(), socket: s }),
+        };
+        match serde_json::to_string(&event) {
+            Ok(raw) => {
+                if let Err(e) = self.pubsub.publish(EVENTS_CHANNEL, &raw).await {
+                    tracing::warn!(error = %e, message_id = message.id, "chat publish failed; delivering locally only");
+                    self.hub.deliver(&event);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "chat event not serialisable"),
+        }
+        Ok(message)
+    }
+
+    /// `before` mode: newest first. `after` mode: oldest first. `limit + 1` rows are read so
+    /// the caller can tell whether more exist.
+    pub async fn messages(
+        &self,
+        account_id: i64,
+        room_id: i64,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Message>, ChatError> {
+        let rows = self
+            .db
+            .run(move |conn| {
+                if !repo::is_member(conn, room_id, account_id)? {
+                    return Err(ChatError::NotFound);
+                }
+                Ok(match after {
+                    Some(after) => repo::messages_after(conn, room_id, after, limit)?,
+                    None => repo::messages_before(conn, room_id, before, limit)?,
+                })
+            })
+            .await?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    pub async fn mark_read(&self, account_id: i64, room_id: i64, message_id: i64) -> Result<(), ChatError> {
+        self.db
+            .tx(move |conn| {
+                if !repo::is_member(conn, room_id, account_id)? {
+                    return Err(ChatError::NotFound);
+                }
+                if !repo::message_in_room(conn, room_id, message_id)? {
+                    return Err(ChatError::invalid("message_id", "is not a message of this room"));
+                }
+                Ok(repo::mark_read(conn, room_id, account_id, message_id)?)
+            })
+            .await
+    }
+
+    pub async fn rooms(&self, account_id: i64) -> Result<Vec<RoomSummary>, ChatError> {
+        let (rooms, members, unread, last) = self
+            .db
+            .run(move |conn| {
+                let rooms = repo::rooms_of(conn, account_id, ROOM_LIST_LIMIT)?;
+                let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
+                let members = repo::members_of(conn, &ids)?;
+                let unread = repo::unread_counts(conn, account_id, &ids)?;
+                let last_ids: Vec<i64> = rooms.iter().filter_map(|r| r.last_message_id).collect();
+                let last = repo::messages_by_id(conn, &last_ids)?;
+                Ok::<_, ChatError>((rooms, members, unread, last))
+            })
+            .await?;
+        let everyone: Vec<i64> = members.values().flatten().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let profiles: HashMap<i64, PublicProfile> =
+            self.profiles(&everyone).await?.into_iter().map(|p| (p.id, p)).collect();
+        Ok(rooms
+            .into_iter()
+            .map(|r| RoomSummary {
+                id: r.id,
+                direct: r.direct_key.is_some(),
+                members: members.get(&r.id).into_iter().flatten().filter_map(|id| profiles.get(id).cloned()).collect(),
+                last_message: r.last_message_id.and_then(|id| last.get(&id).cloned()).map(Message::from),
+                unread_count: unread.get(&r.id).copied().unwrap_or(0),
+                last_activity_at: from_db(r.last_activity_at),
+                name: r.name,
+            })
+            .collect())
+    }
+
+    pub async fn search_users(&self, query: ProfileQuery) -> Result<Page<PublicProfile>, ChatError> {
+        Ok(self.accounts.search_profiles(query).await?)
+    }
+}
+
+#[async_trait]
+impl ChatService for Chat {
+    async fn unread_summary(&self, account_id: i64, limit: u32) -> Result<ChatSummary, ServiceError> {
+        let rooms = self.rooms(account_id).await.map_err(|e| match e {
+            ChatError::Db(db) => db.into(),
+            ChatError::Accounts(e) => e,
+            other => ServiceError::Internal(other.to_string()),
+        })?;
+        let unread: Vec<&RoomSummary> = rooms.iter().filter(|r| r.unread_count > 0).collect();
+        Ok(ChatSummary {
+            unread_rooms: unread.len() as i64,
+            unread_messages: unread.iter().map(|r| r.unread_count).sum(),
+            rooms: unread
+                .iter()
+                .take(limit as usize)
+                .map(|r| UnreadRoom {
+                    room_id: r.id,
+                    name: r.name.clone(),
+                    unread_count: r.unread_count,
+                    last_message_preview: r.last_message.as_ref().map(|m| m.body.chars().take(80).collect()),
+                    last_activity_at: r.last_activity_at,
+                })
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(check_body("  hi  ").unwrap(), "hi");
+        assert!(check_body("   ").is_err());
+        assert!(check_body(&"가".repeat(4000)).is_ok());
+        assert!(check_body(&"a".repeat(4001)).is_err());
+    }
+}
