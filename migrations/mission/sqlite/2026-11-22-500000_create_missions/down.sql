@@ -1,0 +1,3 @@
+DROP TABLE mission_outbox;
+DROP TABLE mission_contributions;
+DROP TABLE missions;
