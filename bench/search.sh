@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 if [ "$BACKEND" = mysql ]; then
     mariadb -h"$mysql_host" -uroot -e "CREATE DATABASE $DB CHARACTER SET utf8mb4"
-    export DATABASE_URL="$server_url/$DB"
+    export DATABASE_URL="$server_url/$DB" REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}" APP__REDIS__KEY_PREFIX="bench$$:"
 else
     export DATABASE_URL="sqlite://$WORK/bench.db"
 fi
@@ -45,7 +45,7 @@ for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.
 RESULTS="$WORK/results"
 run() {
     local out rps p99 bad
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s bench/ok.lua "$BASE$2")
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "bench/${3:-ok.lua}" "$BASE$2")
     rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
     p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v }' <<<"$out")
     bad=$(awk -F= '/^non200=/ { print $2 }' <<<"$out")
@@ -66,6 +66,8 @@ for round in $(seq 1 "$ROUNDS"); do
         run healthz /healthz
         run "$q" "${QUERIES[$q]}"
     done
+    run healthz /healthz
+    run random_mix /api/v1/products search_mix.lua
 done
 python3 - "$RESULTS" "$BACKEND" "$COUNT" "$CONNS" <<'PY'
 import statistics, sys

@@ -123,7 +123,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => wallets.clone(),
     };
 
-    let catalog = Arc::new(Catalog::new(order_db.db.clone(), clock.clone()));
+    let catalog = Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()));
     let carts = Arc::new(Carts::new(
         order_db.db.clone(),
         cache.clone(),

@@ -10,11 +10,19 @@ use async_trait::async_trait;
 use contracts::catalog::{CatalogService, ProductSummary};
 use contracts::{Page, PageRequest, ServiceError};
 use model::{Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product};
+use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
+use std::time::Duration;
+
+/// Search pages are cached this long; any seller edit invalidates them at once (the cache
+/// key carries the catalog generation). Only stock taken by checkouts can lag by this much.
+const SEARCH_CACHE_TTL: Duration = Duration::from_secs(30);
+const GENERATION_KEY: &str = "catalog:generation";
 
 pub struct Catalog {
     db: Db,
+    cache: SharedCache,
     clock: SharedClock,
 }
 
@@ -27,8 +35,24 @@ pub struct ItemUpdate {
 }
 
 impl Catalog {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Catalog { db, clock }
+    pub fn new(db: Db, cache: SharedCache, clock: SharedClock) -> Self {
+        Catalog { db, cache, clock }
+    }
+
+    /// Called after every committed seller edit: cached search pages stop being used.
+    async fn catalog_changed(&self) {
+        if let Err(e) = self.cache.incr(GENERATION_KEY, Duration::from_secs(30 * 24 * 3600)).await {
+            // The cached pages then live out their TTL: search may lag by 30 s while Redis is down.
+            tracing::warn!(error = %e, "could not invalidate cached search pages");
+        }
+    }
+
+    /// Runs a seller edit and, when it succeeded, invalidates cached search pages.
+    async fn edit<T>(&self, result: Result<T, OrderError>) -> Result<T, OrderError> {
+        if result.is_ok() {
+            self.catalog_changed().await;
+        }
+        result
     }
 
     pub async fn create_product(
@@ -39,7 +63,8 @@ impl Catalog {
         items: Vec<NewItem>,
     ) -> Result<Product, OrderError> {
         let now = self.clock.now();
-        self.db
+        let created = self
+            .db
             .tx(move |conn| {
                 let id = repo::insert_product(conn, seller_id, &name, &description, now)?;
                 for item in &items {
@@ -48,7 +73,8 @@ impl Catalog {
                 let row = repo::find_live_product(conn, id)?.ok_or(OrderError::NotFound)?;
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
-            .await
+            .await;
+        self.edit(created).await
     }
 
     pub async fn seller_products(&self, seller_id: i64, page: PageRequest) -> Result<Page<Product>, OrderError> {
@@ -70,29 +96,34 @@ impl Catalog {
         description: Option<String>,
     ) -> Result<Product, OrderError> {
         let now = self.clock.now();
-        self.db
+        let updated = self
+            .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, id)?.ok_or(OrderError::NotFound)?;
                 repo::update_product(conn, id, name.as_deref(), description.as_deref(), now)?;
                 let row = repo::find_live_product(conn, id)?.ok_or(OrderError::NotFound)?;
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
-            .await
+            .await;
+        self.edit(updated).await
     }
 
     pub async fn delete_product(&self, seller_id: i64, id: i64) -> Result<(), OrderError> {
         let now = self.clock.now();
-        self.db
+        let deleted = self
+            .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, id)?.ok_or(OrderError::NotFound)?;
                 Ok(repo::soft_delete_product(conn, id, now)?)
             })
-            .await
+            .await;
+        self.edit(deleted).await
     }
 
     pub async fn add_item(&self, seller_id: i64, product_id: i64, item: NewItem) -> Result<Item, OrderError> {
         let now = self.clock.now();
-        self.db
+        let added = self
+            .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, product_id)?.ok_or(OrderError::NotFound)?;
                 if repo::live_items(conn, &[product_id])?.len() >= MAX_ITEMS_PER_PRODUCT {
@@ -104,7 +135,8 @@ impl Catalog {
                 let id = repo::insert_item(conn, product_id, &item, now)?;
                 Ok(repo::find_live_item(conn, product_id, id)?.ok_or(OrderError::NotFound)?.view())
             })
-            .await
+            .await;
+        self.edit(added).await
     }
 
     pub async fn update_item(
@@ -115,7 +147,8 @@ impl Catalog {
         update: ItemUpdate,
     ) -> Result<Item, OrderError> {
         let now = self.clock.now();
-        self.db
+        let updated = self
+            .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, product_id)?.ok_or(OrderError::NotFound)?;
                 repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?;
@@ -124,22 +157,39 @@ impl Catalog {
                 repo::update_item(conn, item_id, &changes, now)?;
                 Ok(repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?.view())
             })
-            .await
+            .await;
+        self.edit(updated).await
     }
 
     pub async fn delete_item(&self, seller_id: i64, product_id: i64, item_id: i64) -> Result<(), OrderError> {
         let now = self.clock.now();
-        self.db
+        let deleted = self
+            .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, product_id)?.ok_or(OrderError::NotFound)?;
                 repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?;
                 Ok(repo::soft_delete_item(conn, item_id, now)?)
             })
-            .await
+            .await;
+        self.edit(deleted).await
     }
 
+    /// Cached per catalog generation (see [`SEARCH_CACHE_TTL`]); a cache that is down only
+    /// costs the database query.
     pub async fn search(&self, q: &str, page: PageRequest) -> Result<Page<ProductSummary>, OrderError> {
         let terms = search::query_terms(q);
+        let generation = match self.cache.get(GENERATION_KEY).await {
+            Ok(g) => Some(g.unwrap_or_else(|| "0".into())),
+            Err(_) => None,
+        };
+        let key = generation.map(|g| format!("search:{g}:{}:{}:{}", page.page, page.size, terms.join("\u{1f}")));
+        if let Some(key) = &key
+            && let Ok(Some(hit)) = self.cache.get(key).await
+            && let Ok(found) = serde_json::from_str::<Page<ProductSummary>>(&hit)
+        {
+            metrics::counter!("catalog_searches_total", "source" => "cache").increment(1);
+            return Ok(found);
+        }
         let (items, total) = self
             .db
             .run(move |conn| {
@@ -147,7 +197,12 @@ impl Catalog {
                 Ok::<_, DbError>((repo::summaries(conn, rows)?, total))
             })
             .await?;
-        Ok(Page::new(items, page, total))
+        let found = Page::new(items, page, total);
+        metrics::counter!("catalog_searches_total", "source" => "database").increment(1);
+        if let (Some(key), Ok(json)) = (key, serde_json::to_string(&found)) {
+            let _ = self.cache.set(&key, &json, SEARCH_CACHE_TTL).await;
+        }
+        Ok(found)
     }
 
     /// A live product, for anyone.
