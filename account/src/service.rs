@@ -472,4 +472,15 @@ impl AccountService for Accounts {
         let row = self.db.run(move |conn| repo::find_by_id(conn, id)).await.map_err(ServiceError::from)?;
         Ok(row.map(|r| AccountContact { id: r.id, name: r.name, email: r.email }))
     }
+
+    async fn contacts(&self, ids: &[i64]) -> Result<Vec<AccountContact>, ServiceError> {
+        let mut contacts = Vec::with_capacity(ids.len());
+        // Chunks keep each IN list (and bound parameter count) moderate.
+        for chunk in ids.chunks(1000) {
+            let chunk = chunk.to_vec();
+            let rows = self.db.run(move |conn| repo::find_many(conn, &chunk)).await.map_err(ServiceError::from)?;
+            contacts.extend(rows.into_iter().map(|r| AccountContact { id: r.id, name: r.name, email: r.email }));
+        }
+        Ok(contacts)
+    }
 }

@@ -200,6 +200,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.carts.clone()))
             .app_data(web::Data::from(assembled.orders.clone()))
             .app_data(web::Data::from(assembled.chat.clone()))
+            .app_data(web::Data::from(assembled.missions.clone()))
             .configure(routes::operations)
             .service(openapi::swagger())
             .service(
@@ -207,7 +208,8 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))
                     .configure(payment::http::configure)
                     .configure(order::configure)
-                    .configure(chat::http::configure),
+                    .configure(chat::http::configure)
+                    .configure(mission::http::configure),
             )
             .default_service(web::to(not_found))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

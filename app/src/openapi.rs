@@ -31,6 +31,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(order::cart::http::CartApi::openapi());
     doc.merge(order::checkout::http::OrdersApi::openapi());
     doc.merge(chat::http::ChatApi::openapi());
+    doc.merge(mission::http::MissionApi::openapi());
     BearerAuth.modify(&mut doc);
     doc
 }

@@ -5,6 +5,7 @@ use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
 use contracts::wallet::WalletService;
+use mission::{MissionSettings, Missions, Settlement};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
 use payment::{Charges, PaymentSettings, Wallets};
@@ -55,6 +56,7 @@ pub struct Assembled {
     pub carts: Arc<Carts>,
     pub orders: Arc<Orders>,
     pub chat: Arc<Chat>,
+    pub missions: Arc<Missions>,
     order_settings: OrderSettings,
 }
 
@@ -98,6 +100,9 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let order_db = module_db(&settings, "order", &order::MIGRATIONS, None)?;
     let order_settings = OrderSettings::load(&settings)?;
     let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, None)?;
+    let mission_settings = MissionSettings::load(&settings)?;
+    let mission_outbox = Outbox::new(mission::OUTBOX_TABLE);
+    let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -132,14 +137,22 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     ));
     let orders = Arc::new(Orders::new(
         order_db.db.clone(),
-        wallet_service,
+        wallet_service.clone(),
         carts.clone(),
         clock.clone(),
         order::checkout::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
     ));
 
     let account_service: Arc<dyn AccountService> = accounts.clone();
-    let chat = Arc::new(Chat::new(chat_db.db.clone(), account_service, pubsub.clone(), clock.clone()));
+    let chat = Arc::new(Chat::new(chat_db.db.clone(), account_service.clone(), pubsub.clone(), clock.clone()));
+    let missions = Arc::new(Missions::new(
+        mission_db.db.clone(),
+        mission_outbox,
+        wallet_service,
+        account_service,
+        clock.clone(),
+        mission_settings,
+    ));
 
     Ok(Assembled {
         settings,
@@ -148,7 +161,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db, order_db, chat_db],
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db],
         accounts,
         wallets,
         charges,
@@ -156,6 +169,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         carts,
         orders,
         chat,
+        missions,
         order_settings,
     })
 }
@@ -182,11 +196,30 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
     let settings = &assembled.settings;
     for module in &assembled.databases {
         let Some(outbox) = module.outbox.clone() else { continue };
-        let dispatcher =
+        let mut dispatcher =
             Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
                 .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
+        if module.module == "mission" {
+            // Settling a mission with thousands of contributors takes a while.
+            dispatcher = dispatcher.register_with_timeout(
+                mission::SETTLE_TOPIC,
+                Arc::new(Settlement::new(assembled.missions.clone())),
+                Duration::from_secs(600),
+            );
+        }
         tokio::spawn(dispatcher.run(shutdown.child_token()));
     }
+    let missions = assembled.missions.clone();
+    let interval = Duration::from_millis(assembled.missions.settings().sweep_interval_ms.max(50));
+    spawn_periodic("mission expiry", interval, shutdown.child_token(), move || {
+        let missions = missions.clone();
+        async move { missions.sweep().await.map(|_| ()) }
+    });
+    let missions = assembled.missions.clone();
+    spawn_periodic("mission recovery", Duration::from_secs(5), shutdown.child_token(), move || {
+        let missions = missions.clone();
+        async move { missions.recover().await.map(|_| ()) }
+    });
     let charges = assembled.charges.clone();
     let interval = Duration::from_millis(assembled.charges_reconcile_interval_ms());
     spawn_periodic("charge reconciliation", interval, shutdown.child_token(), move || {

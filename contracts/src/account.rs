@@ -39,4 +39,6 @@ pub trait AccountService: Send + Sync {
     async fn search_profiles(&self, query: ProfileQuery) -> Result<Page<PublicProfile>, ServiceError>;
     /// `Ok(None)` when no account has this id.
     async fn contact(&self, id: i64) -> Result<Option<AccountContact>, ServiceError>;
+    /// Contacts of the ids that exist, in no particular order.
+    async fn contacts(&self, ids: &[i64]) -> Result<Vec<AccountContact>, ServiceError>;
 }

@@ -7,6 +7,7 @@ pub mod account;
 pub mod catalog;
 pub mod chat;
 pub mod common;
+pub mod mission;
 pub mod wallet;
 
 pub use common::{Page, PageRequest, Role, ServiceError};

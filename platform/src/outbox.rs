@@ -140,7 +140,7 @@ pub struct Dispatcher {
     db: Db,
     outbox: Outbox,
     module: String,
-    handlers: HashMap<String, Arc<dyn OutboxHandler>>,
+    handlers: HashMap<String, (Arc<dyn OutboxHandler>, Duration)>,
     settings: OutboxSettings,
     clock: SharedClock,
 }
@@ -153,9 +153,23 @@ impl Dispatcher {
         Dispatcher { db, outbox, module: module.to_string(), handlers: HashMap::new(), settings, clock }
     }
 
-    pub fn register(mut self, topic: &str, handler: Arc<dyn OutboxHandler>) -> Self {
-        self.handlers.insert(topic.to_string(), handler);
+    /// Handlers get half the lease (`outbox.lease_secs / 2`) to finish.
+    pub fn register(self, topic: &str, handler: Arc<dyn OutboxHandler>) -> Self {
+        let timeout = Duration::from_secs((self.settings.lease_secs.max(2) / 2) as u64);
+        self.register_with_timeout(topic, handler, timeout)
+    }
+
+    /// For long handlers (settling a mission with thousands of contributors): claims of
+    /// this dispatcher are leased for twice the longest timeout, so nobody takes a message
+    /// over while its handler may still be running.
+    pub fn register_with_timeout(mut self, topic: &str, handler: Arc<dyn OutboxHandler>, timeout: Duration) -> Self {
+        self.handlers.insert(topic.to_string(), (handler, timeout));
         self
+    }
+
+    fn lease_secs(&self) -> i64 {
+        let longest = self.handlers.values().map(|(_, t)| t.as_secs() as i64).max().unwrap_or(0);
+        self.settings.lease_secs.max(1).max(longest * 2)
     }
 
     /// Polls until `shutdown`; wakes early when the module signals a new message.
@@ -206,8 +220,8 @@ impl Dispatcher {
     async fn dispatch(&self, token: &str, message: OutboxMessage) {
         let outcome = match self.handlers.get(&message.topic) {
             None => Err(anyhow::anyhow!("no handler registered for topic {}", message.topic)),
-            Some(handler) => {
-                let limit = Duration::from_secs((self.settings.lease_secs.max(2) / 2) as u64);
+            Some((handler, limit)) => {
+                let limit = *limit;
                 match tokio::time::timeout(limit, handler.handle(&message)).await {
                     Ok(result) => result,
                     Err(_) => Err(anyhow::anyhow!("handler timed out after {limit:?}")),
@@ -242,7 +256,7 @@ impl Dispatcher {
     async fn claim(&self) -> Result<Vec<(String, OutboxMessage)>, DbError> {
         let table = self.outbox.table;
         let now = self.clock.now();
-        let lease_until = now + ChronoDuration::seconds(self.settings.lease_secs.max(1));
+        let lease_until = now + ChronoDuration::seconds(self.lease_secs());
         let batch = self.settings.batch_size.max(1);
         let token = uuid::Uuid::new_v4().simple().to_string();
         let rows = self

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub clock: Arc<OffsetClock>,
+    /// When the app started, on its clock (a stable base for deadlines).
+    pub started_at: chrono::DateTime<chrono::Utc>,
     pub assembled: Arc<Assembled>,
     pub mail_dir: PathBuf,
     handle: ServerHandle,
@@ -47,7 +49,7 @@ impl TestOptions {
 }
 
 pub fn migrations() -> Vec<&'static platform::db::Migrations> {
-    vec![&account::MIGRATIONS, &payment::MIGRATIONS, &order::MIGRATIONS, &chat::MIGRATIONS]
+    vec![&account::MIGRATIONS, &payment::MIGRATIONS, &order::MIGRATIONS, &chat::MIGRATIONS, &mission::MIGRATIONS]
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -63,6 +65,7 @@ pub async fn spawn_peer(first: &TestApp) -> TestApp {
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        started_at: platform::clock::Clock::now(&*clock),
         clock,
         assembled,
         mail_dir: first.mail_dir.clone(),
@@ -157,6 +160,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        started_at: platform::clock::Clock::now(&*clock),
         clock,
         assembled,
         mail_dir,

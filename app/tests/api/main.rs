@@ -14,6 +14,7 @@ mod chat;
 mod checkout;
 mod errors;
 mod ledger;
+mod mission;
 mod operations;
 mod outbox;
 mod toss;

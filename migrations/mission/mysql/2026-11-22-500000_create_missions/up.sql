@@ -15,7 +15,6 @@ CREATE TABLE missions (
     created_at DATETIME(6) NOT NULL,
     decided_at DATETIME(6) NULL,
     settled BOOLEAN NOT NULL DEFAULT FALSE,
-    settled_at DATETIME(6) NULL,
     UNIQUE KEY missions_client_key (creator_id, client_key),
     KEY missions_status_deadline (status, deadline),
     KEY missions_streamer (streamer_id, id),

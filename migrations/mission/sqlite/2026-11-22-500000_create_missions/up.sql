@@ -18,7 +18,6 @@ CREATE TABLE missions (
     created_at TIMESTAMP NOT NULL,
     decided_at TIMESTAMP NULL,
     settled BOOLEAN NOT NULL DEFAULT 0,
-    settled_at TIMESTAMP NULL,
     UNIQUE (creator_id, client_key)
 );
 CREATE INDEX missions_status_deadline ON missions (status, deadline);
