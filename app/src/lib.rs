@@ -201,6 +201,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.orders.clone()))
             .app_data(web::Data::from(assembled.chat.clone()))
             .app_data(web::Data::from(assembled.missions.clone()))
+            .app_data(web::Data::from(assembled.feed.clone()))
             .configure(routes::operations)
             .service(openapi::swagger())
             .service(
@@ -209,7 +210,8 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
                     .configure(payment::http::configure)
                     .configure(order::configure)
                     .configure(chat::http::configure)
-                    .configure(mission::http::configure),
+                    .configure(mission::http::configure)
+                    .configure(feed::http::configure),
             )
             .default_service(web::to(not_found))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

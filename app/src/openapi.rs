@@ -32,6 +32,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(order::checkout::http::OrdersApi::openapi());
     doc.merge(chat::http::ChatApi::openapi());
     doc.merge(mission::http::MissionApi::openapi());
+    doc.merge(feed::http::FeedApi::openapi());
     BearerAuth.modify(&mut doc);
     doc
 }

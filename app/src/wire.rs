@@ -5,6 +5,7 @@ use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
 use contracts::wallet::WalletService;
+use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
@@ -31,6 +32,8 @@ pub struct Overrides {
     pub gateway: Option<Arc<dyn PaymentGateway>>,
     pub mailer: Option<SharedMailer>,
     pub wallet_wrapper: Option<WalletWrapper>,
+    /// Wraps each feed provider (tests count calls or make one hang; so does the bench).
+    pub feed_provider_wrapper: Option<feed::ProviderWrapper>,
 }
 
 /// A module's database and the migrations that belong in it.
@@ -57,6 +60,7 @@ pub struct Assembled {
     pub orders: Arc<Orders>,
     pub chat: Arc<Chat>,
     pub missions: Arc<Missions>,
+    pub feed: Arc<Feed>,
     order_settings: OrderSettings,
 }
 
@@ -103,6 +107,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let mission_settings = MissionSettings::load(&settings)?;
     let mission_outbox = Outbox::new(mission::OUTBOX_TABLE);
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
+    let feed_config: FeedConfig = settings.module("feed")?;
+    let feed_db = module_db(&settings, "feed", &feed::MIGRATIONS, None)?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -148,10 +154,29 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let missions = Arc::new(Missions::new(
         mission_db.db.clone(),
         mission_outbox,
-        wallet_service,
+        wallet_service.clone(),
         account_service,
         clock.clone(),
         mission_settings,
+    ));
+
+    // The first load happens in `migrate` (the table must exist); until then the backup serves.
+    let feed_store = Arc::new(SettingsStore::new(feed_db.db.clone(), cache.clone())?);
+    let feed_deps = feed::Dependencies {
+        wallets: wallet_service,
+        carts: carts.clone(),
+        chat: chat.clone(),
+        catalog: catalog.clone(),
+        missions: missions.clone(),
+    };
+    let feed = Arc::new(Feed::new(
+        feed_db.db.clone(),
+        feed_store,
+        &feed_deps,
+        overrides.feed_provider_wrapper,
+        pubsub.clone(),
+        clock.clone(),
+        feed_config,
     ));
 
     Ok(Assembled {
@@ -161,7 +186,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db, order_db, chat_db, mission_db],
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db],
         accounts,
         wallets,
         charges,
@@ -170,6 +195,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         orders,
         chat,
         missions,
+        feed,
         order_settings,
     })
 }
@@ -188,6 +214,8 @@ pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
             tracing::info!(module = module.module, ?applied, "migrations applied");
         }
     }
+    let source = assembled.feed.store().refresh().await;
+    tracing::info!(source = source.as_str(), "feed settings loaded");
     Ok(())
 }
 
@@ -233,6 +261,8 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
+    let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
+    tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
     let orders = assembled.orders.clone();
     let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms.max(100));
     spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {

@@ -39,6 +39,8 @@ pub struct TestOptions {
     pub redis_url: Option<String>,
     /// Wraps the wallet service the other modules use (fault injection).
     pub wallet_wrapper: Option<WalletWrapper>,
+    /// Wraps each feed provider (counting calls, hanging).
+    pub feed_provider_wrapper: Option<feed::ProviderWrapper>,
 }
 
 impl TestOptions {
@@ -49,7 +51,14 @@ impl TestOptions {
 }
 
 pub fn migrations() -> Vec<&'static platform::db::Migrations> {
-    vec![&account::MIGRATIONS, &payment::MIGRATIONS, &order::MIGRATIONS, &chat::MIGRATIONS, &mission::MIGRATIONS]
+    vec![
+        &account::MIGRATIONS,
+        &payment::MIGRATIONS,
+        &order::MIGRATIONS,
+        &chat::MIGRATIONS,
+        &mission::MIGRATIONS,
+        &feed::MIGRATIONS,
+    ]
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -98,6 +107,7 @@ async fn start(load: LoadOptions, options: TestOptions) -> Started {
         gateway: options.gateway.clone(),
         mailer: None,
         wallet_wrapper: options.wallet_wrapper.clone(),
+        feed_provider_wrapper: options.feed_provider_wrapper.clone(),
     };
     // Each app runs in its own thread and actix System, like a separate process: dropping
     // the TestApp stops it completely.
@@ -224,6 +234,14 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
         let mut req = self.request(Method::POST, path).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.request(Method::PUT, path).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -13,6 +13,7 @@ mod catalog;
 mod chat;
 mod checkout;
 mod errors;
+mod feed;
 mod ledger;
 mod mission;
 mod operations;

@@ -173,6 +173,8 @@ struct DbInner {
     pool: r2d2::Pool<ConnManager>,
     target: DbTarget,
     label: String,
+    /// Fault injection: every call fails as if the server were down.
+    outage: std::sync::atomic::AtomicBool,
 }
 
 /// A module's database handle. Cheap to clone.
@@ -198,7 +200,17 @@ impl Db {
             .idle_timeout(Some(Duration::from_secs(300)))
             .error_handler(Box::new(PoolErrorLogger))
             .build_unchecked(ConnManager { target: target.clone() });
-        Ok(Db { inner: Arc::new(DbInner { pool, target, label: label.to_string() }) })
+        Ok(Db { inner: Arc::new(DbInner { pool, target, label: label.to_string(), outage: Default::default() }) })
+    }
+
+    /// Makes every call fail with `Unavailable`, exactly as an unreachable server would
+    /// (fault-injection for resilience tests and drills); `false` restores normal service.
+    pub fn simulate_outage(&self, down: bool) {
+        self.inner.outage.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn in_outage(&self) -> bool {
+        self.inner.outage.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn backend(&self) -> Backend {
@@ -226,6 +238,12 @@ impl Db {
         T: Send + 'static,
         E: TxError,
     {
+        if self.in_outage() {
+            return Err(E::from(DbError::Unavailable(format!(
+                "{} database unreachable (simulated)",
+                self.inner.label
+            ))));
+        }
         let pool = self.inner.pool.clone();
         crate::telemetry::spawn_blocking_with_tracing(move || run_blocking(&pool, f))
             .await

@@ -1,0 +1,196 @@
+//! `GET /feed` and the admin routes for rows and ad slots.
+
+use crate::consumers::FeedRow;
+use crate::model::{AdSlot, ModuloRule, RenderType, RowProviderType, RowSetting, Selector, parse_country};
+use crate::service::{Feed, FeedResponse};
+use crate::store::Source;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use contracts::Role;
+use platform::auth::{AuthUser, MaybeAuthUser};
+use platform::error::ErrorBody;
+use platform::http::{Items, Json, Validator};
+use platform::{ApiError, ApiResult};
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(feed, list_rows, create_row, replace_row, delete_row, list_ad_slots, create_ad_slot, delete_ad_slot),
+    components(schemas(FeedResponse, FeedRow, Source, RenderType, RowSetting, RowProviderType, Selector, ModuloRule,
+        AdSlot, RowInput, AdSlotInput)),
+    tags((name = "feed", description = "The server-driven home feed"), (name = "feed-admin", description = "Feed rows and ad slots (admins)"))
+)]
+pub struct FeedApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/feed").route(web::get().to(feed)))
+        .service(web::resource("/admin/feed/rows").route(web::get().to(list_rows)).route(web::post().to(create_row)))
+        .service(
+            web::resource("/admin/feed/rows/{id}")
+                .route(web::put().to(replace_row))
+                .route(web::delete().to(delete_row)),
+        )
+        .service(
+            web::resource("/admin/feed/ad-slots")
+                .route(web::get().to(list_ad_slots))
+                .route(web::post().to(create_ad_slot)),
+        )
+        .service(web::resource("/admin/feed/ad-slots/{id}").route(web::delete().to(delete_ad_slot)));
+}
+
+#[utoipa::path(get, path = "/api/v1/feed", tag = "feed",
+    params(("X-Country" = Option<String>, Header, description = "ISO 3166 alpha-2")),
+    responses((status = 200, body = FeedResponse), (status = 400, body = ErrorBody), (status = 401, description = "A token was sent and is invalid", body = ErrorBody)))]
+async fn feed(feed: web::Data<Feed>, user: MaybeAuthUser, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let country = match req.headers().get("x-country") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(parse_country)
+                .ok_or_else(|| ApiError::invalid_field("X-Country", "must be an ISO 3166 alpha-2 code"))?,
+        ),
+    };
+    let response = feed.generate(user.0.map(|u| u.account_id), country).await;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "private, no-store")).json(response))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RowInput {
+    row_provider_type: RowProviderType,
+    position: i32,
+    #[serde(default = "default_true")]
+    enabled: bool,
+    title: String,
+    #[serde(default)]
+    selector: Selector,
+    #[schema(value_type = Option<Object>)]
+    template: Option<serde_json::Value>,
+    ttl_seconds: Option<i32>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl RowInput {
+    fn into_setting(self, id: i64) -> RowSetting {
+        RowSetting {
+            id,
+            row_provider_type: self.row_provider_type,
+            position: self.position,
+            enabled: self.enabled,
+            title: self.title.trim().to_string(),
+            selector: Selector {
+                country_match: self
+                    .selector
+                    .country_match
+                    .map(|c| c.iter().map(|c| c.trim().to_ascii_uppercase()).collect()),
+                ..self.selector
+            },
+            template: self.template,
+            ttl_seconds: self.ttl_seconds,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/feed/rows", tag = "feed-admin", security(("bearer" = [])),
+    responses((status = 200, body = Items<RowSetting>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_rows(feed: web::Data<Feed>, user: AuthUser) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Ok().json(Items { items: feed.rows().await? }))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/feed/rows", tag = "feed-admin", security(("bearer" = [])), request_body = RowInput,
+    responses((status = 201, body = RowSetting), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_row(feed: web::Data<Feed>, user: AuthUser, Json(body): Json<RowInput>) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Created().json(feed.create_row(body.into_setting(0)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/admin/feed/rows/{id}", tag = "feed-admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Row id")), request_body = RowInput,
+    responses((status = 200, body = RowSetting), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn replace_row(
+    feed: web::Data<Feed>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    Json(body): Json<RowInput>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Ok().json(feed.replace_row(body.into_setting(id.into_inner())).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/feed/rows/{id}", tag = "feed-admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Row id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_row(feed: web::Data<Feed>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    feed.delete_row(id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdSlotInput {
+    slot_name: String,
+    title: String,
+    /// http(s) URL.
+    image_url: String,
+    /// http(s) URL.
+    link_url: String,
+    /// ISO 3166 alpha-2; absent serves everywhere.
+    country: Option<String>,
+}
+
+fn check_url(v: &mut Validator, field: &str, raw: &str) {
+    let ok = raw.len() <= 2000 && url::Url::parse(raw).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http");
+    v.check(ok, field, "must be an http(s) URL of at most 2000 characters");
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/feed/ad-slots", tag = "feed-admin", security(("bearer" = [])),
+    responses((status = 200, body = Items<AdSlot>), (status = 403, body = ErrorBody)))]
+async fn list_ad_slots(feed: web::Data<Feed>, user: AuthUser) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Ok().json(Items { items: feed.ad_slots().await? }))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/feed/ad-slots", tag = "feed-admin", security(("bearer" = [])), request_body = AdSlotInput,
+    responses((status = 201, body = AdSlot), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_ad_slot(
+    feed: web::Data<Feed>,
+    user: AuthUser,
+    Json(body): Json<AdSlotInput>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let mut v = Validator::default();
+    let slot_name = body.slot_name.trim().to_string();
+    let title = body.title.trim().to_string();
+    v.length(&slot_name, "slot_name", 1, 100).length(&title, "title", 1, 200);
+    check_url(&mut v, "image_url", &body.image_url);
+    check_url(&mut v, "link_url", &body.link_url);
+    let country = match body.country.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let parsed = parse_country(c);
+            v.check(parsed.is_some(), "country", "must be an ISO 3166 alpha-2 code");
+            parsed
+        }
+    };
+    v.finish()?;
+    let slot = AdSlot { id: 0, slot_name, title, image_url: body.image_url, link_url: body.link_url, country };
+    Ok(HttpResponse::Created().json(feed.create_ad_slot(slot).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/feed/ad-slots/{id}", tag = "feed-admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Ad slot id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_ad_slot(feed: web::Data<Feed>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    feed.delete_ad_slot(id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

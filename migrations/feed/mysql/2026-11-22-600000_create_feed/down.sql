@@ -1,0 +1,2 @@
+DROP TABLE feed_ad_slots;
+DROP TABLE feed_rows;
