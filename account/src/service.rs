@@ -130,6 +130,20 @@ impl Accounts {
         self.create(NewAccount { email, password, name, role: Role::Admin, phone: None }, true).await
     }
 
+    /// A verified account with this email: created, or the existing one (`false`) — for
+    /// operator tools such as `app seed-demo`, never for sign-ups.
+    pub async fn ensure_verified(&self, new: NewAccount) -> Result<(Account, bool), AccountError> {
+        let email = new.email.as_str().to_string();
+        match self.create(new, true).await {
+            Ok(account) => Ok((account, true)),
+            Err(AccountError::EmailTaken) => {
+                let existing = self.db.run(move |conn| repo::find_by_email(conn, &email)).await?;
+                existing.map(|row| (row.into_account(), false)).ok_or(AccountError::NotFound)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn create(&self, new: NewAccount, verified: bool) -> Result<Account, AccountError> {
         let password_hash = self.hasher.hash(new.password.expose()).await?;
         let token = random_token().map_err(|e| anyhow::anyhow!("random: {e}"))?;

@@ -4,6 +4,7 @@
 pub mod observability;
 mod openapi;
 mod routes;
+pub mod seed;
 mod wire;
 
 pub use wire::{Assembled, Overrides, WalletWrapper, assemble, migrate};

@@ -25,6 +25,13 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Fill an empty installation with demo data (sellers, products, customers with points,
+    /// a streamer with open missions, chat rooms, feed rows, ad slots). Safe to run twice.
+    SeedDemo {
+        /// The demo accounts share a published password: refused in production without this.
+        #[arg(long)]
+        allow_production: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +72,18 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let name = account::DisplayName::parse(&name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
             let admin = assembled.accounts.create_admin(email, password, name).await.context("creating the admin")?;
             tracing::info!(id = admin.id, email = %admin.email, "admin created");
+            Ok(())
+        }
+        Command::SeedDemo { allow_production } => {
+            if settings.is_production() && !allow_production {
+                anyhow::bail!("refusing to seed demo accounts (known password) in production; pass --allow-production");
+            }
+            let assembled = app::assemble(settings, Overrides::default()).await?;
+            app::migrate(&assembled).await?;
+            let report = app::seed::seed_demo(&assembled).await.context("seeding the demo data")?;
+            tracing::info!(%report, "demo data in place");
+            let emails = app::seed::demo_emails().join(", ");
+            tracing::info!(password = app::seed::DEMO_PASSWORD, accounts = %emails, "demo accounts");
             Ok(())
         }
     }

@@ -10,6 +10,7 @@ mod settings;
 mod settle;
 
 pub use error::MissionError;
+pub use repo::ListFilter;
 pub use service::{Contribution, Decision, Mission, Missions, NewMissionRequest, SETTLE_TOPIC, escrow};
 pub use settings::MissionSettings;
 pub use settle::Settlement;

@@ -1,0 +1,286 @@
+//! `app seed-demo`: a realistic first look at an empty installation. Every step is
+//! idempotent (existing accounts, products, rooms and feed rows are kept; money moves only
+//! through keyed charges, stakes and contributions), so running it twice changes nothing.
+
+use crate::Assembled;
+use account::{AccountError, DisplayName, EmailAddress, NewAccount, Password};
+use anyhow::{Context, anyhow};
+use chrono::Duration;
+use contracts::PageRequest;
+use contracts::Role;
+use feed::model::{AdSlot, RowProviderType, RowSetting, Selector};
+use mission::{ListFilter, MissionError, NewMissionRequest};
+use order::OrderError;
+use order::catalog::model::NewItem;
+use payment::charges::ChargeStatus;
+use serde_json::json;
+use std::fmt;
+
+/// Every demo account signs in with this password (they are demo data, not real people).
+pub const DEMO_PASSWORD: &str = "demo password 1";
+
+#[derive(Debug, Default)]
+pub struct SeedReport {
+    pub accounts_created: usize,
+    pub products_created: usize,
+    /// Charges, missions and contributions are keyed: these count what the run made sure of.
+    pub charges_ensured: usize,
+    pub missions_ensured: usize,
+    pub contributions_ensured: usize,
+    pub rooms_created: usize,
+    pub feed_rows_created: usize,
+    pub ad_slots_created: usize,
+}
+
+impl SeedReport {
+    pub fn changed_anything(&self) -> bool {
+        self.accounts_created
+            + self.products_created
+            + self.rooms_created
+            + self.feed_rows_created
+            + self.ad_slots_created
+            > 0
+    }
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "created: {} accounts, {} products, {} chat rooms, {} feed rows, {} ad slots; \
+             ensured (keyed, never twice): {} charges, {} missions, {} contributions",
+            self.accounts_created,
+            self.products_created,
+            self.rooms_created,
+            self.feed_rows_created,
+            self.ad_slots_created,
+            self.charges_ensured,
+            self.missions_ensured,
+            self.contributions_ensured
+        )
+    }
+}
+
+struct Person {
+    email: &'static str,
+    name: &'static str,
+    role: Role,
+}
+
+const PEOPLE: &[Person] = &[
+    Person { email: "admin@demo.example", name: "Demo Admin", role: Role::Admin },
+    Person { email: "mina.seller@demo.example", name: "Mina's Ceramics", role: Role::Seller },
+    Person { email: "joon.seller@demo.example", name: "Joon Outdoor", role: Role::Seller },
+    Person { email: "ara@demo.example", name: "Ara Kim", role: Role::Customer },
+    Person { email: "ben@demo.example", name: "Ben Park", role: Role::Customer },
+    Person { email: "chloe@demo.example", name: "Chloe Lee", role: Role::Customer },
+    Person { email: "streamer@demo.example", name: "SpeedrunSora", role: Role::Streamer },
+];
+
+type Catalogue = &'static [(&'static str, &'static str, &'static [(&'static str, i64, i64)])];
+
+const MINA_PRODUCTS: Catalogue = &[
+    ("Celadon tea cup", "Hand-thrown, jade glaze, 180 ml.", &[("single", 18_000, 40), ("pair", 34_000, 15)]),
+    ("Moon jar (small)", "White porcelain, about 20 cm tall.", &[("white", 120_000, 3)]),
+    ("Speckled mug", "Stoneware, dishwasher safe.", &[("sand", 22_000, 25), ("charcoal", 22_000, 8)]),
+    ("Incense holder", "Unglazed clay with a cedar tray.", &[("round", 9_000, 60)]),
+];
+
+const JOON_PRODUCTS: Catalogue = &[
+    ("Trail running vest", "8 L, two soft flasks included.", &[("S/M", 89_000, 12), ("L/XL", 89_000, 6)]),
+    ("Titanium spork", "17 g, with a pouch.", &[("natural", 12_000, 100)]),
+    ("Down sleeping bag", "Comfort -5 °C, 900 g.", &[("regular", 310_000, 4), ("long", 329_000, 2)]),
+    ("Headlamp 400", "400 lumens, USB-C rechargeable.", &[("black", 39_000, 30), ("orange", 39_000, 0)]),
+    ("Camp mug", "Double-walled steel, 350 ml.", &[("olive", 16_000, 45)]),
+];
+
+fn wanted<T, E: fmt::Display>(what: &str, result: Result<T, E>) -> anyhow::Result<T> {
+    result.map_err(|e| anyhow!("{what}: {e}"))
+}
+
+/// Seeds the demo data into an assembled (and migrated) application.
+pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
+    let mut report = SeedReport::default();
+    let mut ids = std::collections::HashMap::new();
+    for person in PEOPLE {
+        let new = NewAccount {
+            email: wanted("email", EmailAddress::parse(person.email))?,
+            password: wanted("password", Password::parse(DEMO_PASSWORD))?,
+            name: wanted("name", DisplayName::parse(person.name))?,
+            role: person.role,
+            phone: None,
+        };
+        let (account, created) = app.accounts.ensure_verified(new).await.map_err(|e: AccountError| anyhow!("{e}"))?;
+        if account.role != person.role {
+            anyhow::bail!("{} exists with role {}, not {}", person.email, account.role, person.role);
+        }
+        report.accounts_created += usize::from(created);
+        ids.insert(person.email, account.id);
+    }
+    let id = |email: &str| ids.get(email).copied().ok_or_else(|| anyhow!("no demo account {email}"));
+
+    for (seller, catalogue) in
+        [("mina.seller@demo.example", MINA_PRODUCTS), ("joon.seller@demo.example", JOON_PRODUCTS)]
+    {
+        let seller = id(seller)?;
+        for (name, description, items) in catalogue {
+            let items =
+                items.iter().map(|(n, price, stock)| NewItem { name: n.to_string(), price: *price, stock: *stock });
+            match app.catalog.create_product(seller, name.to_string(), description.to_string(), items.collect()).await {
+                Ok(_) => report.products_created += 1,
+                Err(OrderError::NameTaken(_)) => {}
+                Err(e) => return Err(anyhow!("product {name}: {e}")),
+            }
+        }
+    }
+
+    // Sandbox charges: keyed, so a second run finds them instead of charging again.
+    for (email, amount) in
+        [("ara@demo.example", 300_000), ("ben@demo.example", 150_000), ("chloe@demo.example", 80_000)]
+    {
+        let key = format!("seed-demo:charge:{email}");
+        let charge =
+            app.charges.create(id(email)?, &key, amount).await.map_err(|e| anyhow!("charge for {email}: {e}"))?;
+        if charge.status != ChargeStatus::Confirmed {
+            anyhow::bail!(
+                "the demo charge for {email} is {:?}: seed-demo needs payment.gateway = \"sandbox\"",
+                charge.status
+            );
+        }
+        report.charges_ensured += 1;
+    }
+
+    let streamer = id("streamer@demo.example")?;
+    let deadline = app.clock.now() + Duration::days(7);
+    let missions = [
+        ("ara@demo.example", "Any% under 40 minutes", "Beat the game in under 40 minutes, no glitches.", 20_000),
+        ("ben@demo.example", "No-hit final boss", "Clear the final boss without taking a hit.", 10_000),
+    ];
+    for (n, (creator, title, description, stake)) in missions.into_iter().enumerate() {
+        let key = format!("seed-demo:mission:{n}");
+        let request = NewMissionRequest {
+            streamer_id: streamer,
+            title: title.to_string(),
+            description: description.to_string(),
+            stake,
+            deadline,
+        };
+        let creator_id = id(creator)?;
+        let mission = match app.missions.create(creator_id, &key, request).await {
+            Ok(mission) => mission,
+            // An earlier run used the key (with its own deadline): that mission is the one.
+            Err(MissionError::IdempotencyConflict) => {
+                let filter = ListFilter { status: None, streamer_id: Some(streamer), creator_id: Some(creator_id) };
+                let page = app.missions.list(filter, PageRequest { page: 0, size: 100 }).await;
+                let found = page.map_err(|e| anyhow!("missions: {e}"))?.items.into_iter().find(|m| m.title == title);
+                found.ok_or_else(|| anyhow!("mission key {key} is taken but its mission is gone"))?
+            }
+            Err(e) => return Err(anyhow!("mission {title}: {e}")),
+        };
+        report.missions_ensured += 1;
+        for (backer, amount) in [("chloe@demo.example", 5_000), ("ben@demo.example", 3_000)] {
+            if backer == creator {
+                continue;
+            }
+            let key = format!("seed-demo:contribution:{n}:{backer}");
+            match app.missions.contribute(id(backer)?, mission.id, &key, amount).await {
+                Ok(_) => report.contributions_ensured += 1,
+                Err(MissionError::Closed) => {}
+                Err(e) => return Err(anyhow!("contribution to {title}: {e}")),
+            }
+        }
+    }
+
+    let (ara, mina, joon) = (id("ara@demo.example")?, id("mina.seller@demo.example")?, id("joon.seller@demo.example")?);
+    for (buyer, seller, lines) in [
+        (ara, mina, ["Hi! Is the moon jar glazed inside?", "Yes, fully glazed, so it holds water."]),
+        (ara, joon, ["Does the vest fit a 1.5 L bladder?", "It does, there is a sleeve at the back."]),
+    ] {
+        let (room, created) = app.chat.open_direct(buyer, seller).await.map_err(|e| anyhow!("chat room: {e}"))?;
+        if created {
+            report.rooms_created += 1;
+            app.chat.post(buyer, room.id, lines[0], None).await.map_err(|e| anyhow!("chat message: {e}"))?;
+            app.chat.post(seller, room.id, lines[1], None).await.map_err(|e| anyhow!("chat message: {e}"))?;
+        }
+    }
+    let group = "Sora's speedrun club";
+    let rooms = app.chat.rooms(streamer).await.map_err(|e| anyhow!("chat rooms: {e}"))?;
+    if !rooms.iter().any(|r| r.name.as_deref() == Some(group)) {
+        let members = vec![ara, id("ben@demo.example")?, id("chloe@demo.example")?];
+        let room =
+            app.chat.create_room(streamer, Some(group.into()), members).await.map_err(|e| anyhow!("{group}: {e}"))?;
+        app.chat
+            .post(streamer, room.id, "Welcome! Missions for tonight's stream are open.", None)
+            .await
+            .map_err(|e| anyhow!("chat message: {e}"))?;
+        report.rooms_created += 1;
+    }
+
+    seed_feed(app, &mut report).await?;
+    Ok(report)
+}
+
+/// The standard home feed, only when no row exists yet (operators' own rows are kept).
+async fn seed_feed(app: &Assembled, report: &mut SeedReport) -> anyhow::Result<()> {
+    let feed = &app.feed;
+    if feed.ad_slots().await.map_err(|e| anyhow!("ad slots: {e}"))?.is_empty() {
+        for (slot_name, title, country) in [
+            ("home-top", "Winter sale: 20% off outdoor gear", None),
+            ("home-top-kr", "겨울 세일: 아웃도어 20% 할인", Some("KR")),
+        ] {
+            let slot = AdSlot {
+                id: 0,
+                slot_name: slot_name.into(),
+                title: title.into(),
+                image_url: "https://cdn.example.com/ads/winter-sale.png".into(),
+                link_url: "https://example.com/sale/winter".into(),
+                country: country.map(Into::into),
+            };
+            feed.create_ad_slot(slot).await.map_err(|e| anyhow!("ad slot {slot_name}: {e}"))?;
+            report.ad_slots_created += 1;
+        }
+    }
+    if !feed.rows().await.map_err(|e| anyhow!("feed rows: {e}"))?.is_empty() {
+        return Ok(());
+    }
+    let rows = [
+        (
+            RowProviderType::Notice,
+            0,
+            "Welcome",
+            Some(json!({"component": "notice", "text": "Free shipping over 50,000 points this week."})),
+        ),
+        (RowProviderType::QuickButtons, 10, "Shortcuts", Some(json!({"component": "button_row"}))),
+        (RowProviderType::MyWallet, 20, "My points", None),
+        (RowProviderType::Banner, 30, "Winter sale", None),
+        (RowProviderType::NewProducts, 40, "New arrivals", Some(json!({"component": "carousel", "columns": 2}))),
+        (RowProviderType::MyCart, 50, "My cart", None),
+        (RowProviderType::MyMissions, 60, "My missions", Some(json!({"component": "mission_list"}))),
+        (RowProviderType::UnreadChats, 70, "Unread messages", None),
+    ];
+    for (kind, position, title, template) in rows {
+        let selector = match kind {
+            RowProviderType::Banner => Selector { slot_match: Some("home-top".into()), ..Selector::default() },
+            _ => Selector::default(),
+        };
+        let row = RowSetting {
+            id: 0,
+            row_provider_type: kind,
+            position,
+            enabled: true,
+            title: title.into(),
+            selector,
+            template,
+            ttl_seconds: Some(300),
+            starts_at: None,
+            ends_at: None,
+        };
+        feed.create_row(row).await.map_err(|e| anyhow!("feed row {title}: {e}")).context("seeding the feed")?;
+        report.feed_rows_created += 1;
+    }
+    Ok(())
+}
+
+pub fn demo_emails() -> Vec<&'static str> {
+    PEOPLE.iter().map(|p| p.email).collect()
+}
