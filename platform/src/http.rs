@@ -218,8 +218,10 @@ impl FromRequest for IdempotencyKey {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Zero-based page number (default 0).
+    #[param(minimum = 0)]
     pub page: Option<i64>,
     /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub size: Option<i64>,
 }
 
@@ -240,8 +242,10 @@ impl PageQuery {
 #[into_params(parameter_in = Query)]
 pub struct CursorQuery {
     /// Only items with an id below this one.
+    #[param(minimum = 1)]
     pub before: Option<i64>,
     /// 1..=100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
