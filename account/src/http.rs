@@ -53,7 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, auth_limit: &IpRateLimit) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
-    #[schema(max_length = 254)]
+    #[schema(max_length = 254, format = Email)]
     email: String,
     /// 8..=128 characters.
     #[schema(min_length = 8, max_length = 128)]

@@ -2,6 +2,7 @@
 
 use platform::error::ErrorBody;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -50,6 +51,30 @@ impl CommonErrors {
         operation.responses.responses.insert(status.to_string(), RefOr::T(response));
     }
 
+    /// The shape the server enforces on the headers it reads (see `platform::http`).
+    fn constrain_headers(operation: &mut Operation) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            let RefOr::T(parameter) = parameter else { continue };
+            if parameter.parameter_in != ParameterIn::Header {
+                continue;
+            }
+            let (min, max, pattern) = match parameter.name.as_str() {
+                // 1..=128 printable ASCII characters.
+                "Idempotency-Key" => (1, 128, "^[ -~]+$"),
+                // ISO 3166 alpha-2.
+                "X-Country" => (2, 2, "^[A-Za-z]{2}$"),
+                _ => continue,
+            };
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(min))
+                .max_length(Some(max))
+                .pattern(Some(pattern))
+                .build();
+            parameter.schema = Some(RefOr::T(schema.into()));
+        }
+    }
+
     fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
         [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head]
             .into_iter()
@@ -65,6 +90,7 @@ impl Modify for CommonErrors {
             // `/products` and `/feed` take an optional token: a bad one is still 401.
             let optional_token = matches!(path.as_str(), "/api/v1/products" | "/api/v1/products/{id}" | "/api/v1/feed");
             for operation in Self::operations(item) {
+                Self::constrain_headers(operation);
                 let parameters = operation.parameters.as_deref().unwrap_or_default();
                 let reads_input = operation.request_body.is_some()
                     || parameters.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in != ParameterIn::Path));

@@ -43,7 +43,7 @@ pub struct CreateMissionRequest {
     description: String,
     /// Points the creator puts in first (its first contribution); at least
     /// `mission.min_contribution` (default 100).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 100)]
     stake: i64,
     /// RFC 3339; in the future and at most 30 days away.
     deadline: DateTime<Utc>,
@@ -80,6 +80,7 @@ async fn create_mission(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open`, `succeeded`, `failed`, `rejected` or `expired`.
+    #[param(pattern = "^(open|succeeded|failed|rejected|expired)$")]
     status: Option<String>,
     streamer_id: Option<i64>,
     creator_id: Option<i64>,
@@ -123,7 +124,7 @@ async fn get_mission(missions: web::Data<Missions>, _user: AuthUser, id: web::Pa
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ContributionRequest {
     /// At least `mission.min_contribution` (default 100).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 100)]
     amount: i64,
 }
 
@@ -159,6 +160,7 @@ async fn list_contributions(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DecisionRequest {
     /// `success`, `failure` or `rejected`.
+    #[schema(pattern = "^(success|failure|rejected)$")]
     result: String,
 }
 
