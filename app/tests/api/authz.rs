@@ -409,6 +409,20 @@ fn document_operations() -> BTreeSet<(String, String)> {
     ops
 }
 
+/// The statuses the document declares for each `(METHOD, path)`.
+fn declared_statuses() -> BTreeMap<(String, String), BTreeSet<u16>> {
+    let doc = serde_json::to_value(app::openapi_document()).unwrap();
+    let mut declared = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation.get("responses").and_then(Value::as_object) else { continue };
+            let statuses = responses.keys().filter_map(|s| s.parse().ok()).collect();
+            declared.insert((method.to_uppercase(), path.clone()), statuses);
+        }
+    }
+    declared
+}
+
 fn fill(template: &str, args: &[(&str, i64)]) -> String {
     let mut path = template.to_string();
     for (name, value) in args {
@@ -466,6 +480,7 @@ async fn every_operation_answers_each_caller_as_api_md_says() {
     assert!(unruled.is_empty(), "operations without an authorization rule: {unruled:?}");
     assert!(stale.is_empty(), "rules for operations not in the document: {stale:?}");
 
+    let declared = declared_statuses();
     let fx = fixtures(&app).await;
     let mut failures = Vec::new();
     let mut calls = 0;
@@ -480,6 +495,13 @@ async fn every_operation_answers_each_caller_as_api_md_says() {
             let token = fx.users.get(&who).map(|u| u.token.as_str());
             let (status, body) = send(&app, rule.method, &path, token, &call).await;
             calls += 1;
+            // Every answer, allowed or not, is one the document declares for the operation.
+            if !declared[&(rule.method.to_string(), rule.path.to_string())].contains(&status) {
+                failures.push(format!(
+                    "{} {} as {who:?}: {status} is not declared in the document",
+                    rule.method, rule.path
+                ));
+            }
             let ok = match rule.access.expect(who) {
                 Expect::Allowed => rule.ok.contains(&status),
                 Expect::Status(expected) => status == expected,
@@ -505,7 +527,7 @@ async fn every_operation_answers_each_caller_as_api_md_says() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {calls} calls answered wrongly:\n{}", failures.len(), failures.join("\n"));
+    assert!(failures.is_empty(), "{} problems in {calls} calls:\n{}", failures.len(), failures.join("\n"));
     eprintln!("authorization matrix: {} operations, {calls} calls", rules.len());
 }
 
