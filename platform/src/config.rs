@@ -52,6 +52,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub min_idle: u32,
     pub checkout_timeout_ms: u64,
+    /// The most one database call (connection checkout, queries, commit) may take before
+    /// the caller gets `Unavailable`: a frozen server gives 503s, not hung requests.
+    pub operation_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

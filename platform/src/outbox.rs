@@ -5,7 +5,9 @@
 //! backoff and parks a row after `outbox.max_attempts`.
 //!
 //! Claims are leases: a claimed row becomes available again after `outbox.lease_secs`, so a
-//! dispatcher that dies mid-handler loses nothing. On MySQL, claims use
+//! dispatcher that dies mid-handler loses nothing. While its handlers run, a dispatcher
+//! renews the lease of its unfinished rows every third of it, so a long handler (settling a
+//! mission) keeps its rows while a crashed instance's rows come back within one lease. On MySQL, claims use
 //! `FOR UPDATE SKIP LOCKED` so several instances' dispatchers never block one another.
 
 use crate::clock::{SharedClock, from_db, to_db};
@@ -159,17 +161,15 @@ impl Dispatcher {
         self.register_with_timeout(topic, handler, timeout)
     }
 
-    /// For long handlers (settling a mission with thousands of contributors): claims of
-    /// this dispatcher are leased for twice the longest timeout, so nobody takes a message
-    /// over while its handler may still be running.
+    /// For long handlers (settling a mission with thousands of contributors). The lease is
+    /// renewed while the handler runs, so the timeout may exceed it.
     pub fn register_with_timeout(mut self, topic: &str, handler: Arc<dyn OutboxHandler>, timeout: Duration) -> Self {
         self.handlers.insert(topic.to_string(), (handler, timeout));
         self
     }
 
     fn lease_secs(&self) -> i64 {
-        let longest = self.handlers.values().map(|(_, t)| t.as_secs() as i64).max().unwrap_or(0);
-        self.settings.lease_secs.max(1).max(longest * 2)
+        self.settings.lease_secs.max(3)
     }
 
     /// Polls until `shutdown`; wakes early when the module signals a new message.
@@ -209,12 +209,41 @@ impl Dispatcher {
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let claimed = self.claim().await?;
         let count = claimed.len();
-        futures::stream::iter(claimed)
-            .for_each_concurrent(CONCURRENCY, |(token, message)| async move {
-                self.dispatch(&token, message).await;
-            })
-            .await;
+        let Some(token) = claimed.first().map(|(token, _)| token.clone()) else { return Ok(0) };
+        let work = futures::stream::iter(claimed).for_each_concurrent(CONCURRENCY, |(token, message)| async move {
+            self.dispatch(&token, message).await;
+        });
+        tokio::select! {
+            () = work => {}
+            () = self.renew_leases(&token) => {}
+        }
         Ok(count)
+    }
+
+    /// Runs until dropped: pushes the lease of this claim's unfinished rows forward.
+    async fn renew_leases(&self, token: &str) {
+        let every = Duration::from_millis((self.lease_secs() as u64 * 1000 / 3).max(1));
+        loop {
+            tokio::time::sleep(every).await;
+            let (table, token) = (self.outbox.table, token.to_string());
+            let lease_until = self.clock.now() + ChronoDuration::seconds(self.lease_secs());
+            let renewed = self
+                .db
+                .run(move |conn| {
+                    diesel::sql_query(format!(
+                        "UPDATE {table} SET available_at = ? WHERE claim_token = ? AND status = 'pending'"
+                    ))
+                    .bind::<Timestamp, _>(to_db(lease_until))
+                    .bind::<Text, _>(&token)
+                    .execute(conn)
+                    .map_err(DbError::from)
+                })
+                .await;
+            if let Err(e) = renewed {
+                // Should the lease run out, another dispatcher handles the row again: handlers are idempotent.
+                tracing::warn!(module = %self.module, error = %e, "could not renew outbox leases");
+            }
+        }
     }
 
     async fn dispatch(&self, token: &str, message: OutboxMessage) {

@@ -43,6 +43,7 @@ pub fn small_pool_settings(url: &str) -> DatabaseSettings {
         max_connections: 8,
         min_idle: 0,
         checkout_timeout_ms: 5000,
+        operation_timeout_ms: 60_000,
     }
 }
 

@@ -13,6 +13,7 @@ const METRICS: &[&str] = &[
     "http_request_duration_seconds",
     "db_pool_connections",
     "db_pool_idle_connections",
+    "db_operation_timeouts_total",
     "outbox_backlog",
     "outbox_parked",
     "outbox_handled_total",

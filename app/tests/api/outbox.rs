@@ -182,3 +182,57 @@ async fn a_crashed_dispatchers_claims_expire_and_are_taken_over() {
     assert_eq!(rescuer.run_once().await.unwrap(), 1);
     assert_eq!(statuses(&db).await, vec![("done".into(), 2)]);
 }
+
+#[tokio::test]
+async fn a_long_handlers_claim_comes_back_one_lease_after_a_crash_not_after_its_timeout() {
+    let (app, db, outbox, clock) = quiet_app().await;
+    enqueue(&db, &outbox, &clock, "t.settle", 1, None).await;
+    // Like mission settlement: a handler allowed ten minutes.
+    let doomed = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
+        .register_with_timeout("t.settle", Arc::new(Hangs), std::time::Duration::from_secs(600));
+    let crashed = tokio::spawn(async move { doomed.run_once().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    crashed.abort();
+    let handler = Arc::new(Counting { seen: Mutex::new(HashMap::new()) });
+    let rescuer = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
+        .register("t.settle", handler.clone());
+    assert_eq!(rescuer.run_once().await.unwrap(), 0, "still leased");
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(rescuer.run_once().await.unwrap(), 1, "taken over after one lease");
+    assert_eq!(statuses(&db).await, vec![("done".into(), 2)]);
+}
+
+/// Waits until the test lets it finish.
+struct Gate(Arc<tokio::sync::Notify>);
+
+#[async_trait]
+impl OutboxHandler for Gate {
+    async fn handle(&self, _: &OutboxMessage) -> anyhow::Result<()> {
+        self.0.notified().await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_running_handler_keeps_its_claim_past_the_first_lease() {
+    let (app, db, outbox, clock) = quiet_app().await;
+    enqueue(&db, &outbox, &clock, "t.slow", 1, None).await;
+    let short = OutboxSettings { lease_secs: 3, ..settings(5) };
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let worker = Dispatcher::new("account", db.clone(), outbox.clone(), short.clone(), clock.clone())
+        .register_with_timeout("t.slow", Arc::new(Gate(gate.clone())), std::time::Duration::from_secs(60));
+    let running = tokio::spawn(async move { worker.run_once().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let handler = Arc::new(Counting { seen: Mutex::new(HashMap::new()) });
+    let other = Dispatcher::new("account", db.clone(), outbox.clone(), short, clock.clone())
+        .register("t.slow", handler.clone());
+    assert_eq!(other.run_once().await.unwrap(), 0);
+    // Past the first lease (3 s) by the clock, with at least one renewal (every 1 s) since.
+    app.clock.advance(Duration::seconds(2));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(other.run_once().await.unwrap(), 0, "the running handler's lease was renewed");
+    gate.notify_one();
+    assert_eq!(running.await.unwrap().unwrap(), 1);
+    assert_eq!(statuses(&db).await, vec![("done".into(), 1)]);
+    assert!(handler.seen.lock().unwrap().is_empty());
+}

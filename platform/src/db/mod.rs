@@ -8,6 +8,10 @@
 //!   connection and is retried once on a fresh one.
 //! - Pool checkouts time out quickly (`database.checkout_timeout_ms`), so a database that is
 //!   down answers 503 rather than hanging.
+//! - A whole call is bounded by `database.operation_timeout_ms`: neither libmysqlclient's
+//!   read timeout nor SQLite's has a diesel setting, so a server that accepts connections but
+//!   stops answering (frozen, partitioned) is cut off here. The blocking thread finishes on
+//!   its own; the caller sees `Unavailable` and retries with its idempotency key.
 
 mod error;
 mod migrate;
@@ -173,6 +177,7 @@ struct DbInner {
     pool: r2d2::Pool<ConnManager>,
     target: DbTarget,
     label: String,
+    operation_timeout: Duration,
     /// Fault injection: every call fails as if the server were down.
     outage: std::sync::atomic::AtomicBool,
 }
@@ -200,7 +205,15 @@ impl Db {
             .idle_timeout(Some(Duration::from_secs(300)))
             .error_handler(Box::new(PoolErrorLogger))
             .build_unchecked(ConnManager { target: target.clone() });
-        Ok(Db { inner: Arc::new(DbInner { pool, target, label: label.to_string(), outage: Default::default() }) })
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                pool,
+                target,
+                label: label.to_string(),
+                operation_timeout: Duration::from_millis(settings.operation_timeout_ms.max(100)),
+                outage: Default::default(),
+            }),
+        })
     }
 
     /// Makes every call fail with `Unavailable`, exactly as an unreachable server would
@@ -245,9 +258,17 @@ impl Db {
             ))));
         }
         let pool = self.inner.pool.clone();
-        crate::telemetry::spawn_blocking_with_tracing(move || run_blocking(&pool, f))
-            .await
-            .map_err(|e| E::from(DbError::Task(e.to_string())))?
+        let call = crate::telemetry::spawn_blocking_with_tracing(move || run_blocking(&pool, f));
+        match tokio::time::timeout(self.inner.operation_timeout, call).await {
+            Ok(joined) => joined.map_err(|e| E::from(DbError::Task(e.to_string())))?,
+            Err(_) => {
+                metrics::counter!("db_operation_timeouts_total", "module" => self.inner.label.clone()).increment(1);
+                Err(E::from(DbError::Unavailable(format!(
+                    "{} database did not answer within {:?}",
+                    self.inner.label, self.inner.operation_timeout
+                ))))
+            }
+        }
     }
 
     /// Runs `f` inside a write transaction (retried on deadlock or busy), on the blocking pool.
@@ -426,6 +447,7 @@ mod tests {
             max_connections: 2,
             min_idle: 0,
             checkout_timeout_ms: 1000,
+            operation_timeout_ms: 300,
         };
         let db = Db::connect("test", &url, &settings).unwrap();
         db.run_blocking(|c| c.batch_execute("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from)).unwrap();
@@ -449,5 +471,30 @@ mod tests {
             })
             .unwrap();
         assert_eq!(sum.s, 2);
+    }
+
+    #[tokio::test]
+    async fn a_call_the_database_does_not_answer_in_time_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let settings = DatabaseSettings {
+            url: crate::config::Secret::new(url.clone()),
+            max_connections: 2,
+            min_idle: 0,
+            checkout_timeout_ms: 1000,
+            operation_timeout_ms: 200,
+        };
+        let db = Db::connect("test", &url, &settings).unwrap();
+        // Stands in for a frozen server: the statement does not come back.
+        let frozen: Result<(), DbError> = db
+            .run(|c| {
+                std::thread::sleep(Duration::from_secs(2));
+                c.batch_execute("SELECT 1").map_err(DbError::from)
+            })
+            .await;
+        let err = frozen.unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        db.ping().await.unwrap();
     }
 }
