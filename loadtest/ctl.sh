@@ -131,7 +131,10 @@ app_env() {
     export DATABASE_URL="mysql://root@127.0.0.1:$DB_PORT/$DB_NAME"
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
     export APP__REDIS__KEY_PREFIX="lt:"
-    export APP__LOG__LEVEL="${LT_LOG_LEVEL:-warn}" APP__LOG__FORMAT=text
+    export APP__LOG__LEVEL="${LT_LOG_LEVEL:-warn}" APP__LOG__FORMAT=text NO_COLOR=1
+    # No backtrace capture for every logged 503 (costly, and not what production does);
+    # panics still print theirs.
+    export RUST_LIB_BACKTRACE=0
     export APP__MAIL__DIR="$STATE/mail"
     # The suite signs up and logs in its users from one IP: lift the per-IP auth limit.
     export APP__RATE_LIMIT__AUTH_PER_SECOND=100000 APP__RATE_LIMIT__AUTH_BURST=100000

@@ -156,9 +156,9 @@ def other(inst):
 # Setup
 # --------------------------------------------------------------------------------------
 
-def sql_connect(args):
+def sql_connect(args, timeout=60):
     return pymysql.connect(host="127.0.0.1", port=args.db_port, user="root", password="", database="loadtest",
-                           autocommit=True, connect_timeout=5, read_timeout=60)
+                           autocommit=True, connect_timeout=min(5, timeout), read_timeout=timeout)
 
 
 async def setup(args):
@@ -417,6 +417,7 @@ class Run:
         self.items = [(p["id"], it["id"], it["price"]) for p in self.products for it in p["items"]]
         self.open_missions = {}  # id -> deadline (epoch)
         self.windows = []
+        self.backlog = []
         self.ok = {"charges": {}, "orders": {}, "contributions": {}, "missions": {}, "decisions": {}}
         self.gave_up = collections.Counter()
         self.keyed_retries = collections.Counter()
@@ -727,6 +728,35 @@ class Run:
             self.windows.append(w)
             print(f"fault: {name}: {w['end'] - w['start']:.1f} s window", file=sys.stderr)
 
+    # -- backlog monitor ---------------------------------------------------------------
+
+    def sample_backlog(self):
+        try:
+            if self.mon_db is None:
+                self.mon_db = sql_connect(self.args, timeout=2)
+            with self.mon_db.cursor() as cur:
+                cur.execute("SELECT (SELECT COUNT(*) FROM account_outbox WHERE status = 'pending') + "
+                            "(SELECT COUNT(*) FROM mission_outbox WHERE status = 'pending'), "
+                            "(SELECT COUNT(*) FROM orders WHERE status = 'pending')")
+                outbox, orders = cur.fetchone()
+                return int(outbox), int(orders)
+        except pymysql.MySQLError:
+            try:
+                if self.mon_db is not None:
+                    self.mon_db.close()
+            except pymysql.MySQLError:
+                pass
+            self.mon_db = None
+            return None, None
+
+    async def monitor(self):
+        """Outbox backlog and pending checkouts once a second (None while MariaDB is down)."""
+        self.mon_db = None
+        while True:
+            outbox, orders = await asyncio.to_thread(self.sample_backlog)
+            self.backlog.append((now_wall(), outbox, orders))
+            await asyncio.sleep(1.0)
+
     # -- main ----------------------------------------------------------------------------
 
     async def main(self):
@@ -752,6 +782,7 @@ class Run:
                       for i, s in enumerate(self.state["streamers"])]
             fault_task = asyncio.ensure_future(self.faults(t0)) if args.faults else None
             progress = asyncio.ensure_future(self.progress(t0))
+            monitor = asyncio.ensure_future(self.monitor())
             await asyncio.sleep(args.duration)
             if fault_task and not fault_task.done():
                 print("waiting for the fault sequence to finish", file=sys.stderr)
@@ -764,6 +795,7 @@ class Run:
                 t.cancel()
             self.stats.t_end = now_wall()
             progress.cancel()
+            monitor.cancel()
             if fault_task:
                 await fault_task
             # Live deliveries still on the wire get a grace period before sockets close.
@@ -796,7 +828,7 @@ class Run:
             "err_codes": {k: dict(v) for k, v in st.err_codes.items()},
             "by_instance": dict(st.by_instance), "events": st.events, "windows": self.windows,
             "ok": self.ok, "gave_up": dict(self.gave_up), "keyed_retries": dict(self.keyed_retries),
-            "chat": list(self.chat.msgs.values()),
+            "chat": list(self.chat.msgs.values()), "backlog": self.backlog,
             "sockets": {str(k): {"reconnects": s.reconnects, "caught_up": s.caught_up}
                         for k, s in self.sockets.items()},
         }
@@ -861,6 +893,7 @@ def wait_settled(db, limit, run_end):
     after the end of the load when the outbox was empty, seconds waited)."""
     t0 = time.time()
     drained_at = None
+    first = True
     while True:
         s = settle_state(db)
         if s["outbox_pending"] == 0 and drained_at is None:
@@ -868,11 +901,12 @@ def wait_settled(db, limit, run_end):
         if all(v == 0 for v in s.values()):
             if drained_at is None:
                 drained_at = time.time()
-            return s, drained_at - run_end, time.time() - t0
+            return s, (drained_at - run_end, first and s["outbox_pending"] == 0), time.time() - t0
         if s["outbox_pending"] != 0:
             drained_at = None
         if time.time() - t0 > limit:
             return s, None, time.time() - t0
+        first = False
         time.sleep(1.0)
 
 
@@ -1124,6 +1158,16 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
             "by_instance": dict(collections.Counter(e["inst"] for e in evs)),
             "slowest_503_ms": slow503, "chat_missed_live": misses_by_window.get(w["fault"], 0),
         })
+    backlog = runj.get("backlog", [])
+    peak = max([b[1] for b in backlog if b[1] is not None] or [0])
+    peak_orders = max([b[2] for b in backlog if b[2] is not None] or [0])
+    db_windows = [w for w in windows if "MariaDB" in w["fault"]]
+    drained_after_db = None
+    if db_windows:
+        w_end = db_windows[-1]["end"]
+        after = [b for b in backlog if b[0] >= w_end and b[1] is not None]
+        zero = next((b for b in after if b[1] == 0), None)
+        drained_after_db = None if zero is None else round(zero[0] - w_end, 1)
     report = {
         "mode": "faults" if runj["faults"] else "load", "duration_s": round(dur, 1),
         "concurrency": runj["concurrency"], "mix_weights": runj["mix"], "actions": runj["action_counts"],
@@ -1135,8 +1179,12 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
         "windows": per_window, "grace_s": grace,
         "client_acknowledged": {k: len(v) for k, v in runj["ok"].items()},
         "keyed_retries": runj["keyed_retries"], "keyed_gave_up": runj["gave_up"],
+        "backlog": {"outbox_pending_peak": peak, "pending_checkouts_peak": peak_orders,
+                    "outbox_empty_s_after_mariadb_back": drained_after_db},
         "settle": {"remaining": settle, "outbox_drained_s_after_load": None if drained_after is None
-                   else round(drained_after, 1), "waited_s": round(waited, 1)},
+                   else round(drained_after[0], 1),
+                   "outbox_already_empty_at_first_check": None if drained_after is None else drained_after[1],
+                   "waited_s": round(waited, 1)},
         "checks": checks.items, "passed": not checks.failed,
     }
     return report
@@ -1182,7 +1230,16 @@ def text_report(r):
                      f"grace {r['grace_s']} s): {w['statuses'] or 'no errors'} by instance {w['by_instance']}; "
                      f"slowest 503 {w['slowest_503_ms']:.0f} ms; live chat messages missed {w['chat_missed_live']}")
     s = r["settle"]
-    lines.append(f"settling: outbox drained {s['outbox_drained_s_after_load']} s after the load; waited {s['waited_s']} s; "
+    b = r["backlog"]
+    lines.append(f"during the run: outbox backlog peak {b['outbox_pending_peak']} rows, pending checkouts peak "
+                 f"{b['pending_checkouts_peak']}" + ("" if b["outbox_empty_s_after_mariadb_back"] is None and
+                                                    not r["windows"] else
+                                                    f"; outbox empty {b['outbox_empty_s_after_mariadb_back']} s after "
+                                                    f"MariaDB was back"))
+    when = ("never (limit reached)" if s["outbox_drained_s_after_load"] is None else
+            f"{'<= ' if s['outbox_already_empty_at_first_check'] else ''}{s['outbox_drained_s_after_load']} s after the "
+            f"load{' (already empty at the first check)' if s['outbox_already_empty_at_first_check'] else ''}")
+    lines.append(f"settling: outbox drained {when}; waited {s['waited_s']} s for everything to settle; "
                  f"left: {s['remaining']}")
     lines.append("")
     lines.append("checks:")

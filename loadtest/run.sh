@@ -41,7 +41,7 @@ if [ -z "$DURATION" ]; then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-load}"
-export LT_BIN="$CARGO_TARGET_DIR/release/app"
+export LT_BIN="${LT_BIN:-$CARGO_TARGET_DIR/release/app}"
 export LT_DB_PORT="${LT_DB_PORT:-3407}" LT_REDIS_PORT="${LT_REDIS_PORT:-6479}"
 export LT_PORT_A="${LT_PORT_A:-18281}" LT_PORT_B="${LT_PORT_B:-18282}"
 MODE=load
@@ -121,13 +121,14 @@ say "checks"
 status=0
 "$PY" "$HERE/loadgen.py" check "${COMMON[@]}" || status=$?
 
-say "server logs"
+say "server logs (WARN/ERROR lines, grouped; full logs in $OUT)"
 for side in a b; do
     log="$LT_STATE/app-$side.log"
-    n=$(grep -cE ' (WARN|ERROR) ' "$log" 2>/dev/null || true)
-    echo "instance ${side^^}: ${n:-0} WARN/ERROR lines"
-    grep -E ' (WARN|ERROR) ' "$log" 2>/dev/null | sed -E 's/^[^ ]+ +//; s/[0-9]+/N/g' | cut -c1-160 \
-        | sort | uniq -c | sort -rn | head -8 || true
+    clean=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" 2>/dev/null | grep -E '^[0-9TZ:.-]+ +(WARN|ERROR) ' || true)
+    n=$(printf '%s' "$clean" | grep -c . || true)
+    echo "instance ${side^^}: $n WARN/ERROR lines"
+    [ -n "$clean" ] && printf '%s\n' "$clean" | sed -E 's/^[^ ]+ +//; s/[0-9]+/N/g' | cut -c1-150 \
+        | sort | uniq -c | sort -rn | head -8
 done
 
 say "summary"
