@@ -8,6 +8,7 @@
 #
 # Commands:
 #   db-start | db-stop            the private MariaDB (initialised on first start)
+#   db-freeze | db-thaw           SIGSTOP / SIGCONT the MariaDB (a hung, not a dead, database)
 #   redis-start | redis-stop      the private Redis (no persistence)
 #   redis-restart                 stop then start Redis (a fault of the fault suite)
 #   migrate                       `app migrate` against the private services
@@ -98,6 +99,7 @@ db_stop() {
     alive "$DB_PID" || { log "MariaDB not running"; return 0; }
     local pid
     pid=$(cat "$DB_PID")
+    kill -CONT "$pid" 2>/dev/null || true # a frozen server cannot shut down
     kill -TERM "$pid"
     wait_gone "$pid" 60
     log "MariaDB stopped"
@@ -229,6 +231,8 @@ shift || true
 case "$cmd" in
     db-start) db_start ;;
     db-stop) db_stop ;;
+    db-freeze) alive "$DB_PID" && kill -STOP "$(cat "$DB_PID")" && log "MariaDB frozen (SIGSTOP)" ;;
+    db-thaw) alive "$DB_PID" && kill -CONT "$(cat "$DB_PID")" && log "MariaDB thawed (SIGCONT)" ;;
     redis-start) redis_start ;;
     redis-stop) redis_stop ;;
     redis-restart) redis_stop && redis_start ;;

@@ -5,6 +5,7 @@
 #
 #   --faults          during the load: kill -9 instance B and restart it, restart Redis, stop
 #                     MariaDB for 10 s; 5xx are then allowed only as 503 inside those windows
+#   --db-freeze       with --faults: SIGSTOP MariaDB for the 10 s instead of stopping it
 #   --duration SECS   load duration (default 120, or 150 with --faults)
 #   --concurrency N   virtual users (default 32), split across both instances
 #   --no-build        use the existing release binary
@@ -20,6 +21,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 FAULTS=0
+DB_FREEZE=0
 DURATION=""
 CONCURRENCY=32
 BUILD=1
@@ -27,6 +29,7 @@ KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --faults) FAULTS=1 ;;
+        --db-freeze) DB_FREEZE=1 ;;
         --duration) DURATION=${2:?--duration SECS}; shift ;;
         --concurrency) CONCURRENCY=${2:?--concurrency N}; shift ;;
         --no-build) BUILD=0 ;;
@@ -115,6 +118,7 @@ say "setup: $CONCURRENCY customers, sellers, streamers, products, chat rooms, op
 say "$MODE run: $DURATION s, $CONCURRENCY virtual users"
 RUN_ARGS=(--concurrency "$CONCURRENCY" --duration "$DURATION" --ctl "$CTL")
 [ "$FAULTS" = 1 ] && RUN_ARGS+=(--faults)
+[ "$DB_FREEZE" = 1 ] && RUN_ARGS+=(--db-freeze)
 "$PY" "$HERE/loadgen.py" run "${COMMON[@]}" "${RUN_ARGS[@]}"
 
 say "checks"
