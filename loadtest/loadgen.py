@@ -420,6 +420,7 @@ class Run:
         self.backlog = []
         self.ok = {"charges": {}, "orders": {}, "contributions": {}, "missions": {}, "decisions": {}}
         self.gave_up = collections.Counter()
+        self.gave_up_detail = []
         self.keyed_retries = collections.Counter()
         self.sockets = {}
         self.action_counts = collections.Counter()
@@ -454,6 +455,8 @@ class Run:
             self.keyed_retries[endpoint] += 1
             if time.monotonic() > deadline or self.stopping and attempt > 20:
                 self.gave_up[endpoint] += 1
+                self.gave_up_detail.append({"endpoint": endpoint, "key": key, "last_status": st, "last_code": code,
+                                            "attempts": attempt, "at": now_wall()})
                 return st, data
             if st == "conn_error":
                 inst = other(inst)
@@ -828,7 +831,7 @@ class Run:
             "latencies": {k: v for k, v in st.lat.items()}, "codes": {k: dict(v) for k, v in st.codes.items()},
             "err_codes": {k: dict(v) for k, v in st.err_codes.items()},
             "by_instance": dict(st.by_instance), "events": st.events, "windows": self.windows,
-            "ok": self.ok, "gave_up": dict(self.gave_up), "keyed_retries": dict(self.keyed_retries),
+            "ok": self.ok, "gave_up": dict(self.gave_up), "gave_up_detail": self.gave_up_detail, "keyed_retries": dict(self.keyed_retries),
             "chat": list(self.chat.msgs.values()), "backlog": self.backlog,
             "sockets": {str(k): {"reconnects": s.reconnects, "caught_up": s.caught_up}
                         for k, s in self.sockets.items()},
@@ -1162,6 +1165,9 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
                "; ".join(unexpected))
     checks.add("no 5xx other than 503", not not503, f"{len(not503)}: " + "; ".join(
         f"{e['status']} {e['endpoint']} on {e['inst']} ({e['code']}, window={e['window']})" for e in not503[:10]))
+    slow503 = [e for e in fivexx if e["status"] == 503 and e["ms"] > 5000]
+    checks.add("every 503 answered within 5 s (API.md)", not slow503, f"{len(slow503)} slower; slowest " + str(max(
+        [e["ms"] for e in fivexx if e["status"] == 503] or [0])) + " ms")
     checks.add("no 5xx outside the outage windows", not outside, f"{len(outside)}: " + "; ".join(
         f"{e['status']} {e['endpoint']} on {e['inst']} at +{e['t0'] - runj['t_start']:.1f}s" for e in outside[:10]))
     checks.add("no hangs (no request without an answer within 10 s)", not hangs, f"{len(hangs)}: " + "; ".join(
@@ -1204,6 +1210,8 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
         "windows": per_window, "grace_s": grace,
         "client_acknowledged": {k: len(v) for k, v in runj["ok"].items()},
         "keyed_retries": runj["keyed_retries"], "keyed_gave_up": runj["gave_up"],
+        "keyed_gave_up_detail": [dict(g, at_offset_s=round(g["at"] - runj["t_start"], 1))
+                                 for g in runj.get("gave_up_detail", [])],
         "backlog": {"outbox_pending_peak": peak, "pending_checkouts_peak": peak_orders,
                     "outbox_empty_s_after_mariadb_back": drained_after_db},
         "settle": {"remaining": settle, "outbox_drained_s_after_load": None if drained_after is None
@@ -1246,6 +1254,9 @@ def text_report(r):
                  f"socket reconnects {c['socket_reconnects']}, caught up {c['caught_up_after_reconnect']}")
     lines.append(f"acknowledged to clients: {r['client_acknowledged']}; keyed retries: {r['keyed_retries']}; "
                  f"gave up: {r['keyed_gave_up']}")
+    for g in r.get("keyed_gave_up_detail", []):
+        lines.append(f"  gave up: {g['endpoint']} after {g['attempts']} retries at +{g['at_offset_s']} s, last answer "
+                     f"{g['last_status']} {g['last_code'] or ''} (key {g['key']})")
     e = r["errors"]
     lines.append(f"errors: 5xx={e['5xx']} (not 503: {e['5xx_not_503']}, outside windows: {e['5xx_outside_windows']}), "
                  f"hangs={e['hangs']}, connection errors={e['conn_errors']} (to the killed instance: "
