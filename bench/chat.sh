@@ -13,46 +13,22 @@ cd "$(dirname "$0")/.."
 USERS="${USERS:-1000}"; ROOM_SIZE="${ROOM_SIZE:-100}"; MESSAGES="${MESSAGES:-200}"; RATE="${RATE:-20}"
 POSTERS="${POSTERS:-16}"; BUSY_SECS="${BUSY_SECS:-10}"; IDLE_SECS="${IDLE_SECS:-5}"
 PORT_A="${PORT_A:-18090}"; PORT_B="${PORT_B:-18091}"
-MYSQL_URL="${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test}"
-REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
-TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+source bench/lib.sh
 
-cargo build --release --locked --features app/mysql -p app --example chat_load >/dev/null
-BIN="$TARGET/release/app"
+cargo build --release --locked --features app/mysql -p app --bin app --example chat_load >/dev/null
 LOAD="$TARGET/release/examples/chat_load"
-WORK=$(mktemp -d)
-DB="bench_chat_$$"
-server_url="${MYSQL_URL%/*}"
-mysql_host=$(echo "$server_url" | sed -E 's#.*@([^:/]+).*#\1#')
-cleanup() {
-    for pid in ${APP_A:-} ${APP_B:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-    mariadb -h"$mysql_host" -uroot -e "DROP DATABASE IF EXISTS $DB" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # 1,000 sockets on each side of each connection, plus the HTTP and database connections.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((USERS + 512)) ] || {
     echo "ulimit -n is $(ulimit -n); $USERS sockets need more"; exit 1; }
 
-mariadb -h"$mysql_host" -uroot -e "CREATE DATABASE $DB CHARACTER SET utf8mb4"
-export DATABASE_URL="$server_url/$DB" REDIS_URL="$REDIS" APP__REDIS__KEY_PREFIX="benchchat$$:"
-export APP__LOG__LEVEL=warn APP__MAIL__DIR="$WORK/mail" APP__DATABASE__MAX_CONNECTIONS=16
-export APP__RATE_LIMIT__AUTH_PER_SECOND=100000000 APP__RATE_LIMIT__AUTH_BURST=100000000
+bench_init chat mysql
 # Sockets close when their access token expires.
 export APP__AUTH__ACCESS_TTL_SECS=86400
-
-# start <port> <log>: the server in the background; sets STARTED_PID.
-start() {
-    (cd "$WORK" && APP__SERVER__BIND="127.0.0.1:$1" exec "$BIN") > "$2" 2>&1 &
-    STARTED_PID=$!
-    for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.1; done
-    echo "the server on port $1 did not start:"; tail -20 "$2"; exit 1
-}
 # A first (it runs the migrations), then B on the same database.
-start "$PORT_A" "$WORK/a.log"; APP_A=$STARTED_PID
-start "$PORT_B" "$WORK/b.log"; APP_B=$STARTED_PID
+bench_start "$PORT_A" "$WORK/a.log"; APP_A=$BENCH_PID
+bench_start "$PORT_B" "$WORK/b.log"; APP_B=$BENCH_PID
 
 status=0
 "$LOAD" --a "http://127.0.0.1:$PORT_A" --b "http://127.0.0.1:$PORT_B" --pid-a "$APP_A" --pid-b "$APP_B" \

@@ -8,6 +8,7 @@
 #   ROUNDS=3 DURATION=5s CONNS=64 THREADS=2 TEST_DATABASE_URL=… TEST_REDIS_URL=…
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BACKEND="${1:-mysql}"
 ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-5s}"; CONNS="${CONNS:-64}"; THREADS="${THREADS:-2}"
 PORT="${PORT:-18080}"
@@ -59,14 +60,7 @@ IDLE_RSS=$(rss_kib VmRSS)
 
 # run <label> <path> <lua> -> appends "label rps p99_ms non200"
 RESULTS="$WORK/results"
-run() {
-    local out; out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "bench/$3" "$BASE$2")
-    local rps p99 bad
-    rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
-    p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v }' <<<"$out")
-    bad=$(awk -F= '/^non200=/ { print $2 }' <<<"$out")
-    echo "$1 $rps $p99 ${bad:-0}" >> "$RESULTS"
-}
+run() { wrk_run "$1" "$BASE$2" "${3:-ok.lua}"; }
 for round in $(seq 1 "$ROUNDS"); do
     run healthz /healthz ok.lua
     run wallet /api/v1/wallet bearer.lua

@@ -6,6 +6,7 @@
 #   bench/search.sh [mysql|sqlite]     COUNT=100000 ROUNDS=2 DURATION=5s CONNS=64
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BACKEND="${1:-mysql}"
 COUNT="${COUNT:-100000}"; ROUNDS="${ROUNDS:-2}"; DURATION="${DURATION:-5s}"; CONNS="${CONNS:-64}"; THREADS="${THREADS:-2}"
 PORT="${PORT:-18081}"
@@ -43,14 +44,7 @@ APP_PID=$!
 for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
 
 RESULTS="$WORK/results"
-run() {
-    local out rps p99 bad
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "bench/${3:-ok.lua}" "$BASE$2")
-    rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
-    p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v }' <<<"$out")
-    bad=$(awk -F= '/^non200=/ { print $2 }' <<<"$out")
-    echo "$1 $rps $p99 ${bad:-0}" >> "$RESULTS"
-}
+run() { wrk_run "$1" "$BASE$2" "${3:-ok.lua}"; }
 declare -A QUERIES=(
     [q_blue_mu]="/api/v1/products?q=blue%20mu"
     [q_b]="/api/v1/products?q=b"

@@ -9,7 +9,7 @@ use contracts::account::{AccountService, ProfileQuery, PublicProfile};
 use contracts::chat::{ChatService, ChatSummary, UnreadRoom};
 use contracts::{Page, ServiceError};
 use platform::clock::{SharedClock, from_db};
-use platform::db::Db;
+use platform::db::{Db, DbError};
 use platform::pubsub::SharedPubSub;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -354,25 +354,39 @@ impl Chat {
 
 #[async_trait]
 impl ChatService for Chat {
+    /// The feed's view: counts and previews only, so no member lists or profile look-ups
+    /// (the room list's cost) — one database round of three small queries.
     async fn unread_summary(&self, account_id: i64, limit: u32) -> Result<ChatSummary, ServiceError> {
-        let rooms = self.rooms(account_id).await.map_err(|e| match e {
-            ChatError::Db(db) => db.into(),
-            ChatError::Accounts(e) => e,
-            other => ServiceError::Internal(other.to_string()),
-        })?;
-        let unread: Vec<&RoomSummary> = rooms.iter().filter(|r| r.unread_count > 0).collect();
+        let (unread, last) = self
+            .db
+            .run(move |conn| {
+                let rooms = repo::rooms_of(conn, account_id, ROOM_LIST_LIMIT)?;
+                let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
+                let counts = repo::unread_counts(conn, account_id, &ids)?;
+                // Most recent activity first, as the room list orders them.
+                let unread: Vec<(RoomRow, i64)> =
+                    rooms.into_iter().filter_map(|r| counts.get(&r.id).map(|n| (r, *n))).collect();
+                let last_ids: Vec<i64> =
+                    unread.iter().take(limit as usize).filter_map(|(r, _)| r.last_message_id).collect();
+                let last = repo::messages_by_id(conn, &last_ids)?;
+                Ok::<_, DbError>((unread, last))
+            })
+            .await?;
         Ok(ChatSummary {
             unread_rooms: unread.len() as i64,
-            unread_messages: unread.iter().map(|r| r.unread_count).sum(),
+            unread_messages: unread.iter().map(|(_, n)| n).sum(),
             rooms: unread
-                .iter()
+                .into_iter()
                 .take(limit as usize)
-                .map(|r| UnreadRoom {
+                .map(|(r, n)| UnreadRoom {
                     room_id: r.id,
-                    name: r.name.clone(),
-                    unread_count: r.unread_count,
-                    last_message_preview: r.last_message.as_ref().map(|m| m.body.chars().take(80).collect()),
-                    last_activity_at: r.last_activity_at,
+                    unread_count: n,
+                    last_message_preview: r
+                        .last_message_id
+                        .and_then(|id| last.get(&id))
+                        .map(|m| m.body.chars().take(80).collect()),
+                    last_activity_at: from_db(r.last_activity_at),
+                    name: r.name,
                 })
                 .collect(),
         })

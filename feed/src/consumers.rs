@@ -21,6 +21,8 @@ use utoipa::ToSchema;
 pub enum Failure {
     Error,
     Timeout,
+    /// Not called: its circuit breaker is open after repeated failures.
+    Skipped,
 }
 
 pub type Results = HashMap<ProviderType, Result<ProviderData, Failure>>;

@@ -2,6 +2,7 @@
 //! modules, through their contracts) by consumers, with settings served from memory
 //! (database → cache → compiled-in backup) so the feed answers even when storage does not.
 
+mod breaker;
 pub mod consumers;
 pub mod http;
 pub mod model;

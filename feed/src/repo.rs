@@ -82,43 +82,47 @@ pub fn rows(conn: &mut DbConn) -> Result<Vec<RowSetting>, DbError> {
     tuples.into_iter().map(to_setting).collect()
 }
 
+/// The stored columns of a row setting, for both insert and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = feed_rows, treat_none_as_null = true)]
+struct RowValues {
+    row_provider_type: String,
+    position: i32,
+    enabled: bool,
+    title: String,
+    selector: String,
+    template: Option<String>,
+    ttl_seconds: Option<i32>,
+    starts_at: Option<NaiveDateTime>,
+    ends_at: Option<NaiveDateTime>,
+    updated_at: NaiveDateTime,
+}
+
+fn values(row: &RowSetting, now: DateTime<Utc>) -> Result<RowValues, DbError> {
+    Ok(RowValues {
+        row_provider_type: type_name(row),
+        position: row.position,
+        enabled: row.enabled,
+        title: row.title.trim().to_string(),
+        selector: json_text(&row.selector)?,
+        template: row.template.as_ref().map(json_text).transpose()?,
+        ttl_seconds: row.ttl_seconds,
+        starts_at: row.starts_at.map(to_db),
+        ends_at: row.ends_at.map(to_db),
+        updated_at: to_db(now),
+    })
+}
+
 pub fn insert_row(conn: &mut DbConn, row: &RowSetting, now: DateTime<Utc>) -> Result<i64, DbError> {
-    let template = row.template.as_ref().map(json_text).transpose()?;
     diesel::insert_into(feed_rows::table)
-        .values((
-            feed_rows::row_provider_type.eq(type_name(row)),
-            feed_rows::position.eq(row.position),
-            feed_rows::enabled.eq(row.enabled),
-            feed_rows::title.eq(row.title.trim()),
-            feed_rows::selector.eq(json_text(&row.selector)?),
-            feed_rows::template.eq(template),
-            feed_rows::ttl_seconds.eq(row.ttl_seconds),
-            feed_rows::starts_at.eq(row.starts_at.map(to_db)),
-            feed_rows::ends_at.eq(row.ends_at.map(to_db)),
-            feed_rows::created_at.eq(to_db(now)),
-            feed_rows::updated_at.eq(to_db(now)),
-        ))
+        .values((values(row, now)?, feed_rows::created_at.eq(to_db(now))))
         .execute(conn)?;
     Ok(last_insert_id(conn)?)
 }
 
 /// `false` when no row has this id.
 pub fn update_row(conn: &mut DbConn, row: &RowSetting, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let template = row.template.as_ref().map(json_text).transpose()?;
-    let n = diesel::update(feed_rows::table.find(row.id))
-        .set((
-            feed_rows::row_provider_type.eq(type_name(row)),
-            feed_rows::position.eq(row.position),
-            feed_rows::enabled.eq(row.enabled),
-            feed_rows::title.eq(row.title.trim()),
-            feed_rows::selector.eq(json_text(&row.selector)?),
-            feed_rows::template.eq(template),
-            feed_rows::ttl_seconds.eq(row.ttl_seconds),
-            feed_rows::starts_at.eq(row.starts_at.map(to_db)),
-            feed_rows::ends_at.eq(row.ends_at.map(to_db)),
-            feed_rows::updated_at.eq(to_db(now)),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(feed_rows::table.find(row.id)).set(values(row, now)?).execute(conn)?;
     Ok(n == 1)
 }
 

@@ -1,5 +1,6 @@
 //! The aggregator and the admin operations.
 
+use crate::breaker::{Breaker, Permit};
 use crate::consumers::{self, Failure, FeedRow, Results};
 use crate::model::{AdSlot, ProviderType, RowSetting, validate_row};
 use crate::providers::{Context, Dependencies, Provider, ProviderWrapper, standard};
@@ -28,12 +29,16 @@ pub struct FeedResponse {
 pub struct FeedConfig {
     pub provider_timeout_ms: u64,
     pub settings_refresh_ms: u64,
+    /// Consecutive failures or timeouts after which a provider is skipped (0: never).
+    pub breaker_failures: u32,
+    /// How long a provider is skipped before one request probes it again.
+    pub breaker_open_ms: u64,
 }
 
 pub struct Feed {
     db: Db,
     store: Arc<SettingsStore>,
-    providers: HashMap<ProviderType, Arc<dyn Provider>>,
+    providers: HashMap<ProviderType, (Arc<dyn Provider>, Arc<Breaker>)>,
     pubsub: SharedPubSub,
     clock: SharedClock,
     config: FeedConfig,
@@ -53,13 +58,12 @@ impl Feed {
             .into_iter()
             .map(|kind| {
                 let provider = standard(kind, deps);
-                (
-                    kind,
-                    match &wrapper {
-                        Some(wrap) => wrap(kind, provider),
-                        None => provider,
-                    },
-                )
+                let provider = match &wrapper {
+                    Some(wrap) => wrap(kind, provider),
+                    None => provider,
+                };
+                let breaker = Breaker::new(config.breaker_failures, Duration::from_millis(config.breaker_open_ms));
+                (kind, (provider, Arc::new(breaker)))
             })
             .collect();
         Feed { db, store, providers, pubsub, clock, config }
@@ -91,10 +95,15 @@ impl Feed {
             rows.iter().flat_map(|r| r.row_provider_type.providers().iter().copied()).collect();
         let ctx = Context { account_id, country, settings: snapshot.settings.clone() };
         let timeout = Duration::from_millis(self.config.provider_timeout_ms.max(1));
-        let calls = needed.into_iter().filter_map(|kind| self.providers.get(&kind).map(|p| (kind, p.clone()))).map(|(kind, provider)| {
+        let calls = needed.into_iter().filter_map(|kind| self.providers.get(&kind).map(|p| (kind, p.clone()))).map(|(kind, (provider, breaker))| {
             let ctx = &ctx;
             async move {
                 let started = Instant::now();
+                let permit = breaker.permit(started);
+                if permit == Permit::Skip {
+                    metrics::counter!("feed_provider_calls_total", "provider" => kind.as_str(), "outcome" => "skipped").increment(1);
+                    return (kind, Err(Failure::Skipped));
+                }
                 let outcome = match tokio::time::timeout(timeout, provider.fetch(ctx)).await {
                     Ok(Ok(data)) => Ok(data),
                     Ok(Err(e)) => {
@@ -106,10 +115,15 @@ impl Feed {
                         Err(Failure::Timeout)
                     }
                 };
+                breaker.record(&permit, outcome.is_ok(), Instant::now());
+                if outcome.is_err() && breaker.is_open() && permit == Permit::Probe {
+                    tracing::warn!(provider = %kind, "feed provider still failing; skipped again for a while");
+                }
                 let label = match &outcome {
                     Ok(_) => "ok",
                     Err(Failure::Error) => "error",
                     Err(Failure::Timeout) => "timeout",
+                    Err(Failure::Skipped) => "skipped",
                 };
                 metrics::counter!("feed_provider_calls_total", "provider" => kind.as_str(), "outcome" => label).increment(1);
                 metrics::histogram!("feed_provider_duration_seconds", "provider" => kind.as_str())

@@ -83,6 +83,13 @@ async fn orders_belong_to_their_buyer_and_roles_are_checked() {
     assert_error(app.get("/api/v1/orders", Some(&seller.token)).await, 403, "forbidden").await;
     let res = app.post("/api/v1/orders", Some(&buyer.token), &json!({})).await;
     assert_error(res, 400, "idempotency_key_required").await;
+    // A database outage is a 503 to retry, never a 404 that says the order does not exist.
+    let path = format!("/api/v1/orders/{}", order["id"]);
+    let db = app.assembled.database("order").unwrap().clone();
+    db.simulate_outage(true);
+    assert_error(app.get(&path, Some(&buyer.token)).await, 503, "unavailable").await;
+    db.simulate_outage(false);
+    assert_eq!(json_of(app.get(&path, Some(&buyer.token)).await, 200).await["id"], order["id"]);
 }
 
 #[tokio::test]

@@ -329,7 +329,7 @@ async fn rows_outside_their_window_or_disabled_are_never_served() {
 #[derive(Default)]
 struct Instrument {
     calls: Mutex<HashMap<ProviderType, usize>>,
-    hang: Vec<ProviderType>,
+    hang: Mutex<Vec<ProviderType>>,
 }
 
 struct Instrumented {
@@ -342,7 +342,8 @@ struct Instrumented {
 impl Provider for Instrumented {
     async fn fetch(&self, ctx: &Context) -> anyhow::Result<ProviderData> {
         *self.instrument.calls.lock().unwrap().entry(self.kind).or_default() += 1;
-        if self.instrument.hang.contains(&self.kind) {
+        let hangs = self.instrument.hang.lock().unwrap().contains(&self.kind);
+        if hangs {
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
         self.inner.fetch(ctx).await
@@ -391,7 +392,7 @@ async fn one_feed_request_calls_each_needed_provider_once() {
 
 #[tokio::test]
 async fn a_hanging_provider_costs_its_rows_not_the_feed() {
-    let instrument = Arc::new(Instrument { hang: vec![ProviderType::Wallet], ..Default::default() });
+    let instrument = Arc::new(Instrument { hang: Mutex::new(vec![ProviderType::Wallet]), ..Default::default() });
     let options = TestOptions { feed_provider_wrapper: Some(instrumented(&instrument)), ..fast_refresh() }
         .with("feed.provider_timeout_ms", "300");
     let app = spawn_app_with(options).await;
@@ -495,4 +496,55 @@ async fn an_admin_change_on_one_instance_reaches_the_others_at_once() {
     })
     .await;
     assert!(seen.is_some(), "the second instance never saw the new row");
+}
+
+#[tokio::test]
+async fn a_provider_that_keeps_failing_is_skipped_then_probed_until_it_recovers() {
+    let instrument = Arc::new(Instrument { hang: Mutex::new(vec![ProviderType::Wallet]), ..Default::default() });
+    let options = TestOptions { feed_provider_wrapper: Some(instrumented(&instrument)), ..fast_refresh() }
+        .with("feed.provider_timeout_ms", "150")
+        .with("feed.breaker_failures", "2")
+        .with("feed.breaker_open_ms", "800");
+    let app = spawn_app_with(options).await;
+    let admin = app.admin().await;
+    let buyer = app.user(Role::Customer).await;
+    add_row(&app, &admin, row("MY_WALLET", 1, "Wallet")).await;
+    add_row(&app, &admin, row("MY_CART", 2, "Cart")).await;
+    let wallet_calls = || instrument.calls.lock().unwrap().get(&ProviderType::Wallet).copied().unwrap_or(0);
+
+    // Two timeouts in a row open the circuit: the third request does not call the provider.
+    for expected in 1..=2 {
+        let feed = feed_as(&app, Some(&buyer.token), None).await;
+        assert_eq!(row_titled(&feed, "Wallet")["data"]["unavailable"], true);
+        assert_eq!(wallet_calls(), expected);
+    }
+    let feed = feed_as(&app, Some(&buyer.token), None).await;
+    assert_eq!(row_titled(&feed, "Wallet")["meta"]["degraded"], true);
+    assert!(row_titled(&feed, "Cart")["meta"].get("degraded").is_none(), "other providers are unaffected");
+    assert_eq!(wallet_calls(), 2, "an open circuit skips the provider");
+
+    // After the open period one request probes it; still hanging, so it opens again.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    feed_as(&app, Some(&buyer.token), None).await;
+    assert_eq!(wallet_calls(), 3);
+    feed_as(&app, Some(&buyer.token), None).await;
+    assert_eq!(wallet_calls(), 3);
+
+    // Healed: the next probe succeeds and closes the circuit for good.
+    instrument.hang.lock().unwrap().clear();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let feed = feed_as(&app, Some(&buyer.token), None).await;
+    assert_eq!(row_titled(&feed, "Wallet")["data"]["balance"], 0);
+    for _ in 0..3 {
+        let feed = feed_as(&app, Some(&buyer.token), None).await;
+        assert!(row_titled(&feed, "Wallet")["meta"].get("degraded").is_none());
+    }
+    assert_eq!(wallet_calls(), 7);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("feed_provider_calls_total{")
+            && l.contains("provider=\"WALLET\"")
+            && l.contains("outcome=\"skipped\"")),
+        "{metrics}"
+    );
 }

@@ -374,7 +374,7 @@ impl Orders {
 
     /// A paid order of this buyer.
     pub async fn order(&self, buyer_id: i64, order_id: i64) -> Result<Order, OrderError> {
-        let (row, lines) = self.load(order_id).await.map_err(|_| OrderError::NotFound)?;
+        let (row, lines) = self.load(order_id).await?;
         if row.buyer_id != buyer_id || row.status != "paid" {
             return Err(OrderError::NotFound);
         }

@@ -44,8 +44,19 @@ impl DbError {
         match self {
             DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
             DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)) => !self.is_retryable(),
-            _ => false,
+            _ => self.is_commit_outcome_unknown(),
         }
+    }
+
+    /// The commit failed and so did the rollback after it (typically the server went away
+    /// mid-commit), or diesel gave up on the connection's transaction state: whether the
+    /// transaction was applied is unknown. Never retried in place; the client retries with
+    /// its idempotency key once the database is back.
+    pub fn is_commit_outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(DieselError::RollbackErrorOnCommit { .. } | DieselError::BrokenTransactionManager)
+        )
     }
 
     pub fn is_unavailable(&self) -> bool {
@@ -53,7 +64,7 @@ impl DbError {
             self,
             DbError::Unavailable(_)
                 | DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
-        )
+        ) || self.is_commit_outcome_unknown()
     }
 }
 
@@ -111,4 +122,41 @@ macro_rules! impl_db_error {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::StatusCode;
+
+    fn gone_away() -> DieselError {
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new("MySQL server has gone away".to_string()))
+    }
+
+    #[test]
+    fn a_commit_lost_with_the_server_is_unavailable_not_internal() {
+        let err = DbError::Query(DieselError::RollbackErrorOnCommit {
+            rollback_error: Box::new(gone_away()),
+            commit_error: Box::new(gone_away()),
+        });
+        assert!(err.is_commit_outcome_unknown());
+        assert!(err.may_mean_connection_lost());
+        assert!(!err.is_retryable());
+        assert_eq!(ApiError::from(err).status(), StatusCode::SERVICE_UNAVAILABLE);
+
+        let broken = DbError::Query(DieselError::BrokenTransactionManager);
+        assert_eq!(ApiError::from(broken).status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn ordinary_query_errors_stay_internal() {
+        let err = DbError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::CheckViolation,
+            Box::new("check failed".to_string()),
+        ));
+        assert!(!err.is_unavailable());
+        assert!(!err.may_mean_connection_lost());
+        assert_eq!(ApiError::from(err).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(ApiError::from(DbError::Query(DieselError::NotFound)).status(), StatusCode::NOT_FOUND);
+    }
 }

@@ -288,6 +288,12 @@ where
             Err(err) => err,
         };
         let suspicious = err.db_error().is_some_and(DbError::may_mean_connection_lost);
+        if err.db_error().is_some_and(DbError::is_commit_outcome_unknown) {
+            // Running `f` again could apply it twice; drop the connection and let the
+            // caller (503) retry with its idempotency key.
+            pooled.broken = true;
+            return Err(E::from(DbError::Unavailable("database connection lost during commit".into())));
+        }
         if suspicious && pooled.conn.ping().is_err() {
             pooled.broken = true;
             drop(pooled);
