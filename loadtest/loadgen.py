@@ -86,12 +86,16 @@ class Stats:
         if code and isinstance(status, int) and status >= 400:
             self.err_codes[endpoint][f"{status} {code}"] += 1
         kind = None
-        if status == "timeout":
+        # An answer that arrives after the client timeout is a hang too (aiohttp may deliver a
+        # response that lands in the same event-loop turn as its timeout).
+        if status == "timeout" or ms >= REQUEST_TIMEOUT * 1000.0:
             kind = "hang"
         elif status == "conn_error":
             kind = "conn"
         elif isinstance(status, int) and status >= 500:
             kind = "5xx"
+        elif ms > 5000.0:
+            kind = "slow"  # answered, but later than the 5 s API.md allows an outage to take
         if kind:
             self.events.append({"kind": kind, "endpoint": endpoint, "inst": inst, "t0": t0, "t1": t1,
                                 "status": status, "code": code, "ms": round(ms, 1)})
@@ -853,8 +857,10 @@ async def run(args):
 # --------------------------------------------------------------------------------------
 
 class Checks:
-    def __init__(self):
+    def __init__(self, outbox_bound=60.0):
         self.items = []
+        self.outbox_bound = outbox_bound
+        self.outbox_delay = {}
 
     def add(self, name, ok, detail=""):
         self.items.append({"check": name, "ok": bool(ok), "detail": str(detail)})
@@ -1023,6 +1029,16 @@ def invariants(db, state, runj, checks):
     checks.add("every contribution acknowledged to a client (201) is done", not missing,
                f"{len(acked)} acknowledged, {len(missing)} missing")
     # ---- outbox --------------------------------------------------------------------------
+    delays = []
+    for table in ("account_outbox", "mission_outbox"):
+        delays += [float(d) for (d,) in q(db, f"SELECT TIMESTAMPDIFF(MICROSECOND, created_at, processed_at) / 1e6 "
+                                             f"FROM {table} WHERE status = 'done' AND processed_at IS NOT NULL")]
+    delays.sort()
+    checks.outbox_delay = {"rows": len(delays), "p50_s": pct(delays, 50), "p99_s": pct(delays, 99),
+                           "max_s": delays[-1] if delays else None}
+    checks.add(f"outbox drains in bounded time: every row processed within {checks.outbox_bound:.0f} s of its commit",
+               not delays or delays[-1] <= checks.outbox_bound,
+               f"{len(delays)} rows, p50 {pct(delays, 50)} s, p99 {pct(delays, 99)} s, max {delays[-1] if delays else None} s")
     for table in ("account_outbox", "mission_outbox"):
         pending = q1(db, f"SELECT COUNT(*) FROM {table} WHERE status = 'pending'")
         parked = q1(db, f"SELECT COUNT(*) FROM {table} WHERE status = 'parked'")
@@ -1185,9 +1201,10 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
         per_window.append({
             "fault": w["fault"], "start_offset_s": round(w["start"] - runj["t_start"], 1),
             "end_offset_s": round(w["end"] - runj["t_start"], 1), "length_s": round(w["end"] - w["start"], 1),
-            "statuses": dict(collections.Counter(str(e["status"]) for e in evs)),
-            "by_instance": dict(collections.Counter(e["inst"] for e in evs)),
+            "statuses": dict(collections.Counter(str(e["status"]) for e in evs if e["kind"] != "slow")),
+            "by_instance": dict(collections.Counter(e["inst"] for e in evs if e["kind"] != "slow")),
             "slowest_503_ms": slow503, "chat_missed_live": misses_by_window.get(w["fault"], 0),
+            "answers_slower_than_5s": sum(1 for e in evs if e["ms"] > 5000),
         })
     backlog = runj.get("backlog", [])
     peak = max([b[1] for b in backlog if b[1] is not None] or [0])
@@ -1204,7 +1221,7 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
         "concurrency": runj["concurrency"], "mix_weights": runj["mix"], "actions": runj["action_counts"],
         "requests": total, "rps": round(total / dur, 1), "by_instance": runj["by_instance"],
         "endpoints": endpoints, "chat": chat,
-        "errors": {"5xx": len(fivexx), "5xx_not_503": len(not503), "5xx_outside_windows": len(outside),
+        "errors": {"answers_slower_than_5s": sum(1 for e in events if e["ms"] > 5000), "5xx": len(fivexx), "5xx_not_503": len(not503), "5xx_outside_windows": len(outside),
                    "hangs": len(hangs), "conn_errors": len(conns), "conn_errors_to_killed_instance": len(conn_expected),
                    "conn_errors_unexpected": len(conn_unexpected)},
         "windows": per_window, "grace_s": grace,
@@ -1214,6 +1231,7 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
                                  for g in runj.get("gave_up_detail", [])],
         "backlog": {"outbox_pending_peak": peak, "pending_checkouts_peak": peak_orders,
                     "outbox_empty_s_after_mariadb_back": drained_after_db},
+        "outbox_delay": checks.outbox_delay,
         "settle": {"remaining": settle, "outbox_drained_s_after_load": None if drained_after is None
                    else round(drained_after[0], 1),
                    "outbox_already_empty_at_first_check": None if drained_after is None else drained_after[1],
@@ -1260,11 +1278,13 @@ def text_report(r):
     e = r["errors"]
     lines.append(f"errors: 5xx={e['5xx']} (not 503: {e['5xx_not_503']}, outside windows: {e['5xx_outside_windows']}), "
                  f"hangs={e['hangs']}, connection errors={e['conn_errors']} (to the killed instance: "
-                 f"{e['conn_errors_to_killed_instance']}, unexpected: {e['conn_errors_unexpected']})")
+                 f"{e['conn_errors_to_killed_instance']}, unexpected: {e['conn_errors_unexpected']}); "
+                 f"answers slower than 5 s (hangs included): {e['answers_slower_than_5s']}")
     for w in r["windows"]:
         lines.append(f"fault '{w['fault']}': +{w['start_offset_s']} s .. +{w['end_offset_s']} s ({w['length_s']} s, "
                      f"grace {r['grace_s']} s): {w['statuses'] or 'no errors'} by instance {w['by_instance']}; "
-                     f"slowest 503 {w['slowest_503_ms']:.0f} ms; live chat messages missed {w['chat_missed_live']}")
+                     f"slowest 503 {w['slowest_503_ms']:.0f} ms; answers slower than 5 s {w['answers_slower_than_5s']}; "
+                     f"live chat messages missed {w['chat_missed_live']}")
     s = r["settle"]
     b = r["backlog"]
     lines.append(f"during the run: outbox backlog peak {b['outbox_pending_peak']} rows, pending checkouts peak "
@@ -1275,8 +1295,12 @@ def text_report(r):
     when = ("never (limit reached)" if s["outbox_drained_s_after_load"] is None else
             f"{'<= ' if s['outbox_already_empty_at_first_check'] else ''}{s['outbox_drained_s_after_load']} s after the "
             f"load{' (already empty at the first check)' if s['outbox_already_empty_at_first_check'] else ''}")
-    lines.append(f"settling: outbox drained {when}; waited {s['waited_s']} s for everything to settle; "
-                 f"left: {s['remaining']}")
+    lines.append(f"settling: outbox empty for good {when} (missions expiring after the load keep adding rows); "
+                 f"waited {s['waited_s']} s for everything to settle; left: {s['remaining']}")
+    od = r.get("outbox_delay") or {}
+    if od:
+        lines.append(f"outbox delay (commit -> processed) over {od['rows']} rows: p50 {od['p50_s']} s, "
+                     f"p99 {od['p99_s']} s, max {od['max_s']} s")
     lines.append("")
     lines.append("checks:")
     for ch in r["checks"]:
@@ -1294,7 +1318,7 @@ def check(args):
     db = sql_connect(args)
     print(f"check: waiting up to {args.drain_limit:.0f} s for sagas, expiry and the outbox to settle", file=sys.stderr)
     settle, drained_after, waited = wait_settled(db, args.drain_limit, runj["t_end"])
-    checks = Checks()
+    checks = Checks(args.outbox_bound)
     invariants(db, state, runj, checks)
     db.close()
     report = build_report(args, state, runj, checks, settle, drained_after, waited)
@@ -1328,6 +1352,7 @@ def main():
     p.add_argument("--b-down", type=float, default=8.0, help="seconds instance B stays dead")
     p.add_argument("--ctl", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "ctl.sh"))
     p.add_argument("--grace", type=float, default=3.0, help="seconds after a window's end still counted in it")
+    p.add_argument("--outbox-bound", type=float, default=60.0, help="max seconds from enqueue to processing")
     p.add_argument("--drain-limit", type=float, default=150.0, help="max seconds to wait for settling")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args()
