@@ -283,8 +283,14 @@ class ChatTracker:
         token = uuid.uuid4().hex[:16]
         self.msgs[token] = {"token": token, "room": room, "sender": sender, "sender_inst": sender_inst,
                             "expected": dict(expected), "delivered": {}, "via": via, "m0": time.monotonic(),
-                            "wall": now_wall(), "id": None, "stored_ack": False}
+                            "wall": now_wall(), "id": None, "stored_ack": False, "recovered": {}}
         return token
+
+    def recovered(self, token, vu_id):
+        """A receiver fetched the message with ?after= (after a resync frame or a reconnect)."""
+        rec = self.msgs.get(token)
+        if rec is not None and vu_id not in rec["delivered"]:
+            rec["recovered"][vu_id] = True
 
     def delivered(self, token, vu_id, inst):
         rec = self.msgs.get(token)
@@ -306,6 +312,7 @@ class Socket:
         self.last_id = {}  # room -> newest message id seen
         self.caught_up = 0
         self.reconnects = 0
+        self.resyncs = 0
 
     async def loop(self):
         r = self.run
@@ -350,6 +357,11 @@ class Socket:
                         body = m.get("body", "")
                         if body.startswith("lt|"):
                             r.chat.delivered(body.split("|")[1], self.vu["id"], inst)
+                    elif kind == "resync":
+                        # The server's pub/sub reconnected or lagged: live deliveries may
+                        # have been missed; a client catches up with ?after=.
+                        self.resyncs += 1
+                        asyncio.ensure_future(self.catch_up())
                     elif kind in ("ack", "error"):
                         fut = self.pending.pop(frame.get("client_id"), None)
                         if fut and not fut.done():
@@ -385,6 +397,9 @@ class Socket:
                 for m in data["items"]:
                     self.seen(m)
                     self.caught_up += 1
+                    body = m.get("body", "")
+                    if body.startswith("lt|"):
+                        r.chat.recovered(body.split("|")[1], self.vu["id"])
 
     async def send(self, room, body, client_id):
         """Returns the ack/error frame, None if the socket dropped, "timeout" on no answer."""
@@ -837,7 +852,7 @@ class Run:
             "by_instance": dict(st.by_instance), "events": st.events, "windows": self.windows,
             "ok": self.ok, "gave_up": dict(self.gave_up), "gave_up_detail": self.gave_up_detail, "keyed_retries": dict(self.keyed_retries),
             "chat": list(self.chat.msgs.values()), "backlog": self.backlog,
-            "sockets": {str(k): {"reconnects": s.reconnects, "caught_up": s.caught_up}
+            "sockets": {str(k): {"reconnects": s.reconnects, "caught_up": s.caught_up, "resyncs": s.resyncs}
                         for k, s in self.sockets.items()},
         }
         for m in out["chat"]:
@@ -1143,7 +1158,7 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
     conn_unexpected = [e for e in conns if e not in conn_expected]
     # Chat delivery.
     lat_same, lat_cross = [], []
-    delivered = missed = 0
+    delivered = missed = recovered_by_client = 0
     misses = []
     for m in runj["chat"]:
         if not m["stored_ack"]:
@@ -1156,6 +1171,9 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
             else:
                 missed += 1
                 misses.append((m, int(rid)))
+                rec = m.get("recovered") or {}
+                if rid in rec or str(rid) in rec:
+                    recovered_by_client += 1
     found, not_found = asyncio.run(verify_missed(state, runj, misses)) if misses else (0, 0)
     checks.add("every live chat message a socket missed is retrievable with ?after=", not_found == 0,
                f"{missed} missed live, {found} retrieved, {not_found} not retrievable")
@@ -1166,6 +1184,8 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
     chat = {"messages_sent": len(runj["chat"]), "acknowledged": sum(1 for m in runj["chat"] if m["stored_ack"]),
             "expected_live_deliveries": delivered + missed, "delivered": delivered, "missed": missed,
             "missed_by_window": dict(misses_by_window), "missed_retrieved_with_after": found,
+            "missed_recovered_by_client_catch_up": recovered_by_client,
+            "resync_frames": sum(s.get("resyncs", 0) for s in runj["sockets"].values()),
             "p50_ms": pct(lat_all, 50), "p90_ms": pct(lat_all, 90), "p99_ms": pct(lat_all, 99),
             "max_ms": lat_all[-1] if lat_all else None,
             "cross_instance": {"n": len(lat_cross), "p50_ms": pct(lat_cross, 50), "p99_ms": pct(lat_cross, 99)},
@@ -1265,7 +1285,9 @@ def text_report(r):
     c = r["chat"]
     lines.append(f"chat: {c['acknowledged']}/{c['messages_sent']} messages acknowledged; live deliveries "
                  f"{c['delivered']}/{c['expected_live_deliveries']} (missed {c['missed']}: {c['missed_by_window']}; "
-                 f"{c['missed_retrieved_with_after']} of them retrieved with ?after=); latency p50 {fmt_ms(c['p50_ms'])} "
+                 f"{c['missed_retrieved_with_after']} of them retrieved with ?after= by the checker, "
+                 f"{c.get('missed_recovered_by_client_catch_up', 0)} already fetched by the clients' own catch-up after "
+                 f"{c.get('resync_frames', 0)} resync frames / reconnects); latency p50 {fmt_ms(c['p50_ms'])} "
                  f"p90 {fmt_ms(c['p90_ms'])} p99 {fmt_ms(c['p99_ms'])} max {fmt_ms(c['max_ms'])} ms; cross-instance "
                  f"(sender on one, receiver on the other) n={c['cross_instance']['n']} p50 "
                  f"{fmt_ms(c['cross_instance']['p50_ms'])} p99 {fmt_ms(c['cross_instance']['p99_ms'])} ms; "
