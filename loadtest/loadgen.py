@@ -1008,6 +1008,21 @@ def invariants(db, state, runj, checks):
     missing = [k for k, v in acked.items() if v["id"] not in rows or rows[v["id"]][2] != v["total"]]
     checks.add("every order acknowledged to a client (201) is paid with its total", not missing,
                f"{len(acked)} acknowledged, {len(missing)} missing")
+    # What became of the keyed requests a client gave up on (reported, not judged: the
+    # client never learnt the outcome; GET /orders would show it).
+    for g in runj.get("gave_up_detail", []):
+        if g["endpoint"] == "POST /orders":
+            row = q(db, "SELECT id, status FROM orders WHERE client_key = %s", (g["key"],))
+            g["outcome"] = f"order {row[0][0]} {row[0][1]}" if row else "no order holds the key (failed, key freed)"
+        elif g["endpoint"] == "POST /wallet/charges":
+            row = q(db, "SELECT id, status FROM charges WHERE client_key = %s", (g["key"],))
+            g["outcome"] = f"charge {row[0][0]} {row[0][1]}" if row else "no charge"
+        elif g["endpoint"] == "POST /missions/{id}/contributions":
+            row = q(db, "SELECT id, status FROM mission_contributions WHERE client_key = %s", (g["key"],))
+            g["outcome"] = f"contribution {row[0][0]} {row[0][1]}" if row else "no contribution holds the key"
+        elif g["endpoint"] == "POST /missions":
+            row = q(db, "SELECT id, status FROM missions WHERE client_key = %s", (g["key"],))
+            g["outcome"] = f"mission {row[0][0]} {row[0][1]}" if row else "no mission holds the key"
     # ---- missions ------------------------------------------------------------------------
     n = q1(db, "SELECT COUNT(*) FROM missions WHERE status = 'open' AND deadline <= UTC_TIMESTAMP(6)")
     checks.add("no mission open past its deadline", n == 0, f"{n}")
@@ -1296,7 +1311,7 @@ def text_report(r):
                  f"gave up: {r['keyed_gave_up']}")
     for g in r.get("keyed_gave_up_detail", []):
         lines.append(f"  gave up: {g['endpoint']} after {g['attempts']} retries at +{g['at_offset_s']} s, last answer "
-                     f"{g['last_status']} {g['last_code'] or ''} (key {g['key']})")
+                     f"{g['last_status']} {g['last_code'] or ''} (key {g['key']}); in the end: {g.get('outcome', '?')}")
     e = r["errors"]
     lines.append(f"errors: 5xx={e['5xx']} (not 503: {e['5xx_not_503']}, outside windows: {e['5xx_outside_windows']}), "
                  f"hangs={e['hangs']}, connection errors={e['conn_errors']} (to the killed instance: "
