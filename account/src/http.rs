@@ -53,13 +53,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, auth_limit: &IpRateLimit) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
+    #[schema(max_length = 254, format = Email)]
     email: String,
     /// 8..=128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
     /// 1..=50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     name: String,
     /// `customer`, `seller` or `streamer`.
+    #[schema(pattern = "^(customer|seller|streamer)$")]
     role: String,
+    /// 7 to 15 digits, optionally with `+`, spaces or dashes.
+    #[schema(max_length = 32)]
     phone: Option<String>,
 }
 
@@ -160,6 +166,8 @@ async fn request_password_reset(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetConfirmRequest {
     token: String,
+    /// 8..=128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
@@ -182,10 +190,12 @@ async fn me(accounts: web::Data<Accounts>, user: AuthUser) -> ApiResult<HttpResp
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMeRequest {
+    /// 1..=50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     name: Option<String>,
     /// `null` removes the phone number.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32)]
     phone: Option<Option<String>>,
 }
 
@@ -210,7 +220,10 @@ async fn update_me(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
+    #[schema(max_length = 1024)]
     current_password: String,
+    /// 8..=128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
@@ -241,10 +254,15 @@ async fn profile(accounts: web::Data<Accounts>, _user: AuthUser, id: web::Path<i
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Part of the name, case-insensitive.
+    #[param(max_length = 100)]
     q: Option<String>,
     /// `customer`, `seller`, `streamer` or `admin`.
     role: Option<String>,
+    /// Zero-based page number (default 0).
+    #[param(minimum = 0)]
     page: Option<i64>,
+    /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     size: Option<i64>,
 }
 

@@ -9,6 +9,11 @@ mod wire;
 
 pub use wire::{Assembled, Overrides, WalletWrapper, assemble, migrate};
 
+/// The OpenAPI document served at `/api-docs/openapi.json` (tests walk its operations).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::document()
+}
+
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};

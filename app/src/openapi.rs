@@ -1,12 +1,19 @@
 //! The OpenAPI document, merged from each module's, and the bundled Swagger UI.
 
+use platform::error::ErrorBody;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Commerce API", version = "1", description = "Products, carts, orders, wallets, chat, missions and the SDU feed."),
+    paths(crate::routes::healthz, crate::routes::readyz, crate::routes::metrics),
+    components(schemas(crate::routes::Health, crate::routes::Readiness, crate::routes::Unready, ErrorBody)),
+    tags((name = "operations", description = "Liveness, readiness and metrics")),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -23,6 +30,97 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Declares, on every operation, the error answers the shared layers give whatever the
+/// handler does (API.md's "Errors" table), each with the error body:
+/// - 400 where a body, query or header is read (`invalid_json`, `validation_failed`,
+///   `idempotency_key_required`);
+/// - 401 where a token is checked (required, or optional but invalid);
+/// - 404 where the path carries an id (a non-integer id is 404);
+/// - 413 and 415 where a JSON body is read;
+/// - 429 on `/auth/*` (per-IP limit, per-account lock-out);
+/// - 503 on every API route (a database that does not answer within the checkout timeout).
+struct CommonErrors;
+
+impl CommonErrors {
+    fn add(operation: &mut Operation, status: &str, description: &str) {
+        if operation.responses.responses.contains_key(status) {
+            return;
+        }
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(ErrorBody::name()))).build();
+        let response = ResponseBuilder::new().description(description).content("application/json", content).build();
+        operation.responses.responses.insert(status.to_string(), RefOr::T(response));
+    }
+
+    /// The shape the server enforces on the headers it reads (see `platform::http`).
+    fn constrain_headers(operation: &mut Operation) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            let RefOr::T(parameter) = parameter else { continue };
+            if parameter.parameter_in != ParameterIn::Header {
+                continue;
+            }
+            let (min, max, pattern) = match parameter.name.as_str() {
+                // 1..=128 printable ASCII characters.
+                "Idempotency-Key" => (1, 128, "^[ -~]+$"),
+                // ISO 3166 alpha-2.
+                "X-Country" => (2, 2, "^[A-Za-z]{2}$"),
+                _ => continue,
+            };
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(min))
+                .max_length(Some(max))
+                .pattern(Some(pattern))
+                .build();
+            parameter.schema = Some(RefOr::T(schema.into()));
+        }
+    }
+
+    fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+        [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head]
+            .into_iter()
+            .filter_map(Option::as_mut)
+    }
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = path.starts_with("/api/v1/");
+            let auth = path.starts_with("/api/v1/auth/");
+            // `/products` and `/feed` take an optional token: a bad one is still 401.
+            let optional_token = matches!(path.as_str(), "/api/v1/products" | "/api/v1/products/{id}" | "/api/v1/feed");
+            for operation in Self::operations(item) {
+                Self::constrain_headers(operation);
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let reads_input = operation.request_body.is_some()
+                    || parameters.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in != ParameterIn::Path));
+                let has_path_id =
+                    parameters.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                if reads_input {
+                    Self::add(operation, "400", "invalid_json, validation_failed or idempotency_key_required");
+                }
+                if secured || optional_token {
+                    Self::add(operation, "401", "unauthenticated or token_expired");
+                }
+                if has_path_id {
+                    Self::add(operation, "404", "not_found");
+                }
+                if operation.request_body.is_some() {
+                    Self::add(operation, "413", "payload_too_large (bodies over 64 KiB)");
+                    Self::add(operation, "415", "unsupported_media_type (the body must be JSON)");
+                }
+                if auth {
+                    Self::add(operation, "429", "rate_limited (see Retry-After)");
+                }
+                if api {
+                    Self::add(operation, "503", "unavailable: a backing service is down");
+                }
+            }
+        }
+    }
+}
+
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(account::http::AccountApi::openapi());
@@ -34,6 +132,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(mission::http::MissionApi::openapi());
     doc.merge(feed::http::FeedApi::openapi());
     BearerAuth.modify(&mut doc);
+    CommonErrors.modify(&mut doc);
     doc
 }
 

@@ -13,7 +13,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_room, open_direct, list_rooms, get_room, list_members, invite, post_message, list_messages, mark_read, search_users),
+    paths(create_room, open_direct, list_rooms, get_room, list_members, invite, post_message, list_messages, mark_read, search_users,
+        crate::ws::connect),
     components(schemas(Room, RoomSummary, Message, PublicProfile, NewRoomRequest, DirectRequest, InviteRequest,
         MessageRequest, ReadRequest, MessagePage)),
     tags((name = "chat", description = "Rooms and messages; live delivery on GET /api/v1/chat/ws"))
@@ -40,8 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRoomRequest {
     /// 1..=100 characters.
+    #[schema(max_length = 100)]
     name: Option<String>,
     /// Accounts to add besides the creator (at most 99).
+    #[schema(max_items = 99)]
     member_ids: Vec<i64>,
 }
 
@@ -98,6 +101,8 @@ async fn list_members(chat: web::Data<Chat>, user: AuthUser, id: web::Path<i64>)
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InviteRequest {
+    /// Accounts to add (a room holds at most 100 members).
+    #[schema(min_items = 1, max_items = 100)]
     user_ids: Vec<i64>,
 }
 
@@ -116,6 +121,7 @@ async fn invite(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MessageRequest {
     /// 1..=4000 characters after trimming.
+    #[schema(min_length = 1, max_length = 4000)]
     body: String,
 }
 
@@ -136,10 +142,13 @@ async fn post_message(
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// Messages older than this id, newest first.
+    #[param(minimum = 1)]
     before: Option<i64>,
     /// Messages newer than this id, oldest first (catching up after a reconnect).
+    #[param(minimum = 0)]
     after: Option<i64>,
     /// 1..=100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -201,10 +210,15 @@ async fn mark_read(
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Part of the name, case-insensitive.
+    #[param(max_length = 100)]
     q: Option<String>,
     /// `customer`, `seller` or `streamer`; absent for everyone.
     role: Option<String>,
+    /// Zero-based page number (default 0).
+    #[param(minimum = 0)]
     page: Option<i64>,
+    /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     size: Option<i64>,
 }
 

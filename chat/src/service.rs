@@ -129,15 +129,15 @@ impl Chat {
         Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
     }
 
-    /// Fails with `validation_failed` naming the ids that are not accounts.
-    async fn check_accounts_exist(&self, ids: &BTreeSet<i64>) -> Result<(), ChatError> {
+    /// Fails with `validation_failed` on `field` naming the ids that are not accounts.
+    async fn check_accounts_exist(&self, field: &'static str, ids: &BTreeSet<i64>) -> Result<(), ChatError> {
         let list: Vec<i64> = ids.iter().copied().collect();
         let found: BTreeSet<i64> = self.accounts.profiles(&list).await?.into_iter().map(|p| p.id).collect();
         let unknown: Vec<String> = ids.difference(&found).map(|id| id.to_string()).collect();
         if unknown.is_empty() {
             Ok(())
         } else {
-            Err(ChatError::invalid("member_ids", format!("unknown accounts: {}", unknown.join(", "))))
+            Err(ChatError::invalid(field, format!("unknown accounts: {}", unknown.join(", "))))
         }
     }
 
@@ -163,7 +163,7 @@ impl Chat {
         if others.len() + 1 > MAX_MEMBERS {
             return Err(ChatError::invalid("member_ids", format!("a room has at most {MAX_MEMBERS} members")));
         }
-        self.check_accounts_exist(&others).await?;
+        self.check_accounts_exist("member_ids", &others).await?;
         let now = self.clock.now();
         let members: Vec<i64> = std::iter::once(creator).chain(others).collect();
         let id = self
@@ -228,7 +228,7 @@ impl Chat {
         if wanted.is_empty() {
             return Err(ChatError::invalid("user_ids", "must name at least one account"));
         }
-        self.check_accounts_exist(&wanted).await?;
+        self.check_accounts_exist("user_ids", &wanted).await?;
         let now = self.clock.now();
         self.db
             .tx(move |conn| {

@@ -18,8 +18,10 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
+    /// The access token, for clients that cannot set the Authorization header.
     access_token: Option<String>,
 }
 
@@ -33,6 +35,12 @@ fn token<'a>(req: &'a HttpRequest, query: &'a WsQuery) -> Option<&'a str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Upgrades to a WebSocket: server → client `message` frames for every room of the user;
+/// client → server `send` frames answered with `ack` or `error`.
+#[utoipa::path(get, path = "/api/v1/chat/ws", tag = "chat", security(("bearer" = [])), params(WsQuery),
+    responses((status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = platform::error::ErrorBody),
+        (status = 401, body = platform::error::ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,

@@ -59,14 +59,19 @@ async fn feed(feed: web::Data<Feed>, user: MaybeAuthUser, req: HttpRequest) -> A
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RowInput {
     row_provider_type: RowProviderType,
+    /// 0..=10,000; rows are ordered by it, then by id.
+    #[schema(minimum = 0, maximum = 10_000)]
     position: i32,
     #[serde(default = "default_true")]
     enabled: bool,
+    /// 1..=100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     title: String,
     #[serde(default)]
     selector: Selector,
     #[schema(value_type = Option<Object>)]
     template: Option<serde_json::Value>,
+    #[schema(minimum = 0, maximum = 31_536_000)]
     ttl_seconds: Option<i32>,
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
@@ -137,11 +142,17 @@ async fn delete_row(feed: web::Data<Feed>, user: AuthUser, id: web::Path<i64>) -
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdSlotInput {
+    /// 1..=100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     slot_name: String,
+    /// 1..=200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
     /// http(s) URL.
+    #[schema(max_length = 2000)]
     image_url: String,
     /// http(s) URL.
+    #[schema(max_length = 2000)]
     link_url: String,
     /// ISO 3166 alpha-2; absent serves everywhere.
     country: Option<String>,

@@ -35,10 +35,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct CreateMissionRequest {
     streamer_id: i64,
     /// 1..=100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     title: String,
+    /// At most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     description: String,
-    /// Points the creator puts in first (its first contribution).
+    /// Points the creator puts in first (its first contribution); at least
+    /// `mission.min_contribution` (default 100).
+    #[schema(minimum = 100)]
     stake: i64,
     /// RFC 3339; in the future and at most 30 days away.
     deadline: DateTime<Utc>,
@@ -75,10 +80,15 @@ async fn create_mission(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open`, `succeeded`, `failed`, `rejected` or `expired`.
+    #[param(pattern = "^(open|succeeded|failed|rejected|expired)$")]
     status: Option<String>,
     streamer_id: Option<i64>,
     creator_id: Option<i64>,
+    /// Zero-based page number (default 0).
+    #[param(minimum = 0)]
     page: Option<i64>,
+    /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     size: Option<i64>,
 }
 
@@ -113,6 +123,8 @@ async fn get_mission(missions: web::Data<Missions>, _user: AuthUser, id: web::Pa
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ContributionRequest {
+    /// At least `mission.min_contribution` (default 100).
+    #[schema(minimum = 100)]
     amount: i64,
 }
 
@@ -148,6 +160,7 @@ async fn list_contributions(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DecisionRequest {
     /// `success`, `failure` or `rejected`.
+    #[schema(pattern = "^(success|failure|rejected)$")]
     result: String,
 }
 

@@ -84,7 +84,8 @@ async fn entries(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChargeRequest {
-    /// Points to buy (1 point = 1 KRW).
+    /// Points to buy (1 point = 1 KRW), 1 up to `payment.max_charge` (default 10,000,000).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     amount: i64,
 }
 
@@ -116,6 +117,7 @@ async fn get_charge(charges: web::Data<Charges>, user: AuthUser, id: web::Path<i
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConfirmRequest {
     /// Toss's `paymentKey` from the payment widget's success redirect.
+    #[schema(min_length = 1, max_length = 200)]
     payment_key: String,
 }
 

@@ -135,9 +135,20 @@ fn exceeds_depth(bytes: &[u8], max: usize) -> bool {
 }
 
 /// Parses with the path of the offending field, so wrong types name their field.
+/// Every request body of the API is a JSON object: an array is refused even where serde
+/// would read a struct from it positionally (`[1000]` as `{"amount": 1000}`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if exceeds_depth(bytes, MAX_JSON_DEPTH) {
         return Err(ApiError::invalid_json(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels")));
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => ApiError::invalid_json(format!(
+                "The request body is not valid JSON: {}",
+                strip_position(&e.to_string())
+            )),
+            Ok(_) => ApiError::invalid_field("body", "must be a JSON object"),
+        });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
@@ -218,8 +229,10 @@ impl FromRequest for IdempotencyKey {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Zero-based page number (default 0).
+    #[param(minimum = 0)]
     pub page: Option<i64>,
     /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub size: Option<i64>,
 }
 
@@ -240,8 +253,10 @@ impl PageQuery {
 #[into_params(parameter_in = Query)]
 pub struct CursorQuery {
     /// Only items with an id below this one.
+    #[param(minimum = 1)]
     pub before: Option<i64>,
     /// 1..=100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -409,6 +424,16 @@ mod tests {
         assert_eq!(parse_json::<Charge>(br#"{"amount": 1"#).unwrap_err().code(), "invalid_json");
         assert_eq!(parse_json::<Charge>(br#"{"amount": 1} x"#).unwrap_err().code(), "invalid_json");
         assert_eq!(parse_json::<Charge>(b"[1]").unwrap_err().code(), "validation_failed");
+    }
+
+    #[test]
+    fn arrays_are_not_read_as_objects() {
+        // serde's derived structs accept a sequence of their fields; the API does not.
+        let err = parse_json::<Charge>(b"[1000, null]").unwrap_err();
+        assert_eq!(err.code(), "validation_failed");
+        assert_eq!(err.details()["fields"]["body"], "must be a JSON object");
+        assert_eq!(parse_json::<Charge>(b" [1000").unwrap_err().code(), "invalid_json");
+        assert_eq!(parse_json::<Charge>(br#"{"amount": 1000}"#).unwrap().amount, 1000);
     }
 
     #[test]

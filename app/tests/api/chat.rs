@@ -82,6 +82,27 @@ async fn rooms_are_created_with_their_members() {
 }
 
 #[tokio::test]
+async fn inviting_unknown_accounts_names_the_user_ids_field() {
+    let app = spawn_app().await;
+    let (a, b) = (app.user(Role::Customer).await, app.user(Role::Seller).await);
+    let room = room(&app, &a, &[&b]).await;
+    let path = format!("/api/v1/chat/rooms/{}/members", room["id"]);
+    let body =
+        assert_error(app.post(&path, Some(&a.token), &json!({"user_ids": [999999]})).await, 400, "validation_failed")
+            .await;
+    // API.md: the invite body is `{user_ids}`, so the error must name that field.
+    assert!(body["error"]["details"]["fields"]["user_ids"].is_string(), "{body}");
+    assert!(body["error"]["details"]["fields"].get("member_ids").is_none(), "{body}");
+    let body = assert_error(
+        app.post("/api/v1/chat/rooms", Some(&a.token), &json!({"member_ids": [999999]})).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["details"]["fields"]["member_ids"].is_string(), "{body}");
+}
+
+#[tokio::test]
 async fn a_direct_room_is_one_per_pair() {
     let app = spawn_app().await;
     let (buyer, seller, other) =

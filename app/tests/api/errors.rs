@@ -49,6 +49,19 @@ async fn wrong_types_and_missing_fields_name_the_field() {
 }
 
 #[tokio::test]
+async fn json_arrays_are_not_taken_for_objects() {
+    // Found by the contract fuzzer: `[null, null]` was read positionally as an update.
+    let app = spawn_app().await;
+    let user = app.user(Role::Customer).await;
+    let res = app.patch("/api/v1/accounts/me", Some(&user.token), &json!([null, null])).await;
+    let body = assert_error(res, 400, "validation_failed").await;
+    assert_eq!(body["error"]["details"]["fields"]["body"], "must be a JSON object");
+    let res = app.post_keyed("/api/v1/wallet/charges", &user.token, "array-body", &json!([1000])).await;
+    assert_error(res, 400, "validation_failed").await;
+    assert_eq!(app.balance(&user).await, 0);
+}
+
+#[tokio::test]
 async fn bodies_over_64_kib_are_refused_with_413() {
     let app = spawn_app().await;
     let big = "x".repeat(70 * 1024);

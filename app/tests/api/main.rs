@@ -8,6 +8,7 @@
 mod helpers;
 
 mod auth;
+mod authz;
 mod cart;
 mod catalog;
 mod chat;

@@ -40,6 +40,7 @@ pub struct AddItemRequest {
     product_id: i64,
     item_id: i64,
     /// 1..=1000; added to the quantity already in the cart.
+    #[schema(minimum = 1, maximum = 1000)]
     quantity: i64,
 }
 
@@ -62,6 +63,7 @@ async fn add_item(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct QuantityRequest {
     /// 0..=1000; 0 removes the line.
+    #[schema(minimum = 0, maximum = 1000)]
     quantity: i64,
 }
 

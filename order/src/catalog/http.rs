@@ -45,10 +45,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewItemRequest {
     /// 1..=100 characters, unique within the product.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// 0..=100,000,000 points.
+    #[schema(minimum = 0, maximum = 100_000_000)]
     price: i64,
     /// 0..=1,000,000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     stock: i64,
 }
 
@@ -62,10 +65,14 @@ fn check_item(v: &mut Validator, prefix: &str, item: &NewItemRequest) -> NewItem
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProductRequest {
     /// 1..=100 characters, unique among the seller's products.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// At most 5000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     description: String,
     /// 1..=100 items.
+    #[schema(min_items = 1, max_items = 100)]
     items: Vec<NewItemRequest>,
 }
 
@@ -107,7 +114,9 @@ async fn my_products(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateProductRequest {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(max_length = 5000)]
     description: Option<String>,
 }
 
@@ -157,8 +166,11 @@ async fn add_item(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateItemRequest {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(minimum = 0, maximum = 100_000_000)]
     price: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
     stock: Option<i64>,
 }
 
@@ -206,8 +218,13 @@ async fn delete_item(
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Words that must each start a word of the name, case-insensitive.
+    #[param(max_length = 200)]
     q: Option<String>,
+    /// Zero-based page number (default 0).
+    #[param(minimum = 0)]
     page: Option<i64>,
+    /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     size: Option<i64>,
 }
 

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CheckoutRequest {
     /// The total the customer saw; a different current total refuses with `cart_changed`.
+    #[schema(minimum = 0)]
     expected_total: Option<i64>,
 }
 
