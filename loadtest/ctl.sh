@@ -24,7 +24,7 @@
 # Environment (defaults in brackets):
 #   LT_STATE [/tmp/loadtest-state]  datadir, pid files, logs, mail
 #   LT_DB_PORT [3407]  LT_REDIS_PORT [6479]  LT_PORT_A [18281]  LT_PORT_B [18282]
-#   LT_BIN [/work/target-load/release/app]   the release binary built with --features app/mysql
+#   LT_BIN [target/release/app]   the release binary built with --features app/mysql
 set -euo pipefail
 
 STATE="${LT_STATE:-/tmp/loadtest-state}"
@@ -32,7 +32,8 @@ DB_PORT="${LT_DB_PORT:-3407}"
 REDIS_PORT="${LT_REDIS_PORT:-6479}"
 PORT_A="${LT_PORT_A:-18281}"
 PORT_B="${LT_PORT_B:-18282}"
-BIN="${LT_BIN:-/work/target-load/release/app}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}"
+BIN="${LT_BIN:-$TARGET_DIR/release/app}"
 DB_NAME=loadtest
 DATADIR="$STATE/mariadb"
 DB_SOCK="$STATE/mariadb.sock"

@@ -11,8 +11,7 @@
 #   --no-build        use the existing release binary
 #   --keep            leave the private services running and their state dir in place
 #
-# It builds the release binary (--features app/mysql, CARGO_TARGET_DIR=/work/target-load
-# unless set), starts a private MariaDB (port 3407) and Redis (6479) in a fresh temp dir,
+# It builds the release binary (--features app/mysql, in $CARGO_TARGET_DIR or target/), starts a private MariaDB (port 3407) and Redis (6479) in a fresh temp dir,
 # migrates, creates an admin, seeds demo data, starts instances A and B on 18281/18282,
 # then runs loadgen.py setup → run → check. Evidence goes to loadtest/results/<stamp>/
 # (report.txt, report.json, run.json, server logs). Exit status 0 only if every check passed.
@@ -43,7 +42,7 @@ if [ -z "$DURATION" ]; then
     if [ "$FAULTS" = 1 ]; then DURATION=150; else DURATION=120; fi
 fi
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-load}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export LT_BIN="${LT_BIN:-$CARGO_TARGET_DIR/release/app}"
 export LT_DB_PORT="${LT_DB_PORT:-3407}" LT_REDIS_PORT="${LT_REDIS_PORT:-6479}"
 export LT_PORT_A="${LT_PORT_A:-18281}" LT_PORT_B="${LT_PORT_B:-18282}"
@@ -55,13 +54,9 @@ VENV="$HERE/.venv"
 
 say() { printf '\n== %s ==\n' "$*"; }
 
-# 1. The binary. A warm target dir of main (when one was prepared) saves the dependency build.
+# 1. The binary.
 if [ "$BUILD" = 1 ]; then
     say "building the release binary in $CARGO_TARGET_DIR"
-    if [ -e /tmp/warm-build-done ] && [ ! -e "$LT_BIN" ] && [ -d /work/main/target ]; then
-        mkdir -p "$CARGO_TARGET_DIR"
-        cp -a /work/main/target/. "$CARGO_TARGET_DIR/"
-    fi
     (cd "$ROOT" && cargo build --release --features app/mysql -p app)
 fi
 [ -x "$LT_BIN" ] || { echo "no binary at $LT_BIN" >&2; exit 1; }
