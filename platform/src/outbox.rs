@@ -152,6 +152,9 @@ const CONCURRENCY: usize = 8;
 
 impl Dispatcher {
     pub fn new(module: &str, db: Db, outbox: Outbox, settings: OutboxSettings, clock: SharedClock) -> Self {
+        // Claims and their outcomes wait through a frozen database rather than time out and
+        // leave rows claimed by nobody.
+        let db = db.unbounded();
         Dispatcher { db, outbox, module: module.to_string(), handlers: HashMap::new(), settings, clock }
     }
 

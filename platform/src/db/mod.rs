@@ -177,7 +177,6 @@ struct DbInner {
     pool: r2d2::Pool<ConnManager>,
     target: DbTarget,
     label: String,
-    operation_timeout: Duration,
     /// Fault injection: every call fails as if the server were down.
     outage: std::sync::atomic::AtomicBool,
 }
@@ -186,6 +185,8 @@ struct DbInner {
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<DbInner>,
+    /// `database.operation_timeout_ms`, or none for background work (see [`Db::unbounded`]).
+    deadline: Option<Duration>,
 }
 
 const MAX_TX_ATTEMPTS: u32 = 6;
@@ -206,14 +207,17 @@ impl Db {
             .error_handler(Box::new(PoolErrorLogger))
             .build_unchecked(ConnManager { target: target.clone() });
         Ok(Db {
-            inner: Arc::new(DbInner {
-                pool,
-                target,
-                label: label.to_string(),
-                operation_timeout: Duration::from_millis(settings.operation_timeout_ms.max(100)),
-                outage: Default::default(),
-            }),
+            inner: Arc::new(DbInner { pool, target, label: label.to_string(), outage: Default::default() }),
+            deadline: Some(Duration::from_millis(settings.operation_timeout_ms.max(100))),
         })
+    }
+
+    /// The same pool without the per-call deadline, for background workers such as outbox
+    /// dispatchers: nobody waits on them, and a call abandoned at the deadline could still
+    /// commit (a claim nobody holds stays leased until the lease runs out), whereas waiting
+    /// through a frozen database loses nothing.
+    pub fn unbounded(&self) -> Db {
+        Db { inner: self.inner.clone(), deadline: None }
     }
 
     /// Makes every call fail with `Unavailable`, exactly as an unreachable server would
@@ -259,16 +263,20 @@ impl Db {
         }
         let pool = self.inner.pool.clone();
         let call = crate::telemetry::spawn_blocking_with_tracing(move || run_blocking(&pool, f));
-        match tokio::time::timeout(self.inner.operation_timeout, call).await {
-            Ok(joined) => joined.map_err(|e| E::from(DbError::Task(e.to_string())))?,
-            Err(_) => {
-                metrics::counter!("db_operation_timeouts_total", "module" => self.inner.label.clone()).increment(1);
-                Err(E::from(DbError::Unavailable(format!(
-                    "{} database did not answer within {:?}",
-                    self.inner.label, self.inner.operation_timeout
-                ))))
-            }
-        }
+        let joined = match self.deadline {
+            None => call.await,
+            Some(deadline) => match tokio::time::timeout(deadline, call).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    metrics::counter!("db_operation_timeouts_total", "module" => self.inner.label.clone()).increment(1);
+                    return Err(E::from(DbError::Unavailable(format!(
+                        "{} database did not answer within {deadline:?}",
+                        self.inner.label
+                    ))));
+                }
+            },
+        };
+        joined.map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
 
     /// Runs `f` inside a write transaction (retried on deadlock or busy), on the blocking pool.
@@ -496,5 +504,14 @@ mod tests {
         assert!(err.is_unavailable(), "{err}");
         assert!(err.to_string().contains("did not answer"), "{err}");
         db.ping().await.unwrap();
+        // Background work waits for the answer instead.
+        let waited: Result<(), DbError> = db
+            .unbounded()
+            .run(|c| {
+                std::thread::sleep(Duration::from_millis(500));
+                c.batch_execute("SELECT 1").map_err(DbError::from)
+            })
+            .await;
+        waited.unwrap();
     }
 }
