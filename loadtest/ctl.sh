@@ -61,6 +61,18 @@ wait_gone() {
     kill -9 "$pid" 2>/dev/null || true
 }
 
+# stop_pidfile <label> <pidfile> <seconds> [signal]: signal the process named in the file
+# (default TERM), wait for it, remove the file.
+stop_pidfile() {
+    local label=$1 pidf=$2 pid
+    alive "$pidf" || { log "$label not running"; return 0; }
+    pid=$(cat "$pidf")
+    kill "-${4:-TERM}" "$pid"
+    wait_gone "$pid" "$3"
+    rm -f "$pidf"
+    log "$label stopped (SIG${4:-TERM} $pid)"
+}
+
 mysql_root() { mariadb --no-defaults -uroot --socket="$DB_SOCK" "$@"; }
 
 db_start() {
@@ -97,13 +109,8 @@ db_start() {
 }
 
 db_stop() {
-    alive "$DB_PID" || { log "MariaDB not running"; return 0; }
-    local pid
-    pid=$(cat "$DB_PID")
-    kill -CONT "$pid" 2>/dev/null || true # a frozen server cannot shut down
-    kill -TERM "$pid"
-    wait_gone "$pid" 60
-    log "MariaDB stopped"
+    alive "$DB_PID" && { kill -CONT "$(cat "$DB_PID")" 2>/dev/null || true; } # a frozen server cannot shut down
+    stop_pidfile MariaDB "$DB_PID" 60
 }
 
 redis_start() {
@@ -119,15 +126,7 @@ redis_start() {
     log "Redis up on 127.0.0.1:$REDIS_PORT (pid $(cat "$REDIS_PID"))"
 }
 
-redis_stop() {
-    alive "$REDIS_PID" || { log "Redis not running"; return 0; }
-    local pid
-    pid=$(cat "$REDIS_PID")
-    kill -TERM "$pid"
-    wait_gone "$pid" 20
-    rm -f "$REDIS_PID"
-    log "Redis stopped"
-}
+redis_stop() { stop_pidfile Redis "$REDIS_PID" 20; }
 
 # The environment every app process (server or CLI) gets.
 app_env() {
@@ -179,29 +178,14 @@ app_start() {
 }
 
 app_stop() {
-    local name=${1,,} pidf
-    port_of "$name" >/dev/null
-    pidf="$STATE/app-$name.pid"
-    alive "$pidf" || { log "instance ${name^^} not running"; return 0; }
-    local pid
-    pid=$(cat "$pidf")
-    kill -TERM "$pid"
-    wait_gone "$pid" 40
-    rm -f "$pidf"
-    log "instance ${name^^} stopped"
+    port_of "${1,,}" >/dev/null
+    stop_pidfile "instance ${1^^}" "$STATE/app-${1,,}.pid" 40
 }
 
 app_kill() {
-    local name=${1,,} pidf
-    port_of "$name" >/dev/null
-    pidf="$STATE/app-$name.pid"
-    alive "$pidf" || die "instance ${name^^} not running"
-    local pid
-    pid=$(cat "$pidf")
-    kill -9 "$pid"
-    wait_gone "$pid" 10
-    rm -f "$pidf"
-    log "instance ${name^^} killed (kill -9 $pid)"
+    port_of "${1,,}" >/dev/null
+    alive "$STATE/app-${1,,}.pid" || die "instance ${1^^} not running"
+    stop_pidfile "instance ${1^^}" "$STATE/app-${1,,}.pid" 10 KILL
 }
 
 app_cli() {
