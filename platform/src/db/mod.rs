@@ -446,18 +446,23 @@ mod tests {
         assert_eq!(like_escape("50%_a!b"), "50!%!_a!!b");
     }
 
-    #[test]
-    fn sqlite_transactions_commit_and_roll_back() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A two-connection SQLite pool in `dir`.
+    fn sqlite_db(dir: &tempfile::TempDir, operation_timeout_ms: u64) -> Db {
         let url = format!("sqlite://{}/t.db", dir.path().display());
         let settings = DatabaseSettings {
             url: crate::config::Secret::new(url.clone()),
             max_connections: 2,
             min_idle: 0,
             checkout_timeout_ms: 1000,
-            operation_timeout_ms: 300,
+            operation_timeout_ms,
         };
-        let db = Db::connect("test", &url, &settings).unwrap();
+        Db::connect("test", &url, &settings).unwrap()
+    }
+
+    #[test]
+    fn sqlite_transactions_commit_and_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_db(&dir, 1000);
         db.run_blocking(|c| c.batch_execute("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from)).unwrap();
         let failed: Result<(), DbError> = db.run_blocking(|c| {
             write_tx(c, |c| {
@@ -484,15 +489,7 @@ mod tests {
     #[tokio::test]
     async fn a_call_the_database_does_not_answer_in_time_is_unavailable() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let settings = DatabaseSettings {
-            url: crate::config::Secret::new(url.clone()),
-            max_connections: 2,
-            min_idle: 0,
-            checkout_timeout_ms: 1000,
-            operation_timeout_ms: 200,
-        };
-        let db = Db::connect("test", &url, &settings).unwrap();
+        let db = sqlite_db(&dir, 200);
         // Stands in for a frozen server: the statement does not come back.
         let frozen: Result<(), DbError> = db
             .run(|c| {
