@@ -165,41 +165,35 @@ impl OutboxHandler for Hangs {
     }
 }
 
-#[tokio::test]
-async fn a_crashed_dispatchers_claims_expire_and_are_taken_over() {
+/// A dispatcher whose handler (allowed `timeout`) hangs dies mid-claim; another one must
+/// take the message over once one lease (60 s) has passed, not before.
+async fn crash_then_take_over(topic: &str, timeout: std::time::Duration) {
     let (app, db, outbox, clock) = quiet_app().await;
-    enqueue(&db, &outbox, &clock, "t.job", 1, None).await;
+    enqueue(&db, &outbox, &clock, topic, 1, None).await;
     let doomed = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
-        .register("t.job", Arc::new(Hangs));
+        .register_with_timeout(topic, Arc::new(Hangs), timeout);
     let crashed = tokio::spawn(async move { doomed.run_once().await });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     crashed.abort();
     let handler = Arc::new(Counting { seen: Mutex::new(HashMap::new()) });
     let rescuer = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
-        .register("t.job", handler.clone());
-    assert_eq!(rescuer.run_once().await.unwrap(), 0, "still leased");
-    app.clock.advance(Duration::seconds(61));
-    assert_eq!(rescuer.run_once().await.unwrap(), 1);
-    assert_eq!(statuses(&db).await, vec![("done".into(), 2)]);
-}
-
-#[tokio::test]
-async fn a_long_handlers_claim_comes_back_one_lease_after_a_crash_not_after_its_timeout() {
-    let (app, db, outbox, clock) = quiet_app().await;
-    enqueue(&db, &outbox, &clock, "t.settle", 1, None).await;
-    // Like mission settlement: a handler allowed ten minutes.
-    let doomed = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
-        .register_with_timeout("t.settle", Arc::new(Hangs), std::time::Duration::from_secs(600));
-    let crashed = tokio::spawn(async move { doomed.run_once().await });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    crashed.abort();
-    let handler = Arc::new(Counting { seen: Mutex::new(HashMap::new()) });
-    let rescuer = Dispatcher::new("account", db.clone(), outbox.clone(), settings(5), clock.clone())
-        .register("t.settle", handler.clone());
+        .register(topic, handler.clone());
     assert_eq!(rescuer.run_once().await.unwrap(), 0, "still leased");
     app.clock.advance(Duration::seconds(61));
     assert_eq!(rescuer.run_once().await.unwrap(), 1, "taken over after one lease");
     assert_eq!(statuses(&db).await, vec![("done".into(), 2)]);
+}
+
+#[tokio::test]
+async fn a_crashed_dispatchers_claims_expire_and_are_taken_over() {
+    // `register`'s default: half the lease.
+    crash_then_take_over("t.job", std::time::Duration::from_secs(30)).await;
+}
+
+#[tokio::test]
+async fn a_long_handlers_claim_comes_back_one_lease_after_a_crash_not_after_its_timeout() {
+    // Like mission settlement: a handler allowed ten minutes.
+    crash_then_take_over("t.settle", std::time::Duration::from_secs(600)).await;
 }
 
 /// Waits until the test lets it finish.
