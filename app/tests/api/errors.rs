@@ -20,7 +20,7 @@ async fn wrong_methods_answer_405_with_the_error_body() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_invalid_json() {
+async fn malformed_json_is_refused_with_invalid_json() {
     let app = spawn_app().await;
     app.request(Method::POST, "/auth/login")
         .header("content-type", "application/json")
@@ -88,7 +88,7 @@ async fn non_integer_path_ids_are_404() {
 }
 
 #[tokio::test]
-async fn bad_query_parameters_are_validation_failed() {
+async fn bad_query_parameters_are_refused_with_validation_failed() {
     let app = spawn_app().await;
     let user = app.user(Role::Customer).await;
     for path in [
