@@ -1,8 +1,8 @@
 //! What the API answers, as a client reads it from API.md: written here, never imported from
 //! the server, so a change to the contract shows up as a change to these types. Each struct
-//! refuses fields it does not list, so comparing two of them compares everything the server
-//! sent. `Value` stays where JSON is free-form by design (feed row data, selectors,
-//! templates) and where a test checks the raw shape.
+//! refuses fields it does not list and tells a `null` from an absent key, so comparing two
+//! of them compares everything the server sent. `Value` stays where JSON is free-form by
+//! design (feed row data, selectors, templates) and where a test checks the raw shape.
 
 // The structs mirror the contract; not every test reads every field.
 #![allow(dead_code)]
@@ -19,6 +19,12 @@ type Time = DateTime<Utc>;
 pub fn parse<T: DeserializeOwned>(value: &Value) -> T {
     serde_json::from_value(value.clone())
         .unwrap_or_else(|e| panic!("not a {}: {e}: {value}", std::any::type_name::<T>()))
+}
+
+/// For fields the server always sends, `null` included: the key must be there (serde would
+/// take a missing one for `None`), so comparing DTOs compares what the raw JSON would.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(deserializer)
 }
 
 /// For fields the server leaves out instead of sending `null`: `None` means absent, and a
@@ -44,6 +50,7 @@ pub struct Page<T> {
 #[serde(deny_unknown_fields)]
 pub struct Cursor<T> {
     pub items: Vec<T>,
+    #[serde(deserialize_with = "nullable")]
     pub next_before: Option<i64>,
 }
 
@@ -121,6 +128,7 @@ pub struct Account {
     pub email: String,
     pub name: String,
     pub role: String,
+    #[serde(deserialize_with = "nullable")]
     pub phone: Option<String>,
     pub email_verified: bool,
     pub created_at: Time,
@@ -177,9 +185,12 @@ pub struct Charge {
     pub gateway: String,
     pub order_id: String,
     pub order_name: String,
+    #[serde(deserialize_with = "nullable")]
     pub failure_code: Option<String>,
+    #[serde(deserialize_with = "nullable")]
     pub failure_message: Option<String>,
     pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
     pub confirmed_at: Option<Time>,
 }
 
@@ -219,6 +230,7 @@ pub struct ProductSummary {
     pub id: i64,
     pub seller_id: i64,
     pub name: String,
+    #[serde(deserialize_with = "nullable")]
     pub min_price: Option<i64>,
     pub in_stock: bool,
 }
@@ -273,6 +285,7 @@ pub struct OrderLine {
 #[serde(deny_unknown_fields)]
 pub struct Room {
     pub id: i64,
+    #[serde(deserialize_with = "nullable")]
     pub name: Option<String>,
     pub direct: bool,
     pub members: Vec<Profile>,
@@ -284,9 +297,11 @@ pub struct Room {
 #[serde(deny_unknown_fields)]
 pub struct RoomSummary {
     pub id: i64,
+    #[serde(deserialize_with = "nullable")]
     pub name: Option<String>,
     pub direct: bool,
     pub members: Vec<Profile>,
+    #[serde(deserialize_with = "nullable")]
     pub last_message: Option<Message>,
     pub unread_count: i64,
     pub last_activity_at: Time,
@@ -307,7 +322,9 @@ pub struct Message {
 #[serde(deny_unknown_fields)]
 pub struct MessagePage {
     pub items: Vec<Message>,
+    #[serde(deserialize_with = "nullable")]
     pub next_before: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
     pub next_after: Option<i64>,
 }
 
@@ -388,6 +405,7 @@ pub struct Mission {
     pub contributors: i64,
     pub deadline: Time,
     pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
     pub decided_at: Option<Time>,
     pub settled: bool,
 }
@@ -458,9 +476,13 @@ pub struct RowSetting {
     pub enabled: bool,
     pub title: String,
     pub selector: Value,
+    #[serde(deserialize_with = "nullable")]
     pub template: Option<Value>,
+    #[serde(deserialize_with = "nullable")]
     pub ttl_seconds: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
     pub starts_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
     pub ends_at: Option<Time>,
 }
 
@@ -472,5 +494,6 @@ pub struct AdSlot {
     pub title: String,
     pub image_url: String,
     pub link_url: String,
+    #[serde(deserialize_with = "nullable")]
     pub country: Option<String>,
 }
