@@ -7,6 +7,7 @@ pub mod account;
 pub mod catalog;
 pub mod chat;
 pub mod common;
+pub mod events;
 pub mod mission;
 pub mod wallet;
 
