@@ -59,11 +59,11 @@ fn differences(pointer: &str, committed: &Value, generated: &Value, out: &mut Ve
                 let at = format!("{pointer}/{}", segment(key));
                 match new.get(key) {
                     Some(new_value) => differences(&at, old_value, new_value, out),
-                    None => out.push(format!("- {at} (no longer generated)")),
+                    None => out.push(format!("- {at} (no longer generated): {}", brief(old_value))),
                 }
             }
-            for key in new.keys().filter(|k| !old.contains_key(*k)) {
-                out.push(format!("+ {pointer}/{} (new)", segment(key)));
+            for (key, new_value) in new.iter().filter(|(k, _)| !old.contains_key(*k)) {
+                out.push(format!("+ {pointer}/{} (new): {}", segment(key), brief(new_value)));
             }
         }
         (Value::Array(old), Value::Array(new)) if old.len() == new.len() => {
