@@ -90,7 +90,7 @@ async fn inviting_unknown_accounts_names_the_user_ids_field() {
     let body =
         assert_error(app.post(&path, Some(&a.token), &json!({"user_ids": [999999]})).await, 400, "validation_failed")
             .await;
-    // API.md: the invite body is `{user_ids}`, so the error must name that field.
+    // docs/api.md: the invite body is `{user_ids}`, so the error must name that field.
     assert!(body["error"]["details"]["fields"]["user_ids"].is_string(), "{body}");
     assert!(body["error"]["details"]["fields"].get("member_ids").is_none(), "{body}");
     let body = assert_error(

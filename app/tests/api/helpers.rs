@@ -422,7 +422,7 @@ impl TestApp {
     }
 }
 
-/// Asserts the status and API.md's error body; returns the body.
+/// Asserts the status and docs/api.md's error body; returns the body.
 pub async fn assert_error(res: Response, status: u16, code: &str) -> Value {
     let actual = res.status().as_u16();
     let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
