@@ -95,7 +95,7 @@ class Stats:
         elif isinstance(status, int) and status >= 500:
             kind = "5xx"
         elif ms > 5000.0:
-            kind = "slow"  # answered, but later than the 5 s API.md allows an outage to take
+            kind = "slow"  # answered, but later than the 5 s docs/api.md allows an outage to take
         if kind:
             self.events.append({"kind": kind, "endpoint": endpoint, "inst": inst, "t0": t0, "t1": t1,
                                 "status": status, "code": code, "ms": round(ms, 1)})
@@ -1123,7 +1123,7 @@ async def verify_missed(state, runj, misses):
     return found, not_found
 
 
-# The statuses below 500 that API.md allows for each request as the load sends it (5xx,
+# The statuses below 500 that docs/api.md allows for each request as the load sends it (5xx,
 # timeouts and connection errors are judged by the other checks). Products and items are
 # never deleted during the run, so e.g. a 404 for a checkout or a product is a bug.
 ALLOWED = {
@@ -1217,7 +1217,7 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
     checks.add("no 5xx other than 503", not not503, f"{len(not503)}: " + "; ".join(
         f"{e['status']} {e['endpoint']} on {e['inst']} ({e['code']}, window={e['window']})" for e in not503[:10]))
     slow503 = [e for e in fivexx if e["status"] == 503 and e["ms"] > 5000]
-    checks.add("every 503 answered within 5 s (API.md)", not slow503, f"{len(slow503)} slower; slowest " + str(max(
+    checks.add("every 503 answered within 5 s (docs/api.md)", not slow503, f"{len(slow503)} slower; slowest " + str(max(
         [e["ms"] for e in fivexx if e["status"] == 503] or [0])) + " ms")
     checks.add("no 5xx outside the outage windows", not outside, f"{len(outside)}: " + "; ".join(
         f"{e['status']} {e['endpoint']} on {e['inst']} at +{e['t0'] - runj['t_start']:.1f}s" for e in outside[:10]))

@@ -1,5 +1,16 @@
-//! Identity: signup, email verification, login, JWT access tokens and rotating refresh
-//! tokens, password changes and resets, profiles and profile search.
+//! Identity: signup, email verification, login with per-account lock-out, JWT access tokens
+//! and rotating refresh tokens (reuse revokes the session), password changes and resets,
+//! profiles and profile search. Implements `AccountService` for the other modules.
+//!
+//! - Tables (`migrations/account/`): `accounts`, `account_tokens` (verification and reset
+//!   tokens), `refresh_tokens` (one family per login), `account_outbox` (its emails).
+//! - Endpoints: `/api/v1/auth/*` (rate limited per client IP) and `/api/v1/accounts`,
+//!   `/accounts/me`, `/accounts/me/password`, `/accounts/{id}` ([`http::configure`]).
+//! - Workers: none of its own; `app` dispatches its outbox (topic `mail.send`).
+//! - Never: store a token or password in clear (tokens are SHA-256 hashed, passwords
+//!   argon2id), reveal whether an email is registered outside signup, or show an email or
+//!   phone to anyone but its owner. Other modules verify its access tokens in
+//!   `platform::auth` without calling it.
 
 mod error;
 pub mod http;

@@ -1,5 +1,14 @@
-//! The single binary's library: wires the modules together, mounts their routes next to
-//! the operational endpoints, and runs the background workers.
+//! The single binary's library: builds every module from the settings and connects them
+//! through their contracts (`wire`), mounts their routes under `/api/v1` next to the
+//! operational endpoints and the OpenAPI document, and runs the background workers.
+//!
+//! - Tables: none; each module migrates its own ([`migrate`]).
+//! - Endpoints: `/healthz`, `/readyz`, `/metrics`, `/api-docs/openapi.json` and
+//!   `/swagger-ui/`; everything under `/api/v1` belongs to a module.
+//! - Workers: one outbox dispatcher per module that has an outbox (account, mission), the
+//!   mission expiry sweep and recovery, charge reconciliation, checkout recovery, chat
+//!   fan-out and the feed settings refresh (started by [`Application::build`]).
+//! - Never: hold business rules. It is the only crate that depends on every module.
 
 pub mod observability;
 mod openapi;

@@ -31,7 +31,7 @@ impl Modify for BearerAuth {
 }
 
 /// Declares, on every operation, the error answers the shared layers give whatever the
-/// handler does (API.md's "Errors" table), each with the error body:
+/// handler does (docs/api.md's "Errors" table), each with the error body:
 /// - 400 where a body, query or header is read (`invalid_json`, `validation_failed`,
 ///   `idempotency_key_required`);
 /// - 401 where a token is checked (required, or optional but invalid);

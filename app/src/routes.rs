@@ -28,7 +28,7 @@ pub struct Readiness {
     checks: BTreeMap<String, String>,
 }
 
-/// The readiness body with API.md's error object (503).
+/// The readiness body with the API's error object (503).
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Unready {
     status: String,
@@ -68,7 +68,7 @@ pub(crate) async fn readyz(assembled: web::Data<Assembled>, lifecycle: web::Data
     }
 }
 
-/// The readiness body plus API.md's error object, so both kinds of client understand it.
+/// The readiness body plus docs/api.md's error object, so both kinds of client understand it.
 fn unavailable(status: &str, checks: BTreeMap<String, String>, message: &str) -> HttpResponse {
     let error = ErrorDetail {
         code: "unavailable".into(),

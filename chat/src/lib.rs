@@ -1,5 +1,15 @@
 //! Chat: rooms (named or 1:1), members, persisted messages with cursor paging and read
-//! markers, and live WebSocket delivery across instances through pub/sub.
+//! markers, and live WebSocket delivery across instances through pub/sub. Implements
+//! `ChatService` (unread summaries for the feed); names members through `AccountService`.
+//!
+//! - Tables (`migrations/chat/`): `chat_rooms`, `chat_members` (with read markers),
+//!   `chat_messages`.
+//! - Endpoints: `/api/v1/chat/rooms…`, `/chat/users`, and the WebSocket `/chat/ws`
+//!   ([`http::configure`], [`ws`]).
+//! - Workers: `Chat::run_fanout`, started by `app`, forwards every instance's messages
+//!   (pub/sub channel `chat:events`) to this instance's sockets ([`hub`]).
+//! - Never: publish a message before it is stored, show a room or its messages to a
+//!   non-member (404), or let a slow socket hold unbounded memory (it is disconnected).
 
 mod error;
 pub mod http;

@@ -1,12 +1,17 @@
-//! The service traits and DTOs through which modules call each other.
+//! The service traits and DTOs through which modules call each other: `AccountService`,
+//! `WalletService` (keyed transfers, fences), `CatalogService`, `CartService`, `ChatService`,
+//! `MissionService`, plus the shared `Role`, `Page`/`PageRequest` and `ServiceError`.
 //!
-//! Nothing here knows about diesel, actix or any storage: a module that implements a trait
-//! can move behind a network boundary without its callers changing.
+//! - Tables, endpoints, workers: none.
+//! - Never: know about diesel, actix or any storage, or depend on any other crate of the
+//!   workspace. A module that implements a trait can move behind a network boundary without
+//!   its callers changing, so DTOs carry plain data and errors are domain errors.
 
 pub mod account;
 pub mod catalog;
 pub mod chat;
 pub mod common;
+pub mod events;
 pub mod mission;
 pub mod wallet;
 

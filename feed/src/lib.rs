@@ -1,6 +1,14 @@
 //! The server-driven-UI feed: admin-configured rows, each assembled from providers (the other
 //! modules, through their contracts) by consumers, with settings served from memory
 //! (database → cache → compiled-in backup) so the feed answers even when storage does not.
+//!
+//! - Tables (`migrations/feed/`): `feed_rows` (row settings), `feed_ad_slots`.
+//! - Endpoints: `/api/v1/feed` (token optional) and the admin routes `/admin/feed/rows…`,
+//!   `/admin/feed/ad-slots…` ([`http::configure`]).
+//! - Workers: [`SettingsStore::run`], started by `app`, reloads the settings every
+//!   `feed.settings_refresh_ms` and at once when an admin change is announced on pub/sub.
+//! - Never: make a feed request wait for the database or for a provider past
+//!   `feed.provider_timeout_ms`, or fail the feed because one provider failed.
 
 mod breaker;
 pub mod consumers;

@@ -1,5 +1,16 @@
 //! Missions: viewers put points on a challenge for a streamer; the streamer decides; the pool
 //! is paid out or refunded exactly once, and everybody who paid is told by email.
+//!
+//! - Tables (`migrations/mission/`): `missions`, `mission_contributions` (the creator's
+//!   stake is the first), `mission_outbox` (settlements and result emails).
+//! - Endpoints: `/api/v1/missions`, `/missions/{id}`, `/missions/{id}/contributions`,
+//!   `/missions/{id}/decision` ([`http::configure`]).
+//! - Workers, all started by `app`: the expiry sweep (`Missions::sweep`,
+//!   `mission.sweep_interval_ms`), recovery of stakes and contributions left in flight
+//!   (`Missions::recover`), and [`Settlement`], the outbox handler of [`SETTLE_TOPIC`].
+//! - Never: move money without a keyed transfer, accept points into a mission that closed
+//!   (in-flight transfers are fenced with `WalletService::cancel` before settling), or settle
+//!   a mission twice.
 
 mod error;
 pub mod http;

@@ -1,5 +1,17 @@
-//! Commerce: the sellers' catalog, product search, the Redis-cached cart and the checkout
-//! saga with order history. Talks to money only through `WalletService`.
+//! Commerce: the sellers' catalog, product search, the cached cart and the checkout saga
+//! with order history. Implements `CatalogService` and `CartService`; moves money only
+//! through `WalletService`.
+//!
+//! - Tables (`migrations/order/`): `products`, `product_items`, `product_search_terms` (the
+//!   word-prefix search index), `carts`, `cart_lines`, `cart_notices`, `orders` (checkout
+//!   sagas; the client's key), `order_lines` (snapshots).
+//! - Endpoints: `/api/v1/seller/products…`, `/products`, `/products/{id}` ([`catalog`]),
+//!   `/cart…` ([`cart`]), `/orders`, `/orders/{id}`, `/seller/orders` ([`checkout`]);
+//!   mounted together by [`configure`].
+//! - Workers: [`Orders::recover`], run periodically by `app` (`order.recovery_interval_ms`),
+//!   finishes or undoes checkouts left `pending` by a crash.
+//! - Never: call the wallet inside one of its own transactions, move money without a keyed
+//!   transfer, or take stock except with a conditional update (no oversell).
 
 pub mod cart;
 pub mod catalog;

@@ -1,4 +1,4 @@
-//! The one error type handlers return, rendered as API.md's error body:
+//! The one error type handlers return, rendered as docs/api.md's error body:
 //! `{"error": {"code": "...", "message": "...", "details": {}}}`.
 //!
 //! Layering: repos return `DbError`; services return their module's error enum; handlers
@@ -226,7 +226,7 @@ impl From<WalletError> for ApiError {
     }
 }
 
-/// The status a well-known code answers with; pinned by a unit test against API.md.
+/// The status a well-known code answers with; pinned by a unit test against docs/api.md.
 pub fn status_for_code(code: &str) -> Option<StatusCode> {
     Some(match code {
         "invalid_json" | "validation_failed" | "idempotency_key_required" | "invalid_token" => StatusCode::BAD_REQUEST,
@@ -322,7 +322,7 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest)
 mod tests {
     use super::*;
 
-    /// Every code of API.md's error table answers its documented status.
+    /// Every code of docs/api.md's error table answers its documented status.
     #[test]
     fn error_codes_map_to_the_documented_statuses() {
         let table: &[(u16, &[&str])] = &[

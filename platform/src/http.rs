@@ -1,5 +1,5 @@
 //! Request-side helpers every module's handlers use: a JSON extractor that answers with
-//! API.md's error codes, the Idempotency-Key header, paging parameters, the client IP
+//! docs/api.md's error codes, the Idempotency-Key header, paging parameters, the client IP
 //! behind trusted proxies, and a field validator.
 
 use crate::error::ApiError;
@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use utoipa::IntoParams;
 
-/// Largest accepted request body (API.md: 64 KiB), settable per app.
+/// Largest accepted request body (docs/api.md: 64 KiB), settable per app.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 

@@ -1,6 +1,19 @@
-//! Infrastructure every module uses: configuration, database pools and migrations, cache,
-//! pub/sub, mail, the outbox, the clock, the API error type and the auth extractors.
-//! No business rules live here.
+//! Infrastructure every module uses, and no business rules: layered configuration
+//! ([`config`]); one diesel pool per module on SQLite or MySQL/MariaDB, with migrations,
+//! write transactions, retries and timeouts ([`db`]); a cache ([`cache`]) and pub/sub
+//! ([`pubsub`]) over Redis or in-process; the transactional outbox ([`outbox`]) and mail
+//! ([`mailer`]); the injectable clock ([`clock`]); the API error type and error bodies
+//! ([`error`]); access-token verification and the `AuthUser` extractors ([`auth`]); request
+//! helpers (JSON bodies, `Idempotency-Key`, paging, client IP: [`http`]); per-IP rate limits
+//! ([`ratelimit`]); logging and request ids ([`telemetry`]); and, behind the `testkit`
+//! feature, a fresh test database per test.
+//!
+//! - Tables: none of its own. The outbox it writes is the calling module's table
+//!   (`<module>_outbox`, named in [`outbox::Outbox::new`]); migrations are the modules'.
+//! - Endpoints and workers: none. `app` mounts the modules' routes and runs the
+//!   [`outbox::Dispatcher`]s and periodic tasks built from these pieces.
+//! - Never: depend on a domain crate (only on `contracts`), decide a business rule, or read a
+//!   module's tables other than through the table name that module hands it.
 
 pub mod auth;
 pub mod cache;

@@ -9,12 +9,22 @@
 //! renews the lease of its unfinished rows every third of it, so a long handler (settling a
 //! mission) keeps its rows while a crashed instance's rows come back within one lease. On MySQL, claims use
 //! `FOR UPDATE SKIP LOCKED` so several instances' dispatchers never block one another.
+//!
+//! Two kinds of topic share the table:
+//! - a *command* (`mail.send`, `mission.settle`) has exactly one handler, registered with
+//!   [`Dispatcher::register`]; a row whose topic has no handler is parked;
+//! - an *event* ([`Outbox::publish`], e.g. `order.order_shipped`) announces what happened in
+//!   the module. Other modules subscribe in `app` with [`Dispatcher::subscribe`]; every
+//!   subscriber runs for every event, in registration order, and the row is done when all
+//!   of them succeeded (a failure retries the row, so subscribers must be idempotent, e.g.
+//!   keyed by the event's dedupe key). An event nobody subscribes to yet is simply done.
 
 use crate::clock::{SharedClock, from_db, to_db};
 use crate::config::OutboxSettings;
 use crate::db::{Backend, Db, DbConn, DbError, write_tx};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
+use contracts::events::Event;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use futures::StreamExt;
@@ -73,6 +83,13 @@ impl Outbox {
         Ok(())
     }
 
+    /// Announces `event`; call inside the transaction that made it true, so subscribers hear
+    /// of it exactly when it commits. Publishing the same event twice (same dedupe key)
+    /// stores it once.
+    pub fn publish(&self, conn: &mut DbConn, now: DateTime<Utc>, event: &impl Event) -> Result<(), DbError> {
+        self.enqueue(conn, now, event.topic(), event, Some(&event.dedupe_key()))
+    }
+
     /// Tells the local dispatcher to look now rather than at its next poll; call after commit.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -93,6 +110,14 @@ pub struct OutboxMessage {
     pub attempts: i32,
     pub dedupe_key: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl OutboxMessage {
+    /// The payload as the type it was published as.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_value(self.payload.clone())
+            .map_err(|e| anyhow::anyhow!("outbox message {} ({}) does not decode: {e}", self.id, self.topic))
+    }
 }
 
 /// Handles one topic. Must be idempotent: a message can be delivered more than once (a
@@ -137,12 +162,20 @@ pub struct OutboxStats {
     pub parked: i64,
 }
 
+/// What a dispatcher does with one topic.
+struct Route {
+    /// Commands have exactly one handler; events any number of subscribers, even none.
+    handlers: Vec<Arc<dyn OutboxHandler>>,
+    /// Each handler's time limit.
+    timeout: Duration,
+}
+
 /// Runs the handlers of one module's outbox.
 pub struct Dispatcher {
     db: Db,
     outbox: Outbox,
     module: String,
-    handlers: HashMap<String, (Arc<dyn OutboxHandler>, Duration)>,
+    routes: HashMap<String, Route>,
     settings: OutboxSettings,
     clock: SharedClock,
 }
@@ -155,19 +188,46 @@ impl Dispatcher {
         // Claims and their outcomes wait through a frozen database rather than time out and
         // leave rows claimed by nobody.
         let db = db.unbounded();
-        Dispatcher { db, outbox, module: module.to_string(), handlers: HashMap::new(), settings, clock }
+        Dispatcher { db, outbox, module: module.to_string(), routes: HashMap::new(), settings, clock }
     }
 
     /// Handlers get half the lease (`outbox.lease_secs / 2`) to finish.
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs((self.settings.lease_secs.max(2) / 2) as u64)
+    }
+
+    /// The one handler of a command topic (registering again replaces it).
     pub fn register(self, topic: &str, handler: Arc<dyn OutboxHandler>) -> Self {
-        let timeout = Duration::from_secs((self.settings.lease_secs.max(2) / 2) as u64);
+        let timeout = self.default_timeout();
         self.register_with_timeout(topic, handler, timeout)
     }
 
     /// For long handlers (settling a mission with thousands of contributors). The lease is
     /// renewed while the handler runs, so the timeout may exceed it.
     pub fn register_with_timeout(mut self, topic: &str, handler: Arc<dyn OutboxHandler>, timeout: Duration) -> Self {
-        self.handlers.insert(topic.to_string(), (handler, timeout));
+        self.routes.insert(topic.to_string(), Route { handlers: vec![handler], timeout });
+        self
+    }
+
+    /// Declares the event topics a module publishes, so that its events are marked done
+    /// while nobody subscribes to them (rather than parked as unknown topics).
+    pub fn declare_events(mut self, topics: &[&str]) -> Self {
+        let timeout = self.default_timeout();
+        for topic in topics {
+            self.routes.entry((*topic).to_string()).or_insert_with(|| Route { handlers: Vec::new(), timeout });
+        }
+        self
+    }
+
+    /// Adds a subscriber to an event topic (declaring it if needed); subscribers run in the
+    /// order they were added.
+    pub fn subscribe(mut self, topic: &str, handler: Arc<dyn OutboxHandler>) -> Self {
+        let timeout = self.default_timeout();
+        self.routes
+            .entry(topic.to_string())
+            .or_insert_with(|| Route { handlers: Vec::new(), timeout })
+            .handlers
+            .push(handler);
         self
     }
 
@@ -250,15 +310,9 @@ impl Dispatcher {
     }
 
     async fn dispatch(&self, token: &str, message: OutboxMessage) {
-        let outcome = match self.handlers.get(&message.topic) {
+        let outcome = match self.routes.get(&message.topic) {
             None => Err(anyhow::anyhow!("no handler registered for topic {}", message.topic)),
-            Some((handler, limit)) => {
-                let limit = *limit;
-                match tokio::time::timeout(limit, handler.handle(&message)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(anyhow::anyhow!("handler timed out after {limit:?}")),
-                }
-            }
+            Some(route) => run_route(route, &message).await,
         };
         let labels = [("module", self.module.clone()), ("topic", message.topic.clone())];
         let recorded = match &outcome {
@@ -268,7 +322,7 @@ impl Dispatcher {
             }
             Err(err) => {
                 let parked =
-                    message.attempts >= self.settings.max_attempts || !self.handlers.contains_key(&message.topic);
+                    message.attempts >= self.settings.max_attempts || !self.routes.contains_key(&message.topic);
                 if parked {
                     metrics::counter!("outbox_parked_total", &labels).increment(1);
                     tracing::error!(module = %self.module, id = message.id, topic = %message.topic, error = %format!("{err:#}"), "outbox message parked");
@@ -408,6 +462,17 @@ impl Dispatcher {
     }
 }
 
+/// Runs every handler of the route in order; the first failure (or timeout) stops it.
+async fn run_route(route: &Route, message: &OutboxMessage) -> anyhow::Result<()> {
+    for handler in &route.handlers {
+        match tokio::time::timeout(route.timeout, handler.handle(message)).await {
+            Ok(result) => result?,
+            Err(_) => anyhow::bail!("handler timed out after {:?}", route.timeout),
+        }
+    }
+    Ok(())
+}
+
 /// Pending (including in-flight) and parked message counts of an outbox table.
 pub async fn stats(db: &Db, outbox: &Outbox) -> Result<OutboxStats, DbError> {
     let table = outbox.table;
@@ -421,4 +486,141 @@ pub async fn stats(db: &Db, outbox: &Outbox) -> Result<OutboxStats, DbError> {
         Ok(OutboxStats { pending: count(conn, "pending")?, parked: count(conn, "parked")? })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, OffsetClock};
+    use crate::config::{DatabaseSettings, Secret};
+    use diesel::connection::SimpleConnection;
+    use std::sync::Mutex;
+
+    const TABLE: &str = "test_outbox";
+
+    #[derive(Serialize)]
+    struct Shipped {
+        order_id: i64,
+    }
+
+    impl Event for Shipped {
+        fn topic(&self) -> &'static str {
+            "order.order_shipped"
+        }
+        fn dedupe_key(&self) -> String {
+            format!("order_shipped:{}", self.order_id)
+        }
+    }
+
+    /// Records what it saw; fails while `failures` is above zero.
+    struct Subscriber {
+        name: &'static str,
+        seen: Arc<Mutex<Vec<String>>>,
+        failures: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl OutboxHandler for Subscriber {
+        async fn handle(&self, message: &OutboxMessage) -> anyhow::Result<()> {
+            let order_id = message.payload["order_id"].as_i64().unwrap_or_default();
+            self.seen.lock().unwrap().push(format!("{}:{order_id}", self.name));
+            let mut failures = self.failures.lock().unwrap();
+            if *failures > 0 {
+                *failures -= 1;
+                anyhow::bail!("{} failed", self.name);
+            }
+            Ok(())
+        }
+    }
+
+    fn subscriber(name: &'static str, seen: &Arc<Mutex<Vec<String>>>, failures: u32) -> Arc<Subscriber> {
+        Arc::new(Subscriber { name, seen: seen.clone(), failures: Mutex::new(failures) })
+    }
+
+    fn setup(dir: &tempfile::TempDir) -> (Db, Outbox, Arc<OffsetClock>, OutboxSettings) {
+        let url = format!("sqlite://{}/o.db", dir.path().display());
+        let settings = DatabaseSettings {
+            url: Secret::new(url.clone()),
+            max_connections: 2,
+            min_idle: 0,
+            checkout_timeout_ms: 1000,
+            operation_timeout_ms: 5000,
+        };
+        let db = Db::connect("test", &url, &settings).unwrap();
+        db.run_blocking(|c| {
+            c.batch_execute(&format!(
+                "CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, \
+                 payload TEXT NOT NULL, dedupe_key TEXT NULL UNIQUE, status TEXT NOT NULL, \
+                 attempts INTEGER NOT NULL DEFAULT 0, available_at TIMESTAMP NOT NULL, claim_token TEXT NULL, \
+                 last_error TEXT NULL, created_at TIMESTAMP NOT NULL, processed_at TIMESTAMP NULL)"
+            ))
+            .map_err(DbError::from)
+        })
+        .unwrap();
+        let outbox =
+            OutboxSettings { poll_interval_ms: 10, batch_size: 10, max_attempts: 3, lease_secs: 60, retention_days: 7 };
+        (db, Outbox::new(TABLE), OffsetClock::new(), outbox)
+    }
+
+    async fn publish(db: &Db, outbox: &Outbox, clock: &Arc<OffsetClock>, order_id: i64) {
+        let (outbox, now) = (outbox.clone(), Clock::now(&**clock));
+        db.run(move |c| write_tx(c, |c| outbox.publish(c, now, &Shipped { order_id }))).await.unwrap();
+    }
+
+    async fn statuses(db: &Db) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            status: String,
+        }
+        db.run(|c| {
+            diesel::sql_query(format!("SELECT status FROM {TABLE} ORDER BY id"))
+                .load::<Row>(c)
+                .map(|rows| rows.into_iter().map(|r| r.status).collect())
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_event_nobody_subscribes_to_is_done_not_parked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, outbox, clock, settings) = setup(&dir);
+        publish(&db, &outbox, &clock, 7).await;
+        let dispatcher = Dispatcher::new("test", db.clone(), outbox, settings, clock.clone())
+            .declare_events(&["order.order_shipped"]);
+        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+        assert_eq!(statuses(&db).await, vec!["done"]);
+    }
+
+    #[tokio::test]
+    async fn an_undeclared_topic_is_parked_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, outbox, clock, settings) = setup(&dir);
+        publish(&db, &outbox, &clock, 7).await;
+        let dispatcher = Dispatcher::new("test", db.clone(), outbox, settings, clock.clone());
+        dispatcher.run_once().await.unwrap();
+        assert_eq!(statuses(&db).await, vec!["parked"]);
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_hears_each_event_and_a_failure_retries_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, outbox, clock, settings) = setup(&dir);
+        publish(&db, &outbox, &clock, 7).await;
+        // Published twice in the same or another transaction: one event.
+        publish(&db, &outbox, &clock, 7).await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let dispatcher = Dispatcher::new("test", db.clone(), outbox, settings, clock.clone())
+            .subscribe("order.order_shipped", subscriber("notify", &seen, 0))
+            .subscribe("order.order_shipped", subscriber("search", &seen, 1));
+        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+        assert_eq!(statuses(&db).await, vec!["pending"], "the second subscriber failed: the row is retried");
+        clock.advance(chrono::Duration::seconds(5));
+        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+        assert_eq!(statuses(&db).await, vec!["done"]);
+        // Subscribers run in order and again on the retry (they are idempotent).
+        assert_eq!(*seen.lock().unwrap(), vec!["notify:7", "search:7", "notify:7", "search:7"]);
+    }
 }

@@ -1,5 +1,5 @@
 //! Per-client-IP rate limits (actix-governor) keyed on the address seen through trusted
-//! proxies, answering API.md's 429 body with `Retry-After`.
+//! proxies, answering docs/api.md's 429 body with `Retry-After`.
 
 use crate::error::ApiError;
 use crate::http::client_ip;

@@ -1,6 +1,6 @@
 //! The authorization matrix: every operation of the OpenAPI document, called as anonymous,
 //! customer, another customer, seller, another seller, streamer and admin, on the owner's
-//! resources and on others', each answer checked against API.md: 401 without a token, 403
+//! resources and on others', each answer checked against docs/api.md: 401 without a token, 403
 //! for a wrong role, 404 for resources of someone else, 2xx for whoever may call.
 //!
 //! Each operation needs a rule below. A new route without a rule, or a rule whose route is

@@ -83,7 +83,7 @@ async fn inviting_unknown_accounts_names_the_user_ids_field() {
     let room = room(&a, &[&b]).await;
     let path = format!("/chat/rooms/{}/members", room.id);
     let body = a.post(&path, &json!({"user_ids": [999999]})).fails(400, "validation_failed").await;
-    // API.md: the invite body is `{user_ids}`, so the error must name that field.
+    // docs/api.md: the invite body is `{user_ids}`, so the error must name that field.
     assert!(body.field("user_ids").is_some(), "{body:?}");
     assert!(body.field("member_ids").is_none(), "{body:?}");
     let body = a.post("/chat/rooms", &json!({"member_ids": [999999]})).fails(400, "validation_failed").await;

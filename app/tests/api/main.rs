@@ -18,6 +18,7 @@ mod errors;
 mod feed;
 mod ledger;
 mod mission;
+mod openapi_snapshot;
 mod operations;
 mod outbox;
 mod seed;

@@ -174,7 +174,7 @@ impl Catalog {
         self.edit(deleted).await
     }
 
-    /// Cached per catalog generation (see [`SEARCH_CACHE_TTL`]); a cache that is down only
+    /// Cached per catalog generation (for `SEARCH_CACHE_TTL` at most); a cache that is down only
     /// costs the database query.
     pub async fn search(&self, q: &str, page: PageRequest) -> Result<Page<ProductSummary>, OrderError> {
         let terms = search::query_terms(q);

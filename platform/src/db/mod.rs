@@ -339,7 +339,7 @@ where
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, a normal transaction on
 /// MySQL; retried when the database reports a deadlock, lock-wait timeout or busy file.
-/// Never call another module from inside `f` (ARCHITECTURE.md rule 6).
+/// Never call another module from inside `f` (docs/architecture.md, module rule 6).
 pub fn write_tx<T, E, F>(conn: &mut DbConn, mut f: F) -> Result<T, E>
 where
     F: FnMut(&mut DbConn) -> Result<T, E>,

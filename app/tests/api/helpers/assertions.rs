@@ -6,7 +6,7 @@ use super::spawn::TestApp;
 use payment::LedgerAudit;
 use serde_json::Value;
 
-/// API.md's error answer: the status, a JSON body `{"error": {code, message, details}}`
+/// docs/api.md's error answer: the status, a JSON body `{"error": {code, message, details}}`
 /// with this code, a message and a details object.
 pub(super) async fn assert_error_body(reply: Reply, status: u16, code: &str) -> ErrorBody {
     let actual = reply.status();

@@ -18,7 +18,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-/// API.md's base path: the `Api` verbs put it in front of the paths they are given.
+/// docs/api.md's base path: the `Api` verbs put it in front of the paths they are given.
 pub const BASE_PATH: &str = "/api/v1";
 
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ impl Client {
 }
 
 /// What every caller can send: an app (anonymous), a `Client`, a `User` (through its client).
-/// Paths are API.md's, under `/api/v1`; the `_root` calls take paths outside it (`/healthz`).
+/// Paths are docs/api.md's, under `/api/v1`; the `_root` calls take paths outside it (`/healthz`).
 pub trait Api {
     fn client(&self) -> &Client;
 
@@ -136,7 +136,7 @@ impl Call {
         self.send().await.returns(status).await
     }
 
-    /// Sends it and asserts API.md's error answer: the status, a JSON error body, the code.
+    /// Sends it and asserts docs/api.md's error answer: the status, a JSON error body, the code.
     pub async fn fails(self, status: u16, code: &str) -> ErrorBody {
         self.send().await.fails(status, code).await
     }
@@ -184,7 +184,7 @@ impl Reply {
         decode(&text)
     }
 
-    /// Asserts API.md's error answer: the status, a JSON error body, the code.
+    /// Asserts docs/api.md's error answer: the status, a JSON error body, the code.
     pub async fn fails(self, status: u16, code: &str) -> ErrorBody {
         assert_error_body(self, status, code).await
     }

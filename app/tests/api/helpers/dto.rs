@@ -1,4 +1,4 @@
-//! What the API answers, as a client reads it from API.md: written here, never imported from
+//! What the API answers, as a client reads it from docs/api.md: written here, never imported from
 //! the server, so a change to the contract shows up as a change to these types. Each struct
 //! refuses fields it does not list and tells a `null` from an absent key, so comparing two
 //! of them compares everything the server sent. `Value` stays where JSON is free-form by

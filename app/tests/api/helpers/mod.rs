@@ -3,7 +3,7 @@
 //! | file | what it holds |
 //! | --- | --- |
 //! | `spawn.rs` | `spawn_app`, `spawn_app_with(TestOptions)`, `spawn_peer`: an app on a random port with fresh databases, its own Redis prefix, mail directory and clock; `TestApp` |
-//! | `client.rs` | `Client` (address + token), the `Api` verbs (`get`, `post`, … on API.md's paths), `Call` (headers, `idempotency_key`, then `.await`, `returns`, `fails`) and `Reply` |
+//! | `client.rs` | `Client` (address + token), the `Api` verbs (`get`, `post`, … on docs/api.md's paths), `Call` (headers, `idempotency_key`, then `.await`, `returns`, `fails`) and `Reply` |
 //! | `users.rs` | `User`, a logged-in account whose calls carry its token; sign-up, login, admins, bare tokens |
 //! | `dto.rs` | the API's answers as a client reads them (`Account`, `Product`, `Cart`, `Order`, `ErrorBody`, …) |
 //! | `fixtures.rs` | charged users, products, cart lines, checkouts; balances, entries and stock to check |
