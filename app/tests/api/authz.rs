@@ -8,7 +8,7 @@
 
 use crate::helpers::*;
 use contracts::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -432,38 +432,40 @@ fn fill(template: &str, args: &[(&str, i64)]) -> String {
     path
 }
 
-async fn prepare(app: &TestApp, fx: &Fx, before: Before) {
+async fn prepare(fx: &Fx, before: Before) {
     match before {
         Before::Nothing => {}
         Before::FillCarts => {
             for who in [Who::Customer, Who::OtherCustomer] {
-                let token = &fx.users[&who].token;
+                let customer = &fx.users[&who];
                 let body = json!({ "product_id": fx.product, "item_id": fx.cart_item, "quantity": 1 });
-                json_of(app.post("/api/v1/cart/items", Some(token), &body).await, 200).await;
-                json_of(app.get("/api/v1/cart", Some(token)).await, 200).await;
+                customer.post("/cart/items", &body).returns::<Cart>(200).await;
+                customer.get("/cart").returns::<Cart>(200).await;
             }
         }
     }
 }
 
+/// The call at the document's full path (`/healthz`, `/api/v1/…`).
 async fn send(app: &TestApp, method: &str, path: &str, token: Option<&str>, call: &Call) -> (u16, String) {
     let url = if call.query.is_empty() { path.to_string() } else { format!("{path}?{}", call.query) };
-    let mut req = app.request(Method::from_bytes(method.as_bytes()).unwrap(), &url);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
+    let caller = match token {
+        Some(token) => app.with_token(token),
+        None => app.client().clone(),
+    };
+    let mut req = caller.request_root(Method::from_bytes(method.as_bytes()).unwrap(), &url);
     if method == "POST" {
-        req = req.header("Idempotency-Key", format!("matrix-{}", platform::testkit::unique_suffix()));
+        req = req.idempotency_key(format!("matrix-{}", platform::testkit::unique_suffix()));
     }
     for (name, value) in &call.headers {
-        req = req.header(*name, value);
+        req = req.header(name, value);
     }
     if let Some(body) = &call.body {
         req = req.json(body);
     }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.text().await.unwrap_or_default())
+    let res = req.await;
+    let status = res.status();
+    (status, res.text().await)
 }
 
 #[tokio::test]
@@ -485,7 +487,7 @@ async fn every_operation_answers_each_caller_as_api_md_says() {
     let mut failures = Vec::new();
     let mut calls = 0;
     for rule in &rules {
-        prepare(&app, &fx, rule.before).await;
+        prepare(&fx, rule.before).await;
         // Denied callers first, so that allowed state changes come last.
         let mut callers = CALLERS.to_vec();
         callers.sort_by_key(|who| (rule.access.expect(*who) == Expect::Allowed, *who));
@@ -543,49 +545,41 @@ async fn fixtures(app: &TestApp) -> Fx {
     }
     let bystander = app.user(Role::Customer).await;
     for who in [Who::Customer, Who::OtherCustomer, Who::Seller, Who::OtherSeller, Who::Streamer, Who::Admin] {
-        app.charge(&users[&who], 100_000).await;
+        users[&who].charge(100_000).await;
     }
-    let token = |who: Who| users[&who].token.clone();
+    let (customer, seller, admin) = (&users[&Who::Customer], &users[&Who::Seller], &users[&Who::Admin]);
 
-    let product = app
-        .product(&token(Who::Seller), "Matrix mug", &[("cart", 1000, 100), ("patch", 10, 10), ("gone", 10, 10)])
-        .await;
-    let item = |i: usize| product["items"][i]["id"].as_i64().unwrap();
-    let product_to_delete =
-        app.product(&token(Who::Seller), "Matrix doomed", &[("x", 10, 1)]).await["id"].as_i64().unwrap();
+    let product =
+        seller.create_product("Matrix mug", &[("cart", 1000, 100), ("patch", 10, 10), ("gone", 10, 10)]).await;
+    let product_to_delete = seller.create_product("Matrix doomed", &[("x", 10, 1)]).await.id;
     // Something from each seller in the other seller's name space, so 404s are not empty catalogs.
-    app.product(&token(Who::OtherSeller), "Other seller's mug", &[("x", 10, 1)]).await;
+    users[&Who::OtherSeller].create_product("Other seller's mug", &[("x", 10, 1)]).await;
 
-    let charge = app.charge(&users[&Who::Customer], 500).await["id"].as_i64().unwrap();
+    let charge = customer.charge(500).await.id;
     // The customer's order (and a cart left with the item for the cart routes).
-    assert_eq!(app.add_to_cart(&token(Who::Customer), &product, 0, 1).await.status(), StatusCode::OK);
-    let order = json_of(app.checkout(&token(Who::Customer), "matrix-order", &json!({})).await, 201).await;
+    assert_eq!(customer.add_to_cart(&product, 0, 1).await.status(), 200);
+    let order: Order = customer.checkout("matrix-order", &json!({})).returns(201).await;
     for who in [Who::Customer, Who::OtherCustomer] {
-        assert_eq!(app.add_to_cart(&token(who), &product, 0, 1).await.status(), StatusCode::OK);
+        assert_eq!(users[&who].add_to_cart(&product, 0, 1).await.status(), 200);
     }
 
-    let members = json!({ "name": "matrix room", "member_ids": [users[&Who::Seller].id] });
-    let room = json_of(app.post("/api/v1/chat/rooms", Some(&token(Who::Customer)), &members).await, 201).await;
-    let invite_room = json_of(app.post("/api/v1/chat/rooms", Some(&token(Who::Customer)), &members).await, 201).await;
-    let room_path = format!("/api/v1/chat/rooms/{}/messages", room["id"]);
-    let message =
-        json_of(app.post(&room_path, Some(&token(Who::Customer)), &json!({ "body": "first" })).await, 201).await;
+    let members = json!({ "name": "matrix room", "member_ids": [seller.id] });
+    let room: Room = customer.post("/chat/rooms", &members).returns(201).await;
+    let invite_room: Room = customer.post("/chat/rooms", &members).returns(201).await;
+    let message: Message =
+        customer.post(&format!("/chat/rooms/{}/messages", room.id), &json!({ "body": "first" })).returns(201).await;
 
     let mission_body = |title: &str| json!({ "streamer_id": users[&Who::Streamer].id, "title": title, "stake": 100, "deadline": deadline() });
-    let mission =
-        json_of(app.post_keyed("/api/v1/missions", &token(Who::Customer), "m1", &mission_body("Matrix")).await, 201)
-            .await;
-    let decision_mission =
-        json_of(app.post_keyed("/api/v1/missions", &token(Who::Customer), "m2", &mission_body("Decide")).await, 201)
-            .await;
+    let mission: Mission = customer.post("/missions", &mission_body("Matrix")).idempotency_key("m1").returns(201).await;
+    let decision_mission: Mission =
+        customer.post("/missions", &mission_body("Decide")).idempotency_key("m2").returns(201).await;
 
-    let admin = token(Who::Admin);
     let row_body = json!({ "row_provider_type": "NOTICE", "position": 40, "title": "Matrix notice" });
-    let row = json_of(app.post("/api/v1/admin/feed/rows", Some(&admin), &row_body).await, 201).await;
-    let row_to_delete = json_of(app.post("/api/v1/admin/feed/rows", Some(&admin), &row_body).await, 201).await;
+    let row: RowSetting = admin.post("/admin/feed/rows", &row_body).returns(201).await;
+    let row_to_delete: RowSetting = admin.post("/admin/feed/rows", &row_body).returns(201).await;
     let slot = json!({ "slot_name": "doomed", "title": "Ad", "image_url": "https://example.com/a.png",
         "link_url": "https://example.com/" });
-    let ad_slot_to_delete = json_of(app.post("/api/v1/admin/feed/ad-slots", Some(&admin), &slot).await, 201).await;
+    let ad_slot_to_delete: AdSlot = admin.post("/admin/feed/ad-slots", &slot).returns(201).await;
 
     // Single-use tokens: verification links of fresh sign-ups, password-reset links, and
     // refresh tokens from logins, one per call.
@@ -594,12 +588,12 @@ async fn fixtures(app: &TestApp) -> Fx {
     for i in 0..2 * CALLERS.len() {
         let email = format!("matrix-{i}-{}@example.com", platform::testkit::unique_suffix().replace('_', "-"));
         let res = app.signup(&email, "correct horse battery", "Matrix", "customer").await;
-        assert_eq!(res.status(), StatusCode::CREATED);
+        assert_eq!(res.status(), 201);
         verify_tokens.push(app.email_token(&email).await);
         if i < CALLERS.len() {
-            let res = app.post("/api/v1/auth/password-reset", None, &json!({ "email": email })).await;
-            assert_eq!(res.status(), StatusCode::ACCEPTED);
-            reset_tokens.push(app.wait_for_email(&email, |text| text.contains("reset")).await.1);
+            let res = app.post("/auth/password-reset", &json!({ "email": email })).await;
+            assert_eq!(res.status(), 202);
+            reset_tokens.push(app.wait_for_email(&email, |text| text.contains("reset")).await.token);
         }
     }
     let login = (bystander.email.clone(), bystander.password.clone());
@@ -609,21 +603,21 @@ async fn fixtures(app: &TestApp) -> Fx {
     }
 
     Fx {
-        product: product["id"].as_i64().unwrap(),
-        cart_item: item(0),
-        patch_item: item(1),
-        item_to_delete: item(2),
+        product: product.id,
+        cart_item: product.item_id(0),
+        patch_item: product.item_id(1),
+        item_to_delete: product.item_id(2),
         product_to_delete,
         charge,
-        order: order["id"].as_i64().unwrap(),
-        room: room["id"].as_i64().unwrap(),
-        invite_room: invite_room["id"].as_i64().unwrap(),
-        message: message["id"].as_i64().unwrap(),
-        mission: mission["id"].as_i64().unwrap(),
-        decision_mission: decision_mission["id"].as_i64().unwrap(),
-        row: row["id"].as_i64().unwrap(),
-        row_to_delete: row_to_delete["id"].as_i64().unwrap(),
-        ad_slot_to_delete: ad_slot_to_delete["id"].as_i64().unwrap(),
+        order: order.id,
+        room: room.id,
+        invite_room: invite_room.id,
+        message: message.id,
+        mission: mission.id,
+        decision_mission: decision_mission.id,
+        row: row.id,
+        row_to_delete: row_to_delete.id,
+        ad_slot_to_delete: ad_slot_to_delete.id,
         verify_tokens: Mutex::new(verify_tokens),
         reset_tokens: Mutex::new(reset_tokens),
         refresh_tokens: Mutex::new(refresh_tokens),

@@ -10,20 +10,23 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+fn ws_url(app: &TestApp) -> String {
+    format!("{}/api/v1/chat/ws", app.address.replace("http://", "ws://"))
+}
+
 async fn connect(app: &TestApp, token: &str) -> Socket {
-    let url = format!("{}/api/v1/chat/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
+    let mut request = ws_url(app).into_client_request().unwrap();
     request.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
     let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
     socket
 }
 
 /// The next JSON frame (pings and pongs skipped); panics after 10 s.
-async fn next_json(socket: &mut Socket) -> Value {
+async fn next_frame(socket: &mut Socket) -> ServerFrame {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("a frame within 10 s");
         match frame.expect("socket open").expect("no socket error") {
-            Frame::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Frame::Text(text) => return serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
             Frame::Ping(_) | Frame::Pong(_) => continue,
             other => panic!("unexpected frame {other:?}"),
         }
@@ -48,58 +51,43 @@ async fn send(socket: &mut Socket, value: Value) {
     socket.send(Frame::text(value.to_string())).await.unwrap();
 }
 
-async fn room(app: &TestApp, owner: &User, members: &[&User]) -> Value {
+async fn room(owner: &User, members: &[&User]) -> Room {
     let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
-    json_of(app.post("/api/v1/chat/rooms", Some(&owner.token), &json!({"name": "Team", "member_ids": ids})).await, 201)
-        .await
+    owner.post("/chat/rooms", &json!({"name": "Team", "member_ids": ids})).returns(201).await
 }
 
-async fn post(app: &TestApp, user: &User, room_id: &Value, body: &str) -> Value {
-    json_of(
-        app.post(&format!("/api/v1/chat/rooms/{room_id}/messages"), Some(&user.token), &json!({"body": body})).await,
-        201,
-    )
-    .await
+async fn post(sender: &Client, room_id: i64, body: &str) -> Message {
+    sender.post(&format!("/chat/rooms/{room_id}/messages"), &json!({"body": body})).returns(201).await
 }
 
 #[tokio::test]
 async fn rooms_are_created_with_their_members() {
     let app = spawn_app().await;
     let (a, b, c) = (app.user(Role::Customer).await, app.user(Role::Seller).await, app.user(Role::Customer).await);
-    let room = room(&app, &a, &[&b, &c, &b]).await;
-    assert_eq!(room["name"], "Team");
-    assert_eq!(room["direct"], false);
-    let ids: Vec<i64> = room["members"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    let room = room(&a, &[&b, &c, &b]).await;
+    assert_eq!(room.name.as_deref(), Some("Team"));
+    assert!(!room.direct);
+    let ids: Vec<i64> = room.members.iter().map(|m| m.id).collect();
     assert_eq!(ids, vec![a.id, b.id, c.id]);
-    assert_eq!(room["members"][1], json!({"id": b.id, "name": "Test seller", "role": "seller"}));
-    let res = app.post("/api/v1/chat/rooms", Some(&a.token), &json!({"member_ids": [b.id, 999999]})).await;
-    assert_error(res, 400, "validation_failed").await;
-    let res = app.post("/api/v1/chat/rooms", Some(&a.token), &json!({"name": "x".repeat(101), "member_ids": []})).await;
-    assert_error(res, 400, "validation_failed").await;
-    let members =
-        json_of(app.get(&format!("/api/v1/chat/rooms/{}/members", room["id"]), Some(&c.token)).await, 200).await;
-    assert_eq!(members["items"].as_array().unwrap().len(), 3);
+    assert_eq!(room.members[1], Profile { id: b.id, name: "Test seller".into(), role: "seller".into() });
+    a.post("/chat/rooms", &json!({"member_ids": [b.id, 999999]})).fails(400, "validation_failed").await;
+    a.post("/chat/rooms", &json!({"name": "x".repeat(101), "member_ids": []})).fails(400, "validation_failed").await;
+    let members: Items<Profile> = c.get(&format!("/chat/rooms/{}/members", room.id)).returns(200).await;
+    assert_eq!(members.items.len(), 3);
 }
 
 #[tokio::test]
 async fn inviting_unknown_accounts_names_the_user_ids_field() {
     let app = spawn_app().await;
     let (a, b) = (app.user(Role::Customer).await, app.user(Role::Seller).await);
-    let room = room(&app, &a, &[&b]).await;
-    let path = format!("/api/v1/chat/rooms/{}/members", room["id"]);
-    let body =
-        assert_error(app.post(&path, Some(&a.token), &json!({"user_ids": [999999]})).await, 400, "validation_failed")
-            .await;
+    let room = room(&a, &[&b]).await;
+    let path = format!("/chat/rooms/{}/members", room.id);
+    let body = a.post(&path, &json!({"user_ids": [999999]})).fails(400, "validation_failed").await;
     // docs/api.md: the invite body is `{user_ids}`, so the error must name that field.
-    assert!(body["error"]["details"]["fields"]["user_ids"].is_string(), "{body}");
-    assert!(body["error"]["details"]["fields"].get("member_ids").is_none(), "{body}");
-    let body = assert_error(
-        app.post("/api/v1/chat/rooms", Some(&a.token), &json!({"member_ids": [999999]})).await,
-        400,
-        "validation_failed",
-    )
-    .await;
-    assert!(body["error"]["details"]["fields"]["member_ids"].is_string(), "{body}");
+    assert!(body.field("user_ids").is_some(), "{body:?}");
+    assert!(body.field("member_ids").is_none(), "{body:?}");
+    let body = a.post("/chat/rooms", &json!({"member_ids": [999999]})).fails(400, "validation_failed").await;
+    assert!(body.field("member_ids").is_some(), "{body:?}");
 }
 
 #[tokio::test]
@@ -107,29 +95,14 @@ async fn a_direct_room_is_one_per_pair() {
     let app = spawn_app().await;
     let (buyer, seller, other) =
         (app.user(Role::Customer).await, app.user(Role::Seller).await, app.user(Role::Customer).await);
-    let first =
-        json_of(app.post("/api/v1/chat/rooms/direct", Some(&buyer.token), &json!({"user_id": seller.id})).await, 201)
-            .await;
-    assert_eq!(first["direct"], true);
-    let again =
-        json_of(app.post("/api/v1/chat/rooms/direct", Some(&seller.token), &json!({"user_id": buyer.id})).await, 200)
-            .await;
-    assert_eq!(first["id"], again["id"]);
-    assert_error(
-        app.post("/api/v1/chat/rooms/direct", Some(&buyer.token), &json!({"user_id": buyer.id})).await,
-        400,
-        "validation_failed",
-    )
-    .await;
-    assert_error(
-        app.post("/api/v1/chat/rooms/direct", Some(&buyer.token), &json!({"user_id": 999999})).await,
-        404,
-        "not_found",
-    )
-    .await;
-    let path = format!("/api/v1/chat/rooms/{}/members", first["id"]);
-    assert_error(app.post(&path, Some(&buyer.token), &json!({"user_ids": [other.id]})).await, 400, "validation_failed")
-        .await;
+    let first: Room = buyer.post("/chat/rooms/direct", &json!({"user_id": seller.id})).returns(201).await;
+    assert!(first.direct);
+    let again: Room = seller.post("/chat/rooms/direct", &json!({"user_id": buyer.id})).returns(200).await;
+    assert_eq!(first.id, again.id);
+    buyer.post("/chat/rooms/direct", &json!({"user_id": buyer.id})).fails(400, "validation_failed").await;
+    buyer.post("/chat/rooms/direct", &json!({"user_id": 999999})).fails(404, "not_found").await;
+    let path = format!("/chat/rooms/{}/members", first.id);
+    buyer.post(&path, &json!({"user_ids": [other.id]})).fails(400, "validation_failed").await;
 }
 
 #[tokio::test]
@@ -137,152 +110,102 @@ async fn non_members_can_neither_read_post_list_nor_invite() {
     let app = spawn_app().await;
     let (a, b, outsider) =
         (app.user(Role::Customer).await, app.user(Role::Seller).await, app.user(Role::Customer).await);
-    let room = room(&app, &a, &[&b]).await;
-    let message = post(&app, &a, &room["id"], "secret").await;
-    let id = &room["id"];
-    let t = Some(outsider.token.as_str());
-    assert_error(app.get(&format!("/api/v1/chat/rooms/{id}"), t).await, 404, "not_found").await;
-    assert_error(app.get(&format!("/api/v1/chat/rooms/{id}/messages"), t).await, 404, "not_found").await;
-    assert_error(app.get(&format!("/api/v1/chat/rooms/{id}/members"), t).await, 404, "not_found").await;
-    assert_error(
-        app.post(&format!("/api/v1/chat/rooms/{id}/messages"), t, &json!({"body": "hi"})).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        app.post(&format!("/api/v1/chat/rooms/{id}/members"), t, &json!({"user_ids": [outsider.id]})).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        app.post(&format!("/api/v1/chat/rooms/{id}/read"), t, &json!({"message_id": message["id"]})).await,
-        404,
-        "not_found",
-    )
-    .await;
-    let rooms = json_of(app.get("/api/v1/chat/rooms", t).await, 200).await;
-    assert_eq!(rooms["items"], json!([]));
+    let room = room(&a, &[&b]).await;
+    let message = post(&a, room.id, "secret").await;
+    let id = room.id;
+    outsider.get(&format!("/chat/rooms/{id}")).fails(404, "not_found").await;
+    outsider.get(&format!("/chat/rooms/{id}/messages")).fails(404, "not_found").await;
+    outsider.get(&format!("/chat/rooms/{id}/members")).fails(404, "not_found").await;
+    outsider.post(&format!("/chat/rooms/{id}/messages"), &json!({"body": "hi"})).fails(404, "not_found").await;
+    outsider
+        .post(&format!("/chat/rooms/{id}/members"), &json!({"user_ids": [outsider.id]}))
+        .fails(404, "not_found")
+        .await;
+    outsider.post(&format!("/chat/rooms/{id}/read"), &json!({"message_id": message.id})).fails(404, "not_found").await;
+    let rooms: Items<RoomSummary> = outsider.get("/chat/rooms").returns(200).await;
+    assert!(rooms.items.is_empty());
 }
 
 #[tokio::test]
 async fn messages_are_validated_and_paged_both_ways() {
     let app = spawn_app().await;
     let (a, b) = (app.user(Role::Customer).await, app.user(Role::Seller).await);
-    let room = room(&app, &a, &[&b]).await;
-    let id = &room["id"];
-    let first = post(&app, &a, id, "  hello  ").await;
-    assert_eq!(
-        (first["body"].as_str(), first["sender_id"].as_i64(), &first["room_id"]),
-        (Some("hello"), Some(a.id), id)
-    );
+    let room = room(&a, &[&b]).await;
+    let id = room.id;
+    let first = post(&a, id, "  hello  ").await;
+    assert_eq!((first.body.as_str(), first.sender_id, first.room_id), ("hello", a.id, id));
     for bad in ["   ", &"x".repeat(4001)] {
-        let res = app.post(&format!("/api/v1/chat/rooms/{id}/messages"), Some(&a.token), &json!({"body": bad})).await;
-        assert_error(res, 400, "validation_failed").await;
+        a.post(&format!("/chat/rooms/{id}/messages"), &json!({"body": bad})).fails(400, "validation_failed").await;
     }
-    json_of(
-        app.post(&format!("/api/v1/chat/rooms/{id}/messages"), Some(&a.token), &json!({"body": "가".repeat(4000)}))
-            .await,
-        201,
-    )
-    .await;
+    a.post(&format!("/chat/rooms/{id}/messages"), &json!({"body": "가".repeat(4000)})).returns::<Message>(201).await;
     for i in 0..5 {
-        post(&app, &b, id, &format!("m{i}")).await;
+        post(&b, id, &format!("m{i}")).await;
     }
-    let page = json_of(app.get(&format!("/api/v1/chat/rooms/{id}/messages?limit=3"), Some(&a.token)).await, 200).await;
-    let bodies: Vec<&str> = page["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    let page: MessagePage = a.get(&format!("/chat/rooms/{id}/messages?limit=3")).returns(200).await;
+    let bodies: Vec<&str> = page.items.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, vec!["m4", "m3", "m2"]);
-    let before = page["next_before"].as_i64().unwrap();
-    let page = json_of(
-        app.get(&format!("/api/v1/chat/rooms/{id}/messages?limit=3&before={before}"), Some(&a.token)).await,
-        200,
-    )
-    .await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 3);
-    let before = page["next_before"].as_i64().unwrap();
-    let page = json_of(
-        app.get(&format!("/api/v1/chat/rooms/{id}/messages?limit=3&before={before}"), Some(&a.token)).await,
-        200,
-    )
-    .await;
-    assert_eq!(page["items"][0]["body"], "hello");
-    assert_eq!(page["next_before"], Value::Null);
-    let after = first["id"].as_i64().unwrap();
-    let page =
-        json_of(app.get(&format!("/api/v1/chat/rooms/{id}/messages?after={after}&limit=2"), Some(&a.token)).await, 200)
-            .await;
-    let bodies: Vec<String> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["body"].as_str().unwrap().chars().take(2).collect())
-        .collect();
+    let before = page.next_before.unwrap();
+    let page: MessagePage = a.get(&format!("/chat/rooms/{id}/messages?limit=3&before={before}")).returns(200).await;
+    assert_eq!(page.items.len(), 3);
+    let before = page.next_before.unwrap();
+    let page: MessagePage = a.get(&format!("/chat/rooms/{id}/messages?limit=3&before={before}")).returns(200).await;
+    assert_eq!(page.items[0].body, "hello");
+    assert_eq!(page.next_before, None);
+    let after = first.id;
+    let page: MessagePage = a.get(&format!("/chat/rooms/{id}/messages?after={after}&limit=2")).returns(200).await;
+    let bodies: Vec<String> = page.items.iter().map(|m| m.body.chars().take(2).collect()).collect();
     assert_eq!(bodies, vec!["가가", "m0"], "oldest first after the cursor");
-    assert!(page["next_after"].is_i64());
-    assert_error(
-        app.get(&format!("/api/v1/chat/rooms/{id}/messages?after=1&before=5"), Some(&a.token)).await,
-        400,
-        "validation_failed",
-    )
-    .await;
+    assert!(page.next_after.is_some());
+    a.get(&format!("/chat/rooms/{id}/messages?after=1&before=5")).fails(400, "validation_failed").await;
 }
 
 #[tokio::test]
 async fn the_room_list_orders_by_activity_with_last_message_and_unread_count() {
     let app = spawn_app().await;
     let (a, b) = (app.user(Role::Customer).await, app.user(Role::Seller).await);
-    let old = room(&app, &a, &[&b]).await;
-    let new = room(&app, &b, &[&a]).await;
-    post(&app, &b, &new["id"], "one").await;
-    post(&app, &b, &old["id"], "two").await;
-    let last = post(&app, &b, &old["id"], "three").await;
-    let rooms = json_of(app.get("/api/v1/chat/rooms", Some(&a.token)).await, 200).await;
-    let items = rooms["items"].as_array().unwrap();
-    assert_eq!((&items[0]["id"], &items[1]["id"]), (&old["id"], &new["id"]));
-    assert_eq!(items[0]["last_message"]["body"], "three");
-    assert_eq!((items[0]["unread_count"].as_i64(), items[1]["unread_count"].as_i64()), (Some(2), Some(1)));
-    assert_eq!(items[0]["members"].as_array().unwrap().len(), 2);
-    let res = app
-        .post(&format!("/api/v1/chat/rooms/{}/read", old["id"]), Some(&a.token), &json!({"message_id": last["id"]}))
-        .await;
+    let old = room(&a, &[&b]).await;
+    let new = room(&b, &[&a]).await;
+    post(&b, new.id, "one").await;
+    post(&b, old.id, "two").await;
+    let last = post(&b, old.id, "three").await;
+    let rooms: Items<RoomSummary> = a.get("/chat/rooms").returns(200).await;
+    let items = &rooms.items;
+    assert_eq!((items[0].id, items[1].id), (old.id, new.id));
+    assert_eq!(items[0].last_message.as_ref().map(|m| m.body.as_str()), Some("three"));
+    assert_eq!((items[0].unread_count, items[1].unread_count), (2, 1));
+    assert_eq!(items[0].members.len(), 2);
+    let res = a.post(&format!("/chat/rooms/{}/read", old.id), &json!({"message_id": last.id})).await;
     assert_eq!(res.status(), 204);
-    let rooms = json_of(app.get("/api/v1/chat/rooms", Some(&a.token)).await, 200).await;
-    assert_eq!(rooms["items"][0]["unread_count"], 0);
+    let rooms: Items<RoomSummary> = a.get("/chat/rooms").returns(200).await;
+    assert_eq!(rooms.items[0].unread_count, 0);
     // The sender's own messages never count as unread.
-    let rooms = json_of(app.get("/api/v1/chat/rooms", Some(&b.token)).await, 200).await;
-    assert_eq!(rooms["items"][0]["unread_count"], 0);
-    let other_room_message = post(&app, &b, &new["id"], "x").await;
-    let res = app
-        .post(
-            &format!("/api/v1/chat/rooms/{}/read", old["id"]),
-            Some(&a.token),
-            &json!({"message_id": other_room_message["id"]}),
-        )
+    let rooms: Items<RoomSummary> = b.get("/chat/rooms").returns(200).await;
+    assert_eq!(rooms.items[0].unread_count, 0);
+    let other_room_message = post(&b, new.id, "x").await;
+    a.post(&format!("/chat/rooms/{}/read", old.id), &json!({"message_id": other_room_message.id}))
+        .fails(400, "validation_failed")
         .await;
-    assert_error(res, 400, "validation_failed").await;
 }
 
 #[tokio::test]
 async fn users_are_searched_by_name_and_role() {
     let app = spawn_app().await;
     let viewer = app.user(Role::Customer).await;
-    json_of(app.signup("shop@example.com", "password1", "Kim's Shop", "seller").await, 201).await;
-    json_of(app.signup("kim@example.com", "password1", "Kim Buyer", "customer").await, 201).await;
-    let t = Some(viewer.token.as_str());
-    assert_eq!(json_of(app.get("/api/v1/chat/users?q=kim", t).await, 200).await["total"], 2);
-    let sellers = json_of(app.get("/api/v1/chat/users?q=kim&role=seller", t).await, 200).await;
-    assert_eq!((sellers["total"].as_i64(), sellers["items"][0]["name"].as_str()), (Some(1), Some("Kim's Shop")));
-    assert_eq!(json_of(app.get("/api/v1/chat/users?q=kim&role=all", t).await, 200).await["total"], 2);
-    assert_error(app.get("/api/v1/chat/users?role=admin", t).await, 400, "validation_failed").await;
-    assert_error(app.get("/api/v1/chat/users", None).await, 401, "unauthenticated").await;
+    app.signup("shop@example.com", "password1", "Kim's Shop", "seller").returns::<Account>(201).await;
+    app.signup("kim@example.com", "password1", "Kim Buyer", "customer").returns::<Account>(201).await;
+    assert_eq!(viewer.get("/chat/users?q=kim").returns::<Page<Profile>>(200).await.total, 2);
+    let sellers: Page<Profile> = viewer.get("/chat/users?q=kim&role=seller").returns(200).await;
+    assert_eq!((sellers.total, sellers.items[0].name.as_str()), (1, "Kim's Shop"));
+    assert_eq!(viewer.get("/chat/users?q=kim&role=all").returns::<Page<Profile>>(200).await.total, 2);
+    viewer.get("/chat/users?role=admin").fails(400, "validation_failed").await;
+    app.get("/chat/users").fails(401, "unauthenticated").await;
 }
 
 #[tokio::test]
 async fn sockets_need_a_valid_token_by_header_or_query() {
     let app = spawn_app().await;
     let user = app.user(Role::Customer).await;
-    let url = format!("{}/api/v1/chat/ws", app.address.replace("http://", "ws://"));
+    let url = ws_url(&app);
     match tokio_tungstenite::connect_async(url.clone()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
         other => panic!("expected 401, got {other:?}"),
@@ -293,7 +216,7 @@ async fn sockets_need_a_valid_token_by_header_or_query() {
     }
     let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}?access_token={}", user.token)).await.unwrap();
     send(&mut socket, json!({"type": "nope"})).await;
-    assert_eq!(next_json(&mut socket).await["type"], "error");
+    assert_eq!(next_frame(&mut socket).await.kind(), "error");
 }
 
 #[tokio::test]
@@ -301,7 +224,7 @@ async fn messages_reach_every_members_socket_and_the_sender_gets_an_ack() {
     let app = spawn_app().await;
     let (a, b, outsider) =
         (app.user(Role::Customer).await, app.user(Role::Seller).await, app.user(Role::Customer).await);
-    let room = room(&app, &a, &[&b]).await;
+    let room = room(&a, &[&b]).await;
     let (mut a1, mut a2, mut b1, mut out) = (
         connect(&app, &a.token).await,
         connect(&app, &a.token).await,
@@ -309,46 +232,37 @@ async fn messages_reach_every_members_socket_and_the_sender_gets_an_ack() {
         connect(&app, &outsider.token).await,
     );
     // Over HTTP: every member socket gets it.
-    let sent = post(&app, &a, &room["id"], "over http").await;
+    let sent = post(&a, room.id, "over http").await;
     for socket in [&mut a1, &mut a2, &mut b1] {
-        let frame = next_json(socket).await;
-        assert_eq!((frame["type"].as_str(), &frame["message"]), (Some("message"), &sent));
+        assert_eq!(next_frame(socket).await, ServerFrame::Message { message: sent.clone() });
     }
     // Over a socket: that socket gets the ack, the sender's other socket and the others get the message.
-    send(&mut a1, json!({"type": "send", "room_id": room["id"], "body": "over ws", "client_id": "c1"})).await;
-    let ack = next_json(&mut a1).await;
-    assert_eq!(
-        (ack["type"].as_str(), ack["client_id"].as_str(), ack["message"]["body"].as_str()),
-        (Some("ack"), Some("c1"), Some("over ws"))
-    );
-    assert_eq!(next_json(&mut a2).await["message"], ack["message"]);
-    assert_eq!(next_json(&mut b1).await["message"], ack["message"]);
+    send(&mut a1, json!({"type": "send", "room_id": room.id, "body": "over ws", "client_id": "c1"})).await;
+    let ack = next_frame(&mut a1).await;
+    assert_eq!((ack.kind(), ack.client_id().and_then(Value::as_str), ack.body()), ("ack", Some("c1"), Some("over ws")));
+    assert_eq!(next_frame(&mut a2).await.message(), ack.message());
+    assert_eq!(next_frame(&mut b1).await.message(), ack.message());
     assert!(silent(&mut a1, Duration::from_millis(300)).await, "no echo to the sending socket");
     assert!(silent(&mut out, Duration::from_millis(300)).await, "non-members receive nothing");
     // Invited later: the open socket starts receiving the room's messages.
-    app.post(
-        &format!("/api/v1/chat/rooms/{}/members", room["id"]),
-        Some(&a.token),
-        &json!({"user_ids": [outsider.id]}),
-    )
-    .await;
-    post(&app, &b, &room["id"], "welcome").await;
-    assert_eq!(next_json(&mut out).await["message"]["body"], "welcome");
+    a.post(&format!("/chat/rooms/{}/members", room.id), &json!({"user_ids": [outsider.id]})).await;
+    post(&b, room.id, "welcome").await;
+    assert_eq!(next_frame(&mut out).await.body(), Some("welcome"));
 }
 
 #[tokio::test]
 async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
     let app = spawn_app().await;
     let (a, b) = (app.user(Role::Customer).await, app.user(Role::Seller).await);
-    let room = room(&app, &a, &[&b]).await;
+    let room = room(&a, &[&b]).await;
     let mut socket = connect(&app, &a.token).await;
     let cases = [
         (Frame::text("not json"), "invalid_json"),
         (Frame::text(json!({"type": "dance", "client_id": "x"}).to_string()), "validation_failed"),
-        (Frame::text(json!({"room_id": room["id"], "body": "no type"}).to_string()), "validation_failed"),
+        (Frame::text(json!({"room_id": room.id, "body": "no type"}).to_string()), "validation_failed"),
         (Frame::text(json!({"type": "send", "body": "no room", "client_id": "y"}).to_string()), "validation_failed"),
         (
-            Frame::text(json!({"type": "send", "room_id": room["id"], "body": "x".repeat(4001)}).to_string()),
+            Frame::text(json!({"type": "send", "room_id": room.id, "body": "x".repeat(4001)}).to_string()),
             "validation_failed",
         ),
         (Frame::text(json!({"type": "send", "room_id": 999999, "body": "hi"}).to_string()), "not_found"),
@@ -356,13 +270,13 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
     ];
     for (frame, code) in cases {
         socket.send(frame).await.unwrap();
-        let reply = next_json(&mut socket).await;
-        assert_eq!((reply["type"].as_str(), reply["code"].as_str()), (Some("error"), Some(code)), "{reply}");
+        let reply = next_frame(&mut socket).await;
+        assert_eq!((reply.kind(), reply.code()), ("error", Some(code)), "{reply:?}");
     }
-    send(&mut socket, json!({"type": "send", "room_id": room["id"], "body": "still here", "client_id": 7})).await;
-    let ack = next_json(&mut socket).await;
-    assert_eq!((ack["type"].as_str(), ack["client_id"].as_i64()), (Some("ack"), Some(7)));
-    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    send(&mut socket, json!({"type": "send", "room_id": room.id, "body": "still here", "client_id": 7})).await;
+    let ack = next_frame(&mut socket).await;
+    assert_eq!((ack.kind(), ack.client_id().and_then(Value::as_i64)), ("ack", Some(7)));
+    assert_eq!(app.get_root("/healthz").await.status(), 200);
 }
 
 #[tokio::test]
@@ -424,8 +338,7 @@ async fn fifty_sockets_each_receive_every_one_of_two_hundred_messages_once() {
             .unwrap();
         ids.push(created.id);
     }
-    let room =
-        json_of(app.post("/api/v1/chat/rooms", Some(&owner.token), &json!({"member_ids": ids})).await, 201).await;
+    let room: Room = owner.post("/chat/rooms", &json!({"member_ids": ids})).returns(201).await;
     let mut sockets = Vec::new();
     for id in &ids {
         sockets.push(connect(&app, &app.token_for(*id, Role::Customer)).await);
@@ -436,9 +349,8 @@ async fn fifty_sockets_each_receive_every_one_of_two_hundred_messages_once() {
             tokio::spawn(async move {
                 let mut seen = Vec::new();
                 while seen.len() < 200 {
-                    let frame = next_json(&mut socket).await;
-                    if frame["type"] == "message" {
-                        seen.push(frame["message"]["id"].as_i64().unwrap());
+                    if let ServerFrame::Message { message } = next_frame(&mut socket).await {
+                        seen.push(message.id);
                     }
                 }
                 assert!(silent(&mut socket, Duration::from_millis(500)).await, "nothing after the 200th");
@@ -448,7 +360,7 @@ async fn fifty_sockets_each_receive_every_one_of_two_hundred_messages_once() {
         .collect();
     let mut posted = Vec::new();
     for i in 0..200 {
-        posted.push(post(&app, &owner, &room["id"], &format!("msg {i}")).await["id"].as_i64().unwrap());
+        posted.push(post(&owner, room.id, &format!("msg {i}")).await.id);
     }
     for reader in readers {
         assert_eq!(reader.await.unwrap(), posted, "every message, once, in order");
@@ -464,33 +376,30 @@ async fn a_socket_on_one_instance_receives_messages_sent_through_another() {
     let a_side = spawn_app().await;
     let b_side = spawn_peer(&a_side).await;
     let (alice, bob) = (a_side.user(Role::Customer).await, a_side.user(Role::Seller).await);
-    let room = room(&a_side, &alice, &[&bob]).await;
+    let room = room(&alice, &[&bob]).await;
     let mut on_a = connect(&a_side, &alice.token).await;
     let mut bob_on_b = connect(&b_side, &bob.token).await;
+    let bob_over_http_on_b = bob.on(&b_side);
     let mut expected = Vec::new();
     for i in 0..10 {
         if i % 2 == 0 {
-            expected.push(post(&b_side, &bob, &room["id"], &format!("http {i}")).await);
+            expected.push(post(&bob_over_http_on_b, room.id, &format!("http {i}")).await);
         } else {
-            send(
-                &mut bob_on_b,
-                json!({"type": "send", "room_id": room["id"], "body": format!("ws {i}"), "client_id": i}),
-            )
-            .await;
+            send(&mut bob_on_b, json!({"type": "send", "room_id": room.id, "body": format!("ws {i}"), "client_id": i}))
+                .await;
             // Bob's socket also gets his HTTP posts (only the sending socket is spared).
             let ack = loop {
-                let frame = next_json(&mut bob_on_b).await;
-                if frame["type"] != "message" {
+                let frame = next_frame(&mut bob_on_b).await;
+                if frame.kind() != "message" {
                     break frame;
                 }
             };
-            assert_eq!(ack["type"], "ack", "{ack}");
-            expected.push(ack["message"].clone());
+            assert_eq!(ack.kind(), "ack", "{ack:?}");
+            expected.push(ack.message().unwrap().clone());
         }
     }
     for message in &expected {
-        let frame = next_json(&mut on_a).await;
-        assert_eq!(&frame["message"], message);
+        assert_eq!(next_frame(&mut on_a).await.message(), Some(message));
     }
 }
 
@@ -502,22 +411,21 @@ async fn a_redis_restart_loses_no_message_and_sockets_resubscribe_by_themselves(
     };
     let app = spawn_app_with(TestOptions { redis_url: Some(redis.url()), ..Default::default() }).await;
     let (a, b) = (app.user(Role::Customer).await, app.user(Role::Seller).await);
-    let room = room(&app, &a, &[&b]).await;
+    let room = room(&a, &[&b]).await;
     let mut socket = connect(&app, &b.token).await;
-    post(&app, &a, &room["id"], "before").await;
-    assert_eq!(next_json(&mut socket).await["message"]["body"], "before");
+    post(&a, room.id, "before").await;
+    assert_eq!(next_frame(&mut socket).await.body(), Some("before"));
     redis.stop();
     // Redis down: the message is stored, and this instance still delivers it locally.
-    post(&app, &a, &room["id"], "during").await;
-    assert_eq!(next_json(&mut socket).await["message"]["body"], "during");
+    post(&a, room.id, "during").await;
+    assert_eq!(next_frame(&mut socket).await.body(), Some("during"));
     redis.restart().unwrap();
     // The subscription comes back by itself and tells sockets to catch up.
-    let resync = next_json(&mut socket).await;
-    assert_eq!(resync["type"], "resync", "{resync}");
-    post(&app, &a, &room["id"], "after").await;
-    assert_eq!(next_json(&mut socket).await["message"]["body"], "after");
-    let page =
-        json_of(app.get(&format!("/api/v1/chat/rooms/{}/messages", room["id"]), Some(&b.token)).await, 200).await;
-    let bodies: Vec<&str> = page["items"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    let resync = next_frame(&mut socket).await;
+    assert_eq!(resync.kind(), "resync", "{resync:?}");
+    post(&a, room.id, "after").await;
+    assert_eq!(next_frame(&mut socket).await.body(), Some("after"));
+    let page: MessagePage = b.get(&format!("/chat/rooms/{}/messages", room.id)).returns(200).await;
+    let bodies: Vec<&str> = page.items.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, vec!["after", "during", "before"]);
 }

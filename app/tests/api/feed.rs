@@ -14,47 +14,32 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const ROWS: &str = "/api/v1/admin/feed/rows";
-const SLOTS: &str = "/api/v1/admin/feed/ad-slots";
+const ROWS: &str = "/admin/feed/rows";
+const SLOTS: &str = "/admin/feed/ad-slots";
 
 fn row(kind: &str, position: i64, title: &str) -> Value {
     json!({ "row_provider_type": kind, "position": position, "title": title })
 }
 
-async fn add_row(app: &TestApp, admin: &User, body: Value) -> Value {
-    json_of(app.post(ROWS, Some(&admin.token), &body).await, 201).await
+async fn add_row(admin: &User, body: Value) -> RowSetting {
+    admin.post(ROWS, &body).returns(201).await
 }
 
-async fn add_slot(app: &TestApp, admin: &User, name: &str, country: Option<&str>) -> Value {
+async fn add_slot(admin: &User, name: &str, country: Option<&str>) -> AdSlot {
     let body = json!({
         "slot_name": name, "title": format!("{name} ad"), "image_url": "https://cdn.example.com/ad.png",
         "link_url": "https://example.com/sale", "country": country,
     });
-    json_of(app.post(SLOTS, Some(&admin.token), &body).await, 201).await
+    admin.post(SLOTS, &body).returns(201).await
 }
 
-async fn feed_as(app: &TestApp, token: Option<&str>, country: Option<&str>) -> Value {
-    let mut req = app.request(reqwest::Method::GET, "/api/v1/feed");
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
+/// The feed as `caller` sees it (`app.client()` for anonymous callers), from `country`.
+async fn feed_as(caller: &Client, country: Option<&str>) -> Feed {
+    let mut req = caller.get("/feed");
     if let Some(c) = country {
         req = req.header("X-Country", c);
     }
-    json_of(req.send().await.unwrap(), 200).await
-}
-
-fn titles(feed: &Value) -> Vec<String> {
-    feed["rows"].as_array().unwrap().iter().map(|r| r["meta"]["title"].as_str().unwrap().to_string()).collect()
-}
-
-fn row_titled<'a>(feed: &'a Value, title: &str) -> &'a Value {
-    feed["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["meta"]["title"] == title)
-        .unwrap_or_else(|| panic!("no row {title}: {feed}"))
+    req.returns(200).await
 }
 
 /// Feed settings reload quickly so admin changes and outages show up fast.
@@ -69,28 +54,28 @@ async fn admins_manage_rows_and_ad_slots_and_bad_settings_are_refused() {
     let customer = app.user(Role::Customer).await;
 
     // Only admins.
-    assert_error(app.get(ROWS, None).await, 401, "unauthenticated").await;
-    assert_error(app.get(ROWS, Some(&customer.token)).await, 403, "forbidden").await;
-    assert_error(app.post(ROWS, Some(&customer.token), &row("NOTICE", 1, "x")).await, 403, "forbidden").await;
-    assert_error(app.get(SLOTS, Some(&customer.token)).await, 403, "forbidden").await;
+    app.get(ROWS).fails(401, "unauthenticated").await;
+    customer.get(ROWS).fails(403, "forbidden").await;
+    customer.post(ROWS, &row("NOTICE", 1, "x")).fails(403, "forbidden").await;
+    customer.get(SLOTS).fails(403, "forbidden").await;
 
     let mut body = row("NEW_PRODUCTS", 5, "  New in  ");
     body["selector"] = json!({ "index_match": 0, "country_match": ["kr"] });
     body["template"] = json!({ "component": "carousel" });
     body["ttl_seconds"] = json!(120);
-    let created = add_row(&app, &admin, body.clone()).await;
-    assert_eq!(created["title"], "New in");
-    assert_eq!(created["enabled"], true);
-    assert_eq!(created["selector"], json!({ "index_match": 0, "country_match": ["KR"] }));
-    let id = created["id"].as_i64().unwrap();
-    let listed = json_of(app.get(ROWS, Some(&admin.token)).await, 200).await;
-    assert_eq!(listed["items"], json!([created]));
+    let created = add_row(&admin, body.clone()).await;
+    assert_eq!(created.title, "New in");
+    assert!(created.enabled);
+    assert_eq!(created.selector, json!({ "index_match": 0, "country_match": ["KR"] }));
+    let id = created.id;
+    let listed: Items<RowSetting> = admin.get(ROWS).returns(200).await;
+    assert_eq!(listed.items, vec![created]);
 
     body["title"] = json!("Just in");
     body["enabled"] = json!(false);
-    let replaced = json_of(app.put(&format!("{ROWS}/{id}"), Some(&admin.token), &body).await, 200).await;
-    assert_eq!((replaced["title"].as_str(), replaced["enabled"].as_bool()), (Some("Just in"), Some(false)));
-    assert_error(app.put(&format!("{ROWS}/999999"), Some(&admin.token), &body).await, 404, "not_found").await;
+    let replaced: RowSetting = admin.put(&format!("{ROWS}/{id}"), &body).returns(200).await;
+    assert_eq!((replaced.title.as_str(), replaced.enabled), ("Just in", false));
+    admin.put(&format!("{ROWS}/999999"), &body).fails(404, "not_found").await;
 
     // Each invalid setting is refused and changes nothing.
     let now = app.clock.now();
@@ -110,34 +95,34 @@ async fn admins_manage_rows_and_ad_slots_and_bad_settings_are_refused() {
         "starts_at": (now + ChronoDuration::hours(2)).to_rfc3339(), "ends_at": (now + ChronoDuration::hours(1)).to_rfc3339(),
     }));
     for body in &bad {
-        let err = assert_error(app.post(ROWS, Some(&admin.token), body).await, 400, "validation_failed").await;
-        assert!(err["error"]["details"]["fields"].is_object(), "{body}: {err}");
-        assert_error(app.put(&format!("{ROWS}/{id}"), Some(&admin.token), body).await, 400, "validation_failed").await;
+        let err = admin.post(ROWS, body).fails(400, "validation_failed").await;
+        assert!(err.error.details.fields.is_some(), "{body}: {err:?}");
+        admin.put(&format!("{ROWS}/{id}"), body).fails(400, "validation_failed").await;
     }
-    let listed = json_of(app.get(ROWS, Some(&admin.token)).await, 200).await;
-    assert_eq!(listed["items"], json!([replaced]));
+    let listed: Items<RowSetting> = admin.get(ROWS).returns(200).await;
+    assert_eq!(listed.items, vec![replaced]);
 
     // Ad slots.
-    let slot = add_slot(&app, &admin, "home-top", Some("kr")).await;
-    assert_eq!(slot["country"], "KR");
+    let slot = add_slot(&admin, "home-top", Some("kr")).await;
+    assert_eq!(slot.country.as_deref(), Some("KR"));
     for bad in [
         json!({ "slot_name": "", "title": "t", "image_url": "https://x/i.png", "link_url": "https://x" }),
         json!({ "slot_name": "s", "title": "t", "image_url": "javascript:alert(1)", "link_url": "https://x" }),
         json!({ "slot_name": "s", "title": "t", "image_url": "https://x/i.png", "link_url": "https://x", "country": "KOR" }),
     ] {
-        assert_error(app.post(SLOTS, Some(&admin.token), &bad).await, 400, "validation_failed").await;
+        admin.post(SLOTS, &bad).fails(400, "validation_failed").await;
     }
-    let slots = json_of(app.get(SLOTS, Some(&admin.token)).await, 200).await;
-    assert_eq!(slots["items"], json!([slot]));
-    let res = app.delete(&format!("{SLOTS}/{}", slot["id"]), Some(&admin.token)).await;
+    let slots: Items<AdSlot> = admin.get(SLOTS).returns(200).await;
+    assert_eq!(slots.items, vec![slot.clone()]);
+    let res = admin.delete(&format!("{SLOTS}/{}", slot.id)).await;
     assert_eq!(res.status(), 204);
-    assert_error(app.delete(&format!("{SLOTS}/{}", slot["id"]), Some(&admin.token)).await, 404, "not_found").await;
+    admin.delete(&format!("{SLOTS}/{}", slot.id)).fails(404, "not_found").await;
 
-    assert_error(app.delete(&format!("{ROWS}/{id}"), Some(&customer.token)).await, 403, "forbidden").await;
-    assert_eq!(app.delete(&format!("{ROWS}/{id}"), Some(&admin.token)).await.status(), 204);
-    assert_error(app.delete(&format!("{ROWS}/{id}"), Some(&admin.token)).await, 404, "not_found").await;
-    let listed = json_of(app.get(ROWS, Some(&admin.token)).await, 200).await;
-    assert_eq!(listed["items"], json!([]));
+    customer.delete(&format!("{ROWS}/{id}")).fails(403, "forbidden").await;
+    assert_eq!(admin.delete(&format!("{ROWS}/{id}")).await.status(), 204);
+    admin.delete(&format!("{ROWS}/{id}")).fails(404, "not_found").await;
+    let listed: Items<RowSetting> = admin.get(ROWS).returns(200).await;
+    assert!(listed.items.is_empty());
 }
 
 #[tokio::test]
@@ -147,41 +132,34 @@ async fn the_feed_assembles_rows_from_every_module_and_anonymous_callers_get_the
     let seller = app.user(Role::Seller).await;
     let buyer = app.user(Role::Customer).await;
     let streamer = app.user(Role::Streamer).await;
-    app.charge(&buyer, 5_000).await;
-    let lamp = app.product(&seller.token, "Desk lamp", &[("white", 1_200, 5)]).await;
-    app.product(&seller.token, "Mug", &[("blue", 300, 5)]).await;
-    assert_eq!(app.add_to_cart(&buyer.token, &lamp, 0, 2).await.status(), 200);
+    buyer.charge(5_000).await;
+    let lamp = seller.create_product("Desk lamp", &[("white", 1_200, 5)]).await;
+    seller.create_product("Mug", &[("blue", 300, 5)]).await;
+    assert_eq!(buyer.add_to_cart(&lamp, 0, 2).await.status(), 200);
     let due = (app.clock.now() + ChronoDuration::hours(3)).to_rfc3339();
     let mission = json!({ "streamer_id": streamer.id, "title": "No-hit run", "description": "All bosses", "stake": 500, "deadline": due });
-    json_of(app.post_keyed("/api/v1/missions", &buyer.token, "feed-mission", &mission).await, 201).await;
-    let room = json!({ "user_id": buyer.id });
-    let room = json_of(app.post("/api/v1/chat/rooms/direct", Some(&seller.token), &room).await, 201).await;
+    buyer.post("/missions", &mission).idempotency_key("feed-mission").returns::<Mission>(201).await;
+    let room: Room = seller.post("/chat/rooms/direct", &json!({ "user_id": buyer.id })).returns(201).await;
     let msg = json!({ "body": "Your lamp ships today" });
-    json_of(app.post(&format!("/api/v1/chat/rooms/{}/messages", room["id"]), Some(&seller.token), &msg).await, 201)
-        .await;
-    add_slot(&app, &admin, "home-top", None).await;
+    seller.post(&format!("/chat/rooms/{}/messages", room.id), &msg).returns::<Message>(201).await;
+    add_slot(&admin, "home-top", None).await;
 
     let mut notice = row("NOTICE", 0, "Notice");
     notice["template"] = json!({ "component": "notice", "text": "Free shipping" });
     notice["ttl_seconds"] = json!(300);
-    add_row(&app, &admin, notice).await;
-    add_row(&app, &admin, row("MY_WALLET", 10, "Wallet")).await;
-    add_row(&app, &admin, row("MY_CART", 20, "Cart")).await;
-    add_row(&app, &admin, row("QUICK_BUTTONS", 30, "Buttons")).await;
-    add_row(&app, &admin, row("NEW_PRODUCTS", 40, "Products")).await;
-    add_row(&app, &admin, row("MY_MISSIONS", 50, "Missions")).await;
-    add_row(&app, &admin, row("UNREAD_CHATS", 60, "Chats")).await;
-    add_row(&app, &admin, row("BANNER", 70, "Banner")).await;
+    add_row(&admin, notice).await;
+    add_row(&admin, row("MY_WALLET", 10, "Wallet")).await;
+    add_row(&admin, row("MY_CART", 20, "Cart")).await;
+    add_row(&admin, row("QUICK_BUTTONS", 30, "Buttons")).await;
+    add_row(&admin, row("NEW_PRODUCTS", 40, "Products")).await;
+    add_row(&admin, row("MY_MISSIONS", 50, "Missions")).await;
+    add_row(&admin, row("UNREAD_CHATS", 60, "Chats")).await;
+    add_row(&admin, row("BANNER", 70, "Banner")).await;
 
-    let feed = feed_as(&app, Some(&buyer.token), None).await;
-    assert_eq!(feed["source"], "database");
-    assert_eq!(titles(&feed), ["Notice", "Wallet", "Cart", "Buttons", "Products", "Missions", "Chats", "Banner"]);
-    let types: Vec<(&str, &str)> = feed["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["row_type"].as_str().unwrap(), r["render_type"].as_str().unwrap()))
-        .collect();
+    let feed = feed_as(&buyer, None).await;
+    assert_eq!(feed.source, "database");
+    assert_eq!(feed.titles(), ["Notice", "Wallet", "Cart", "Buttons", "Products", "Missions", "Chats", "Banner"]);
+    let types: Vec<(&str, &str)> = feed.rows.iter().map(|r| (r.row_type.as_str(), r.render_type.as_str())).collect();
     assert_eq!(
         types,
         [
@@ -195,30 +173,28 @@ async fn the_feed_assembles_rows_from_every_module_and_anonymous_callers_get_the
             ("BANNER_AD", "AD"),
         ]
     );
-    assert_eq!(row_titled(&feed, "Wallet")["data"]["balance"], 4_500);
-    assert_eq!(row_titled(&feed, "Cart")["data"]["total"], 2_400);
-    assert_eq!(row_titled(&feed, "Cart")["data"]["quantity"], 2);
-    assert_eq!(row_titled(&feed, "Buttons")["data"]["buttons"][2]["badge"], 1);
-    let products = row_titled(&feed, "Products")["data"]["items"].as_array().unwrap().clone();
+    assert_eq!(feed.row("Wallet").data["balance"], 4_500);
+    assert_eq!(feed.row("Cart").data["total"], 2_400);
+    assert_eq!(feed.row("Cart").data["quantity"], 2);
+    assert_eq!(feed.row("Buttons").data["buttons"][2]["badge"], 1);
+    let products = feed.row("Products").data["items"].as_array().unwrap().clone();
     assert_eq!(products.iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(), ["Mug", "Desk lamp"]);
-    assert_eq!(row_titled(&feed, "Missions")["data"]["items"][0]["title"], "No-hit run");
-    assert_eq!(row_titled(&feed, "Chats")["data"]["unread_messages"], 1);
-    assert_eq!(row_titled(&feed, "Banner")["data"]["slot_name"], "home-top");
-    assert_eq!(row_titled(&feed, "Notice")["data"]["template"]["text"], "Free shipping");
-    let expires: chrono::DateTime<chrono::Utc> =
-        serde_json::from_value(row_titled(&feed, "Notice")["meta"]["expires_at"].clone()).unwrap();
+    assert_eq!(feed.row("Missions").data["items"][0]["title"], "No-hit run");
+    assert_eq!(feed.row("Chats").data["unread_messages"], 1);
+    assert_eq!(feed.row("Banner").data["slot_name"], "home-top");
+    assert_eq!(feed.row("Notice").data["template"]["text"], "Free shipping");
+    let expires = feed.row("Notice").meta.expires_at.unwrap();
     assert!(expires > app.clock.now() && expires <= app.clock.now() + ChronoDuration::seconds(301), "{expires}");
-    assert!(row_titled(&feed, "Wallet")["meta"].get("expires_at").is_none());
-    assert!(feed["rows"].as_array().unwrap().iter().all(|r| r["meta"].get("degraded").is_none()), "{feed}");
+    assert!(feed.row("Wallet").meta.expires_at.is_none());
+    assert!(feed.rows.iter().all(|r| r.meta.degraded.is_none()), "{feed:?}");
 
     // Anonymous: only the rows that need no account.
-    let anonymous = feed_as(&app, None, None).await;
-    assert_eq!(titles(&anonymous), ["Notice", "Products", "Banner"]);
+    let anonymous = feed_as(app.client(), None).await;
+    assert_eq!(anonymous.titles(), ["Notice", "Products", "Banner"]);
 
     // A bad token is an error, not an anonymous feed; so is a malformed country.
-    assert_error(app.get("/api/v1/feed", Some("not-a-token")).await, 401, "unauthenticated").await;
-    let res = app.request(reqwest::Method::GET, "/api/v1/feed").header("X-Country", "Korea").send().await.unwrap();
-    assert_error(res, 400, "validation_failed").await;
+    app.with_token("not-a-token").get("/feed").fails(401, "unauthenticated").await;
+    app.get("/feed").header("X-Country", "Korea").fails(400, "validation_failed").await;
 }
 
 #[tokio::test]
@@ -227,49 +203,41 @@ async fn selectors_choose_the_documented_rows() {
     let admin = app.admin().await;
     let seller = app.user(Role::Seller).await;
     for name in ["First", "Second", "Third"] {
-        app.product(&seller.token, name, &[("std", 100, 1)]).await;
+        seller.create_product(name, &[("std", 100, 1)]).await;
     }
-    add_slot(&app, &admin, "home-top", None).await;
-    add_slot(&app, &admin, "kr-only", Some("KR")).await;
+    add_slot(&admin, "home-top", None).await;
+    add_slot(&admin, "kr-only", Some("KR")).await;
 
     let with = |kind: &str, position: i64, title: &str, selector: Value| {
         let mut r = row(kind, position, title);
         r["selector"] = selector;
         r
     };
-    add_row(&app, &admin, with("NOTICE", 1, "Korea", json!({ "country_match": ["KR"] }))).await;
-    add_row(&app, &admin, with("NOTICE", 2, "Asia", json!({ "country_match": ["KR", "JP"] }))).await;
-    add_row(
-        &app,
-        &admin,
-        with("NOTICE", 3, "Even", json!({ "random_modulo_rule": { "modulo": 2, "remainders": [0] } })),
-    )
-    .await;
-    add_row(
-        &app,
-        &admin,
-        with("NOTICE", 4, "Odd", json!({ "random_modulo_rule": { "modulo": 2, "remainders": [1] } })),
-    )
-    .await;
-    add_row(&app, &admin, with("NEW_PRODUCTS", 5, "Second newest", json!({ "index_match": 1 }))).await;
-    add_row(&app, &admin, with("NEW_PRODUCTS", 6, "Tenth newest", json!({ "index_match": 9 }))).await;
-    add_row(&app, &admin, with("BANNER", 7, "Top banner", json!({ "slot_match": "home-top" }))).await;
-    add_row(&app, &admin, with("BANNER", 8, "Korean banner", json!({ "slot_match": "kr-only" }))).await;
-    add_row(&app, &admin, with("BANNER", 9, "Missing banner", json!({ "slot_match": "nowhere" }))).await;
+    add_row(&admin, with("NOTICE", 1, "Korea", json!({ "country_match": ["KR"] }))).await;
+    add_row(&admin, with("NOTICE", 2, "Asia", json!({ "country_match": ["KR", "JP"] }))).await;
+    add_row(&admin, with("NOTICE", 3, "Even", json!({ "random_modulo_rule": { "modulo": 2, "remainders": [0] } })))
+        .await;
+    add_row(&admin, with("NOTICE", 4, "Odd", json!({ "random_modulo_rule": { "modulo": 2, "remainders": [1] } })))
+        .await;
+    add_row(&admin, with("NEW_PRODUCTS", 5, "Second newest", json!({ "index_match": 1 }))).await;
+    add_row(&admin, with("NEW_PRODUCTS", 6, "Tenth newest", json!({ "index_match": 9 }))).await;
+    add_row(&admin, with("BANNER", 7, "Top banner", json!({ "slot_match": "home-top" }))).await;
+    add_row(&admin, with("BANNER", 8, "Korean banner", json!({ "slot_match": "kr-only" }))).await;
+    add_row(&admin, with("BANNER", 9, "Missing banner", json!({ "slot_match": "nowhere" }))).await;
     let combined = json!({ "country_match": ["JP"], "random_modulo_rule": { "modulo": 2, "remainders": [0] } });
-    add_row(&app, &admin, with("NOTICE", 10, "Even in Japan", combined)).await;
+    add_row(&admin, with("NOTICE", 10, "Even in Japan", combined)).await;
 
     // Same position: ordered by id.
-    add_row(&app, &admin, row("NOTICE", 11, "Tie A")).await;
-    add_row(&app, &admin, row("NOTICE", 11, "Tie B")).await;
+    add_row(&admin, row("NOTICE", 11, "Tie A")).await;
+    add_row(&admin, row("NOTICE", 11, "Tie B")).await;
 
-    let anonymous = feed_as(&app, None, None).await;
-    assert_eq!(titles(&anonymous), ["Second newest", "Top banner", "Tie A", "Tie B"]);
-    assert_eq!(row_titled(&anonymous, "Second newest")["data"]["items"].as_array().unwrap().len(), 1);
-    assert_eq!(row_titled(&anonymous, "Second newest")["data"]["items"][0]["name"], "Second");
+    let anonymous = feed_as(app.client(), None).await;
+    assert_eq!(anonymous.titles(), ["Second newest", "Top banner", "Tie A", "Tie B"]);
+    assert_eq!(anonymous.row("Second newest").data["items"].as_array().unwrap().len(), 1);
+    assert_eq!(anonymous.row("Second newest").data["items"][0]["name"], "Second");
 
-    let korea = feed_as(&app, None, Some("kr")).await;
-    assert_eq!(titles(&korea), ["Korea", "Asia", "Second newest", "Top banner", "Korean banner", "Tie A", "Tie B"]);
+    let korea = feed_as(app.client(), Some("kr")).await;
+    assert_eq!(korea.titles(), ["Korea", "Asia", "Second newest", "Top banner", "Korean banner", "Tie A", "Tie B"]);
 
     // The modulo rule is on the account id; find one user of each parity.
     let mut even = None;
@@ -283,10 +251,10 @@ async fn selectors_choose_the_documented_rows() {
         };
     }
     let (even, odd) = (even.unwrap(), odd.unwrap());
-    let feed = feed_as(&app, Some(&even.token), Some("JP")).await;
-    assert_eq!(titles(&feed), ["Asia", "Even", "Second newest", "Top banner", "Even in Japan", "Tie A", "Tie B"]);
-    let feed = feed_as(&app, Some(&odd.token), Some("JP")).await;
-    assert_eq!(titles(&feed), ["Asia", "Odd", "Second newest", "Top banner", "Tie A", "Tie B"]);
+    let feed = feed_as(&even, Some("JP")).await;
+    assert_eq!(feed.titles(), ["Asia", "Even", "Second newest", "Top banner", "Even in Japan", "Tie A", "Tie B"]);
+    let feed = feed_as(&odd, Some("JP")).await;
+    assert_eq!(feed.titles(), ["Asia", "Odd", "Second newest", "Top banner", "Tie A", "Tie B"]);
 }
 
 #[tokio::test]
@@ -299,30 +267,29 @@ async fn rows_outside_their_window_or_disabled_are_never_served() {
     ending["starts_at"] = json!(at(ChronoDuration::hours(-1)));
     ending["ends_at"] = json!(at(ChronoDuration::minutes(30)));
     ending["ttl_seconds"] = json!(3600);
-    add_row(&app, &admin, ending).await;
+    add_row(&admin, ending).await;
     let mut later = row("NOTICE", 2, "Later");
     later["starts_at"] = json!(at(ChronoDuration::hours(1)));
-    add_row(&app, &admin, later).await;
+    add_row(&admin, later).await;
     let mut off = row("NOTICE", 3, "Off");
     off["enabled"] = json!(false);
-    add_row(&app, &admin, off).await;
+    add_row(&admin, off).await;
     let mut past = row("NOTICE", 4, "Past");
     past["starts_at"] = json!(at(ChronoDuration::days(-2)));
     past["ends_at"] = json!(at(ChronoDuration::days(-1)));
-    add_row(&app, &admin, past).await;
-    add_row(&app, &admin, row("NOTICE", 5, "Always")).await;
+    add_row(&admin, past).await;
+    add_row(&admin, row("NOTICE", 5, "Always")).await;
 
-    let feed = feed_as(&app, None, None).await;
-    assert_eq!(titles(&feed), ["Ending", "Always"]);
+    let feed = feed_as(app.client(), None).await;
+    assert_eq!(feed.titles(), ["Ending", "Always"]);
     // The row ends before its ttl would: clients must not keep it past the end.
-    let expires: chrono::DateTime<chrono::Utc> =
-        serde_json::from_value(row_titled(&feed, "Ending")["meta"]["expires_at"].clone()).unwrap();
+    let expires = feed.row("Ending").meta.expires_at.unwrap();
     assert_eq!(expires.timestamp(), (now + ChronoDuration::minutes(30)).timestamp());
 
     app.clock.advance(ChronoDuration::minutes(45));
-    assert_eq!(titles(&feed_as(&app, None, None).await), ["Always"]);
+    assert_eq!(feed_as(app.client(), None).await.titles(), ["Always"]);
     app.clock.advance(ChronoDuration::minutes(30));
-    assert_eq!(titles(&feed_as(&app, None, None).await), ["Later", "Always"]);
+    assert_eq!(feed_as(app.client(), None).await.titles(), ["Later", "Always"]);
 }
 
 /// Counts calls per provider; optionally makes some providers hang.
@@ -365,24 +332,24 @@ async fn one_feed_request_calls_each_needed_provider_once() {
     let admin = app.admin().await;
     let buyer = app.user(Role::Customer).await;
     // WALLET twice (MY_WALLET, QUICK_BUTTONS), CART three times (MY_CART ×2, QUICK_BUTTONS), CHAT once.
-    add_row(&app, &admin, row("MY_WALLET", 1, "Wallet")).await;
-    add_row(&app, &admin, row("QUICK_BUTTONS", 2, "Buttons")).await;
-    add_row(&app, &admin, row("MY_CART", 3, "Cart")).await;
-    add_row(&app, &admin, row("MY_CART", 4, "Cart again")).await;
-    add_row(&app, &admin, row("NOTICE", 5, "Notice")).await;
+    add_row(&admin, row("MY_WALLET", 1, "Wallet")).await;
+    add_row(&admin, row("QUICK_BUTTONS", 2, "Buttons")).await;
+    add_row(&admin, row("MY_CART", 3, "Cart")).await;
+    add_row(&admin, row("MY_CART", 4, "Cart again")).await;
+    add_row(&admin, row("NOTICE", 5, "Notice")).await;
     instrument.calls.lock().unwrap().clear();
 
-    let feed = feed_as(&app, Some(&buyer.token), None).await;
-    assert_eq!(titles(&feed), ["Wallet", "Buttons", "Cart", "Cart again", "Notice"]);
+    let feed = feed_as(&buyer, None).await;
+    assert_eq!(feed.titles(), ["Wallet", "Buttons", "Cart", "Cart again", "Notice"]);
     let calls = instrument.calls.lock().unwrap().clone();
     assert_eq!(calls, HashMap::from([(ProviderType::Wallet, 1), (ProviderType::Cart, 1), (ProviderType::Chat, 1)]));
 
     // Anonymous: the personal providers are not called at all.
     instrument.calls.lock().unwrap().clear();
-    feed_as(&app, None, None).await;
+    feed_as(app.client(), None).await;
     assert!(instrument.calls.lock().unwrap().is_empty());
 
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.get_root("/metrics").await.text().await;
     assert!(
         metrics.lines().any(|l| l.starts_with("feed_provider_calls_total{") && l.contains("provider=\"WALLET\"")),
         "{metrics}"
@@ -399,30 +366,30 @@ async fn a_hanging_provider_costs_its_rows_not_the_feed() {
     let admin = app.admin().await;
     let seller = app.user(Role::Seller).await;
     let buyer = app.user(Role::Customer).await;
-    app.product(&seller.token, "Lamp", &[("std", 100, 1)]).await;
-    add_row(&app, &admin, row("MY_WALLET", 1, "Wallet")).await;
-    add_row(&app, &admin, row("QUICK_BUTTONS", 2, "Buttons")).await;
-    add_row(&app, &admin, row("NEW_PRODUCTS", 3, "Products")).await;
-    add_row(&app, &admin, row("MY_CART", 4, "Cart")).await;
+    seller.create_product("Lamp", &[("std", 100, 1)]).await;
+    add_row(&admin, row("MY_WALLET", 1, "Wallet")).await;
+    add_row(&admin, row("QUICK_BUTTONS", 2, "Buttons")).await;
+    add_row(&admin, row("NEW_PRODUCTS", 3, "Products")).await;
+    add_row(&admin, row("MY_CART", 4, "Cart")).await;
 
     let started = Instant::now();
-    let feed = feed_as(&app, Some(&buyer.token), None).await;
+    let feed = feed_as(&buyer, None).await;
     let took = started.elapsed();
     // The wallet provider sleeps 30 s; the feed is cut at the 300 ms timeout (the margin is
     // generous for a shared machine, and still two orders of magnitude below the hang).
     assert!(took < Duration::from_secs(3), "feed took {took:?}");
-    assert_eq!(titles(&feed), ["Wallet", "Buttons", "Products", "Cart"]);
-    let wallet = row_titled(&feed, "Wallet");
-    assert_eq!(wallet["data"]["unavailable"], true);
-    assert_eq!(wallet["meta"]["degraded"], true);
-    let buttons = row_titled(&feed, "Buttons");
-    assert_eq!(buttons["meta"]["degraded"], true);
-    assert!(buttons["data"]["buttons"][0]["badge"].is_null());
-    assert_eq!(buttons["data"]["buttons"][1]["badge"], 0);
-    assert!(row_titled(&feed, "Cart")["meta"].get("degraded").is_none());
-    assert_eq!(row_titled(&feed, "Products")["data"]["items"][0]["name"], "Lamp");
+    assert_eq!(feed.titles(), ["Wallet", "Buttons", "Products", "Cart"]);
+    let wallet = feed.row("Wallet");
+    assert_eq!(wallet.data["unavailable"], true);
+    assert_eq!(wallet.meta.degraded, Some(true));
+    let buttons = feed.row("Buttons");
+    assert_eq!(buttons.meta.degraded, Some(true));
+    assert!(buttons.data["buttons"][0]["badge"].is_null());
+    assert_eq!(buttons.data["buttons"][1]["badge"], 0);
+    assert!(feed.row("Cart").meta.degraded.is_none());
+    assert_eq!(feed.row("Products").data["items"][0]["name"], "Lamp");
 
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.get_root("/metrics").await.text().await;
     assert!(
         metrics.lines().any(|l| l.starts_with("feed_provider_calls_total{")
             && l.contains("provider=\"WALLET\"")
@@ -439,40 +406,40 @@ async fn storage_outages_fall_back_to_the_cache_then_the_compiled_in_backup() {
     };
     let app = spawn_app_with(TestOptions { redis_url: Some(redis.url()), ..fast_refresh() }).await;
     let admin = app.admin().await;
-    add_row(&app, &admin, row("NOTICE", 1, "From the database")).await;
-    let feed = feed_as(&app, None, None).await;
-    assert_eq!((feed["source"].as_str(), titles(&feed)), (Some("database"), vec!["From the database".to_string()]));
+    add_row(&admin, row("NOTICE", 1, "From the database")).await;
+    let feed = feed_as(app.client(), None).await;
+    assert_eq!((feed.source.as_str(), feed.titles()), ("database", vec!["From the database".to_string()]));
 
     let db = app.assembled.database("feed").unwrap().clone();
     db.simulate_outage(true);
     let cached = platform::testkit::eventually(Duration::from_secs(10), || async {
-        let feed = feed_as(&app, None, None).await;
-        (feed["source"] == "cache").then_some(feed)
+        let feed = feed_as(app.client(), None).await;
+        (feed.source == "cache").then_some(feed)
     })
     .await
     .expect("the feed never switched to the cache");
-    assert_eq!(titles(&cached), ["From the database"]);
+    assert_eq!(cached.titles(), ["From the database"]);
     // Admin changes fail cleanly while the database is away.
-    assert_error(app.post(ROWS, Some(&admin.token), &row("NOTICE", 2, "x")).await, 503, "unavailable").await;
+    admin.post(ROWS, &row("NOTICE", 2, "x")).fails(503, "unavailable").await;
 
     redis.stop();
     let backup = platform::testkit::eventually(Duration::from_secs(15), || async {
-        let feed = feed_as(&app, None, None).await;
-        (feed["source"] == "backup").then_some(feed)
+        let feed = feed_as(app.client(), None).await;
+        (feed.source == "backup").then_some(feed)
     })
     .await
     .expect("the feed never switched to the backup");
-    assert!(titles(&backup).contains(&"Welcome".to_string()), "{backup}");
+    assert!(backup.titles().contains(&"Welcome".to_string()), "{backup:?}");
 
     redis.restart().unwrap();
     db.simulate_outage(false);
     let recovered = platform::testkit::eventually(Duration::from_secs(15), || async {
-        let feed = feed_as(&app, None, None).await;
-        (feed["source"] == "database").then_some(feed)
+        let feed = feed_as(app.client(), None).await;
+        (feed.source == "database").then_some(feed)
     })
     .await
     .expect("the feed never went back to the database");
-    assert_eq!(titles(&recovered), ["From the database"]);
+    assert_eq!(recovered.titles(), ["From the database"]);
 }
 
 #[tokio::test]
@@ -488,11 +455,11 @@ async fn an_admin_change_on_one_instance_reaches_the_others_at_once() {
     let first = spawn_app_with(options).await;
     let second = spawn_peer(&first).await;
     let admin = first.admin().await;
-    assert!(titles(&feed_as(&second, None, None).await).is_empty());
-    add_row(&first, &admin, row("NOTICE", 1, "Hello")).await;
+    assert!(feed_as(second.client(), None).await.titles().is_empty());
+    add_row(&admin, row("NOTICE", 1, "Hello")).await;
     let seen = platform::testkit::eventually(Duration::from_secs(10), || async {
-        let feed = feed_as(&second, None, None).await;
-        (titles(&feed) == ["Hello"]).then_some(())
+        let feed = feed_as(second.client(), None).await;
+        (feed.titles() == ["Hello"]).then_some(())
     })
     .await;
     assert!(seen.is_some(), "the second instance never saw the new row");
@@ -508,39 +475,39 @@ async fn a_provider_that_keeps_failing_is_skipped_then_probed_until_it_recovers(
     let app = spawn_app_with(options).await;
     let admin = app.admin().await;
     let buyer = app.user(Role::Customer).await;
-    add_row(&app, &admin, row("MY_WALLET", 1, "Wallet")).await;
-    add_row(&app, &admin, row("MY_CART", 2, "Cart")).await;
+    add_row(&admin, row("MY_WALLET", 1, "Wallet")).await;
+    add_row(&admin, row("MY_CART", 2, "Cart")).await;
     let wallet_calls = || instrument.calls.lock().unwrap().get(&ProviderType::Wallet).copied().unwrap_or(0);
 
     // Two timeouts in a row open the circuit: the third request does not call the provider.
     for expected in 1..=2 {
-        let feed = feed_as(&app, Some(&buyer.token), None).await;
-        assert_eq!(row_titled(&feed, "Wallet")["data"]["unavailable"], true);
+        let feed = feed_as(&buyer, None).await;
+        assert_eq!(feed.row("Wallet").data["unavailable"], true);
         assert_eq!(wallet_calls(), expected);
     }
-    let feed = feed_as(&app, Some(&buyer.token), None).await;
-    assert_eq!(row_titled(&feed, "Wallet")["meta"]["degraded"], true);
-    assert!(row_titled(&feed, "Cart")["meta"].get("degraded").is_none(), "other providers are unaffected");
+    let feed = feed_as(&buyer, None).await;
+    assert_eq!(feed.row("Wallet").meta.degraded, Some(true));
+    assert!(feed.row("Cart").meta.degraded.is_none(), "other providers are unaffected");
     assert_eq!(wallet_calls(), 2, "an open circuit skips the provider");
 
     // After the open period one request probes it; still hanging, so it opens again.
     tokio::time::sleep(Duration::from_millis(900)).await;
-    feed_as(&app, Some(&buyer.token), None).await;
+    feed_as(&buyer, None).await;
     assert_eq!(wallet_calls(), 3);
-    feed_as(&app, Some(&buyer.token), None).await;
+    feed_as(&buyer, None).await;
     assert_eq!(wallet_calls(), 3);
 
     // Healed: the next probe succeeds and closes the circuit for good.
     instrument.hang.lock().unwrap().clear();
     tokio::time::sleep(Duration::from_millis(900)).await;
-    let feed = feed_as(&app, Some(&buyer.token), None).await;
-    assert_eq!(row_titled(&feed, "Wallet")["data"]["balance"], 0);
+    let feed = feed_as(&buyer, None).await;
+    assert_eq!(feed.row("Wallet").data["balance"], 0);
     for _ in 0..3 {
-        let feed = feed_as(&app, Some(&buyer.token), None).await;
-        assert!(row_titled(&feed, "Wallet")["meta"].get("degraded").is_none());
+        let feed = feed_as(&buyer, None).await;
+        assert!(feed.row("Wallet").meta.degraded.is_none());
     }
     assert_eq!(wallet_calls(), 7);
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.get_root("/metrics").await.text().await;
     assert!(
         metrics.lines().any(|l| l.starts_with("feed_provider_calls_total{")
             && l.contains("provider=\"WALLET\"")

@@ -2,52 +2,51 @@
 
 use crate::helpers::*;
 use contracts::Role;
-use reqwest::Method;
 use serde_json::Value;
 
 #[tokio::test]
 async fn healthz_answers_ok() {
     let app = spawn_app().await;
-    let body = json_of(app.get("/healthz", None).await, 200).await;
-    assert_eq!(body["status"], "ok");
+    let health: Health = app.get_root("/healthz").returns(200).await;
+    assert_eq!(health.status, "ok");
 }
 
 #[tokio::test]
 async fn readyz_reports_database_and_cache() {
     let app = spawn_app().await;
-    let body = json_of(app.get("/readyz", None).await, 200).await;
-    assert_eq!(body["status"], "ready");
-    assert_eq!(body["checks"]["database"], "ok");
-    assert_eq!(body["checks"]["cache"], "ok");
+    let ready: Readiness = app.get_root("/readyz").returns(200).await;
+    assert_eq!(ready.status, "ready");
+    assert_eq!(ready.checks["database"], "ok");
+    assert_eq!(ready.checks["cache"], "ok");
 }
 
 #[tokio::test]
 async fn readyz_fails_while_shutting_down() {
     let app = spawn_app().await;
     // The lifecycle flag is what SIGTERM sets; the handle-based spawn shares the same app data.
-    let res = app.get("/readyz", None).await;
+    let res = app.get_root("/readyz").await;
     assert_eq!(res.status(), 200);
     let lifecycle = app.lifecycle();
     lifecycle.begin_shutdown();
-    let body = assert_error(app.get("/readyz", None).await, 503, "unavailable").await;
-    assert_eq!(body["status"], "shutting_down");
+    let body = app.get_root("/readyz").fails(503, "unavailable").await;
+    assert_eq!(body.extra["status"], "shutting_down");
 }
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_echoes_the_clients() {
     let app = spawn_app().await;
-    let res = app.get("/healthz", None).await;
-    assert!(!res.headers()["x-request-id"].to_str().unwrap().is_empty());
-    let res = app.request(Method::GET, "/nope").header("X-Request-Id", "trace-me-123").send().await.unwrap();
-    assert_eq!(res.headers()["x-request-id"], "trace-me-123");
+    let res = app.get_root("/healthz").await;
+    assert!(!res.header("x-request-id").unwrap().is_empty());
+    let res = app.get_root("/nope").header("X-Request-Id", "trace-me-123").await;
+    assert_eq!(res.header("x-request-id"), Some("trace-me-123"));
 }
 
 #[tokio::test]
 async fn metrics_expose_http_and_pool_series() {
     let app = spawn_app().await;
     let user = app.user(Role::Customer).await;
-    app.get("/api/v1/wallet", Some(&user.token)).await;
-    let text = app.get("/metrics", None).await.text().await.unwrap();
+    user.get("/wallet").await;
+    let text = app.get_root("/metrics").await.text().await;
     assert!(text.contains("http_requests_total"), "{text}");
     assert!(text.contains("route=\"/api/v1/wallet\""), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
@@ -58,7 +57,7 @@ async fn metrics_expose_http_and_pool_series() {
 #[tokio::test]
 async fn openapi_document_lists_the_routes_and_swagger_is_served() {
     let app = spawn_app().await;
-    let doc: Value = json_of(app.get("/api-docs/openapi.json", None).await, 200).await;
+    let doc: Value = app.get_root("/api-docs/openapi.json").returns(200).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/api/v1/auth/signup",
@@ -70,9 +69,9 @@ async fn openapi_document_lists_the_routes_and_swagger_is_served() {
         assert!(doc["paths"].get(path).is_some(), "missing {path}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    let res = app.get("/swagger-ui/", None).await;
+    let res = app.get_root("/swagger-ui/").await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("swagger"));
+    assert!(res.text().await.contains("swagger"));
 }
 
 #[tokio::test]
@@ -80,7 +79,7 @@ async fn each_module_uses_its_own_pool_and_the_account_database_can_live_apart()
     use diesel::prelude::*;
     let app = spawn_app().await;
     let user = app.user(Role::Customer).await;
-    app.charge(&user, 10).await;
+    user.charge(10).await;
     let account_db = app.assembled.database("account").unwrap().clone();
     let payment_db = app.assembled.database("payment").unwrap().clone();
     #[derive(QueryableByName)]

@@ -113,25 +113,20 @@ async fn toss_app(mock: &MockToss) -> TestApp {
     .await
 }
 
-async fn pending_charge(app: &TestApp, user: &User, amount: i64) -> Value {
-    let body = json_of(
-        app.post_keyed("/api/v1/wallet/charges", &user.token, &format!("c-{amount}"), &json!({"amount": amount})).await,
-        201,
-    )
-    .await;
-    assert_eq!(body["status"], "pending");
-    assert_eq!(body["balance"], 0);
-    assert!(body["order_id"].as_str().unwrap().len() >= 6);
-    body
+async fn pending_charge(user: &User, amount: i64) -> Charge {
+    let charge: Charge = user
+        .post("/wallet/charges", &json!({"amount": amount}))
+        .idempotency_key(format!("c-{amount}"))
+        .returns(201)
+        .await;
+    assert_eq!(charge.status, "pending");
+    assert_eq!(charge.balance, 0);
+    assert!(charge.order_id.len() >= 6);
+    charge
 }
 
-async fn confirm_charge(app: &TestApp, user: &User, charge: &Value, key: &str) -> reqwest::Response {
-    app.post(
-        &format!("/api/v1/wallet/charges/{}/confirm", charge["id"]),
-        Some(&user.token),
-        &json!({"payment_key": key}),
-    )
-    .await
+fn confirm_charge(user: &User, charge: &Charge, key: &str) -> Call {
+    user.post(&format!("/wallet/charges/{}/confirm", charge.id), &json!({"payment_key": key}))
 }
 
 #[tokio::test]
@@ -139,16 +134,16 @@ async fn a_confirmed_toss_payment_is_credited_exactly_once() {
     let mock = mock_toss();
     let app = toss_app(&mock).await;
     let user = app.user(Role::Customer).await;
-    let charge = pending_charge(&app, &user, 15_000).await;
-    let body = json_of(confirm_charge(&app, &user, &charge, "pk_ok").await, 200).await;
-    assert_eq!((body["status"].as_str(), body["balance"].as_i64()), (Some("confirmed"), Some(15_000)));
-    let again = json_of(confirm_charge(&app, &user, &charge, "pk_ok").await, 200).await;
-    assert_eq!(again["status"], "confirmed");
-    assert_eq!(app.balance(&user).await, 15_000);
+    let charge = pending_charge(&user, 15_000).await;
+    let confirmed: Charge = confirm_charge(&user, &charge, "pk_ok").returns(200).await;
+    assert_eq!((confirmed.status.as_str(), confirmed.balance), ("confirmed", 15_000));
+    let again: Charge = confirm_charge(&user, &charge, "pk_ok").returns(200).await;
+    assert_eq!(again.status, "confirmed");
+    assert_eq!(user.balance().await, 15_000);
     assert_eq!(mock.state.lock().unwrap().confirms, 1, "a confirmed charge is not confirmed at Toss again");
     app.clock.advance(Duration::minutes(5));
     app.assembled.charges.reconcile().await.unwrap();
-    assert_eq!(app.balance(&user).await, 15_000);
+    assert_eq!(user.balance().await, 15_000);
 }
 
 #[tokio::test]
@@ -156,14 +151,13 @@ async fn a_refused_payment_fails_the_charge_and_credits_nothing() {
     let mock = mock_toss();
     let app = toss_app(&mock).await;
     let user = app.user(Role::Customer).await;
-    let charge = pending_charge(&app, &user, 8_000).await;
-    let body = assert_error(confirm_charge(&app, &user, &charge, "pk_refuse").await, 402, "payment_refused").await;
-    assert_eq!(body["error"]["details"]["gateway_code"], "REJECT_CARD_PAYMENT");
-    let fetched =
-        json_of(app.get(&format!("/api/v1/wallet/charges/{}", charge["id"]), Some(&user.token)).await, 200).await;
-    assert_eq!(fetched["status"], "failed");
-    assert_error(confirm_charge(&app, &user, &charge, "pk_refuse").await, 402, "payment_refused").await;
-    assert_eq!(app.balance(&user).await, 0);
+    let charge = pending_charge(&user, 8_000).await;
+    let body = confirm_charge(&user, &charge, "pk_refuse").fails(402, "payment_refused").await;
+    assert_eq!(body.error.details.gateway_code.as_deref(), Some("REJECT_CARD_PAYMENT"));
+    let fetched: Charge = user.get(&format!("/wallet/charges/{}", charge.id)).returns(200).await;
+    assert_eq!(fetched.status, "failed");
+    confirm_charge(&user, &charge, "pk_refuse").fails(402, "payment_refused").await;
+    assert_eq!(user.balance().await, 0);
 }
 
 #[tokio::test]
@@ -171,21 +165,21 @@ async fn a_timed_out_confirm_stays_pending_and_reconciliation_credits_it_once() 
     let mock = mock_toss();
     let app = toss_app(&mock).await;
     let user = app.user(Role::Customer).await;
-    let charge = pending_charge(&app, &user, 20_000).await;
-    let body = json_of(confirm_charge(&app, &user, &charge, "pk_slow").await, 202).await;
-    assert_eq!(body["status"], "pending");
-    assert_eq!(app.balance(&user).await, 0, "nothing credited while the outcome is unknown");
+    let charge = pending_charge(&user, 20_000).await;
+    let body: Charge = confirm_charge(&user, &charge, "pk_slow").returns(202).await;
+    assert_eq!(body.status, "pending");
+    assert_eq!(user.balance().await, 0, "nothing credited while the outcome is unknown");
     // Too soon: the confirm might still be in flight.
     app.assembled.charges.reconcile().await.unwrap();
-    assert_eq!(app.balance(&user).await, 0);
+    assert_eq!(user.balance().await, 0);
     app.clock.advance(Duration::seconds(30));
     assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 1);
-    assert_eq!(app.balance(&user).await, 20_000);
+    assert_eq!(user.balance().await, 20_000);
     app.clock.advance(Duration::seconds(30));
     assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 0);
-    let body = json_of(confirm_charge(&app, &user, &charge, "pk_slow").await, 200).await;
-    assert_eq!(body["status"], "confirmed");
-    assert_eq!(app.balance(&user).await, 20_000);
+    let body: Charge = confirm_charge(&user, &charge, "pk_slow").returns(200).await;
+    assert_eq!(body.status, "confirmed");
+    assert_eq!(user.balance().await, 20_000);
 }
 
 #[tokio::test]
@@ -193,17 +187,16 @@ async fn an_unpaid_unknown_outcome_is_failed_after_the_pending_expiry() {
     let mock = mock_toss();
     let app = toss_app(&mock).await;
     let user = app.user(Role::Customer).await;
-    let charge = pending_charge(&app, &user, 3_000).await;
-    json_of(confirm_charge(&app, &user, &charge, "pk_5xx").await, 202).await;
+    let charge = pending_charge(&user, 3_000).await;
+    confirm_charge(&user, &charge, "pk_5xx").returns::<Charge>(202).await;
     app.clock.advance(Duration::minutes(1));
     assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 0, "unknown at Toss yet: keep waiting");
     app.clock.advance(Duration::days(2));
     assert_eq!(app.assembled.charges.reconcile().await.unwrap(), 1);
     let user = app.login_user(&user.email, &user.password).await;
-    let fetched =
-        json_of(app.get(&format!("/api/v1/wallet/charges/{}", charge["id"]), Some(&user.token)).await, 200).await;
-    assert_eq!(fetched["status"], "failed");
-    assert_eq!(app.balance(&user).await, 0);
+    let fetched: Charge = user.get(&format!("/wallet/charges/{}", charge.id)).returns(200).await;
+    assert_eq!(fetched.status, "failed");
+    assert_eq!(user.balance().await, 0);
 }
 
 #[tokio::test]
@@ -211,12 +204,12 @@ async fn concurrent_confirms_credit_once() {
     let mock = mock_toss();
     let app = toss_app(&mock).await;
     let user = app.user(Role::Customer).await;
-    let charge = pending_charge(&app, &user, 9_000).await;
-    let tries = (0..6).map(|_| confirm_charge(&app, &user, &charge, "pk_ok"));
+    let charge = pending_charge(&user, 9_000).await;
+    let tries = (0..6).map(|_| confirm_charge(&user, &charge, "pk_ok").send());
     for res in futures::future::join_all(tries).await {
         assert_eq!(res.status(), 200);
     }
-    assert_eq!(app.balance(&user).await, 9_000);
+    assert_eq!(user.balance().await, 9_000);
     let audit = app.assembled.wallets.audit().await.unwrap();
-    assert!(audit.mismatched_wallets.is_empty());
+    assert!(audit.mismatched_wallets.is_empty(), "{audit:?}");
 }

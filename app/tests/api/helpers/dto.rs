@@ -1,0 +1,499 @@
+//! What the API answers, as a client reads it from docs/api.md: written here, never imported from
+//! the server, so a change to the contract shows up as a change to these types. Each struct
+//! refuses fields it does not list and tells a `null` from an absent key, so comparing two
+//! of them compares everything the server sent. `Value` stays where JSON is free-form by
+//! design (feed row data, selectors, templates) and where a test checks the raw shape.
+
+// The structs mirror the contract; not every test reads every field.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+type Time = DateTime<Utc>;
+
+/// `value` as `T` (for tests that check the raw JSON and then read it typed).
+pub fn parse<T: DeserializeOwned>(value: &Value) -> T {
+    serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("not a {}: {e}: {value}", std::any::type_name::<T>()))
+}
+
+/// For fields the server always sends, `null` included: the key must be there (serde would
+/// take a missing one for `None`), so comparing DTOs compares what the raw JSON would.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(deserializer)
+}
+
+/// For fields the server leaves out instead of sending `null`: `None` means absent, and a
+/// `null` is refused, so `is_none()` checks what `get(..).is_none()` does on the raw JSON.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+// Lists.
+
+/// A paged list: `?page=&size=`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub size: u32,
+    pub total: i64,
+}
+
+/// A cursor list: `?before=&limit=`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cursor<T> {
+    pub items: Vec<T>,
+    #[serde(deserialize_with = "nullable")]
+    pub next_before: Option<i64>,
+}
+
+/// A short unpaged list.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+// Errors.
+
+/// `{"error": {"code", "message", "details"}}`, every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorInfo,
+    /// Anything beside `error` (`/readyz` adds its `status` and `checks`).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+    pub details: ErrorDetails,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ErrorDetails {
+    /// `validation_failed`: the problem with each field.
+    pub fields: Option<BTreeMap<String, String>>,
+    /// `cart_changed`: what changed in the cart.
+    pub messages: Option<Vec<String>>,
+    /// `payment_refused`: the gateway's own code.
+    pub gateway_code: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl ErrorBody {
+    pub fn code(&self) -> &str {
+        &self.error.code
+    }
+
+    /// The problem `validation_failed` names for `field`.
+    pub fn field(&self, field: &str) -> Option<&str> {
+        self.error.details.fields.as_ref()?.get(field).map(String::as_str)
+    }
+}
+
+// Operations.
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Readiness {
+    pub status: String,
+    pub checks: BTreeMap<String, String>,
+}
+
+// Accounts and auth.
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    #[serde(deserialize_with = "nullable")]
+    pub phone: Option<String>,
+    pub email_verified: bool,
+    pub created_at: Time,
+}
+
+/// What anyone may see of an account (also a chat member).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+}
+
+/// The answer to login and refresh.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub account: Account,
+}
+
+// Wallet.
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wallet {
+    pub account_id: i64,
+    pub balance: i64,
+}
+
+/// A ledger entry; `amount` is signed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub id: i64,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub kind: String,
+    pub reference: String,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    pub id: i64,
+    pub amount: i64,
+    pub status: String,
+    pub balance: i64,
+    pub gateway: String,
+    pub order_id: String,
+    pub order_name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub failure_code: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub failure_message: Option<String>,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub confirmed_at: Option<Time>,
+}
+
+// Catalog, cart and orders.
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: i64,
+    pub seller_id: i64,
+    pub name: String,
+    pub description: String,
+    pub items: Vec<Item>,
+    pub created_at: Time,
+}
+
+impl Product {
+    /// The id of the item at `index` (in the order the seller listed them).
+    pub fn item_id(&self, index: usize) -> i64 {
+        self.items[index].id
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub id: i64,
+    pub name: String,
+    pub price: i64,
+    pub stock: i64,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductSummary {
+    pub id: i64,
+    pub seller_id: i64,
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub min_price: Option<i64>,
+    pub in_stock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cart {
+    pub items: Vec<CartLine>,
+    pub total: i64,
+    /// What changed since the cart was last shown, each once.
+    pub messages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub product_id: i64,
+    pub item_id: i64,
+    pub product_name: String,
+    pub item_name: String,
+    pub price: i64,
+    pub quantity: i64,
+    pub line_total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    pub id: i64,
+    pub buyer_id: i64,
+    pub status: String,
+    pub total: i64,
+    pub items: Vec<OrderLine>,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLine {
+    pub product_id: i64,
+    pub item_id: i64,
+    pub seller_id: i64,
+    pub product_name: String,
+    pub item_name: String,
+    pub price: i64,
+    pub quantity: i64,
+}
+
+// Chat.
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Room {
+    pub id: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub name: Option<String>,
+    pub direct: bool,
+    pub members: Vec<Profile>,
+    pub created_at: Time,
+}
+
+/// A room in the caller's room list.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSummary {
+    pub id: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub name: Option<String>,
+    pub direct: bool,
+    pub members: Vec<Profile>,
+    #[serde(deserialize_with = "nullable")]
+    pub last_message: Option<Message>,
+    pub unread_count: i64,
+    pub last_activity_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub id: i64,
+    pub room_id: i64,
+    pub sender_id: i64,
+    pub body: String,
+    pub created_at: Time,
+}
+
+/// A room's messages: `next_before` pages back, `next_after` forward (with `?after=`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    #[serde(deserialize_with = "nullable")]
+    pub next_before: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
+    pub next_after: Option<i64>,
+}
+
+/// A frame the server sends on `/chat/ws`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// A new message in one of the user's rooms.
+    Message {
+        message: Message,
+    },
+    /// The sending socket's answer to its `send`.
+    Ack {
+        client_id: Value,
+        message: Message,
+    },
+    Error {
+        client_id: Value,
+        code: String,
+        message: String,
+    },
+    /// The server lost messages it could not deliver live: catch up over HTTP.
+    Resync,
+}
+
+impl ServerFrame {
+    /// The frame's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerFrame::Message { .. } => "message",
+            ServerFrame::Ack { .. } => "ack",
+            ServerFrame::Error { .. } => "error",
+            ServerFrame::Resync => "resync",
+        }
+    }
+
+    /// The chat message a `message` or `ack` frame carries.
+    pub fn message(&self) -> Option<&Message> {
+        match self {
+            ServerFrame::Message { message } | ServerFrame::Ack { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The body of the chat message a `message` or `ack` frame carries.
+    pub fn body(&self) -> Option<&str> {
+        self.message().map(|m| m.body.as_str())
+    }
+
+    pub fn client_id(&self) -> Option<&Value> {
+        match self {
+            ServerFrame::Ack { client_id, .. } | ServerFrame::Error { client_id, .. } => Some(client_id),
+            _ => None,
+        }
+    }
+
+    /// The error code of an `error` frame.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ServerFrame::Error { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+// Missions.
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mission {
+    pub id: i64,
+    pub creator_id: i64,
+    pub streamer_id: i64,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub pool: i64,
+    pub contributors: i64,
+    pub deadline: Time,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub decided_at: Option<Time>,
+    pub settled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contribution {
+    pub id: i64,
+    pub mission_id: i64,
+    pub account_id: i64,
+    pub amount: i64,
+    pub created_at: Time,
+}
+
+// Feed.
+
+/// `GET /feed`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feed {
+    pub rows: Vec<FeedRow>,
+    /// `database`, `cache` or `backup`.
+    pub source: String,
+    pub generated_at: Time,
+}
+
+impl Feed {
+    /// The rows' titles, in order.
+    pub fn titles(&self) -> Vec<String> {
+        self.rows.iter().map(|r| r.meta.title.clone()).collect()
+    }
+
+    pub fn row(&self, title: &str) -> &FeedRow {
+        self.rows.iter().find(|r| r.meta.title == title).unwrap_or_else(|| panic!("no row {title}: {self:?}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedRow {
+    pub row_id: i64,
+    pub row_type: String,
+    pub render_type: String,
+    /// Each row type's own content.
+    pub data: Value,
+    pub meta: RowMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowMeta {
+    pub title: String,
+    pub position: i64,
+    #[serde(default, deserialize_with = "present")]
+    pub expires_at: Option<Time>,
+    /// Set when a provider the row needs failed.
+    #[serde(default, deserialize_with = "present")]
+    pub degraded: Option<bool>,
+}
+
+/// A row setting (admin).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowSetting {
+    pub id: i64,
+    pub row_provider_type: String,
+    pub position: i64,
+    pub enabled: bool,
+    pub title: String,
+    pub selector: Value,
+    #[serde(deserialize_with = "nullable")]
+    pub template: Option<Value>,
+    #[serde(deserialize_with = "nullable")]
+    pub ttl_seconds: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
+    pub starts_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub ends_at: Option<Time>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdSlot {
+    pub id: i64,
+    pub slot_name: String,
+    pub title: String,
+    pub image_url: String,
+    pub link_url: String,
+    #[serde(deserialize_with = "nullable")]
+    pub country: Option<String>,
+}
