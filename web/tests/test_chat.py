@@ -1,0 +1,42 @@
+"""A buyer asks a seller about a product and they chat live, each in their own browser."""
+
+import re
+
+from conftest import DESKTOP, PHONE, Names, log_in
+from playwright.sync_api import expect
+
+
+def test_a_buyer_and_a_seller_chat_live(open_page):
+    en = Names("en")
+    buyer = open_page("buyer", "en", PHONE)
+    seller = open_page("seller", "en", DESKTOP)
+    log_in(buyer, "ben@demo.example")
+    log_in(seller, "mina.seller@demo.example")
+
+    buyer.goto("/search?q=moon%20jar")
+    buyer.get_by_role("link", name=re.compile("Moon jar")).click()
+    buyer.get_by_role("button", name=en["Ask the seller"], exact=True).click()
+    expect(buyer).to_have_url(re.compile(r"/chat/\d+$"))
+    room = buyer.url.rsplit("/", 1)[1]
+    expect(buyer.get_by_role("heading", name="Mina's Ceramics")).to_be_visible()
+    expect(buyer.get_by_text(en.text("chat.live"), exact=True)).to_be_visible()
+
+    seller.get_by_role("link", name=en["Chat"], exact=True).click()
+    seller.get_by_role("link", name="Ben Park").click()
+    expect(seller).to_have_url(re.compile(rf"/chat/{room}$"))
+    expect(seller.get_by_text(en.text("chat.live"), exact=True)).to_be_visible()
+
+    buyer.get_by_label(en["Message"], exact=True).fill("Is the moon jar still available?")
+    buyer.get_by_role("button", name=en["Send"], exact=True).click()
+    expect(seller.get_by_role("log").get_by_text("Is the moon jar still available?")).to_be_visible()
+
+    seller.get_by_label(en["Message"], exact=True).fill("Yes, one left. It ships tomorrow.")
+    seller.get_by_role("button", name=en["Send"], exact=True).click()
+    expect(buyer.get_by_role("log").get_by_text("Yes, one left. It ships tomorrow.")).to_be_visible()
+    expect(seller.get_by_role("log").get_by_text("Yes, one left. It ships tomorrow.")).to_have_count(1)
+
+    # The buyer read everything: the seller's reply is not left unread in the room list.
+    buyer.get_by_role("link", name=en["Chat"], exact=True).click()
+    row = buyer.get_by_role("listitem").filter(has=buyer.get_by_role("link", name="Mina's Ceramics"))
+    expect(row).to_contain_text("Yes, one left.")
+    expect(row.locator(".badge")).to_have_count(0)
