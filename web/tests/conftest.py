@@ -13,7 +13,6 @@ import json
 import email.policy
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,9 +45,9 @@ LOCALES = {"en": "en-US", "ko": "ko-KR"}
 
 @pytest.fixture(scope="session")
 def browser():
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    # launch() gives the browser a fresh temporary user-data dir of its own.
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [f"--user-data-dir={profile}"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
