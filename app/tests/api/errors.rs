@@ -8,7 +8,8 @@ use serde_json::json;
 #[tokio::test]
 async fn unknown_routes_answer_404_with_the_error_body() {
     let app = spawn_app().await;
-    assert_error(app.get("/nope", None).await, 404, "not_found").await;
+    // Paths outside the API's are the web app's (see webapp.rs).
+    assert_error(app.get("/api/nope", None).await, 404, "not_found").await;
     assert_error(app.get("/api/v1/nope", None).await, 404, "not_found").await;
 }
 
