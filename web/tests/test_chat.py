@@ -40,3 +40,56 @@ def test_a_buyer_and_a_seller_chat_live(open_page):
     row = buyer.get_by_role("listitem").filter(has=buyer.get_by_role("link", name="Mina's Ceramics"))
     expect(row).to_contain_text("Yes, one left.")
     expect(row.locator(".badge")).to_have_count(0)
+
+
+def test_a_room_catches_up_after_a_resync_frame_and_after_a_reconnect(open_page):
+    """Frames the buyer's socket never got are fetched with `?after=` when the server asks
+    for a resync and when the socket comes back."""
+    ko = Names("ko")
+    en = Names("en")
+    buyer = open_page("buyer", "ko", DESKTOP)
+    seller = open_page("seller", "en", PHONE)
+    state = {"drop": False, "sockets": []}
+
+    def proxy(ws):
+        server = ws.connect_to_server()
+        state["sockets"].append(ws)
+        ws.on_message(lambda message: server.send(message))
+        server.on_message(lambda message: None if state["drop"] and '"type":"message"' in message else ws.send(message))
+
+    buyer.route_web_socket(re.compile(r".*/api/v1/chat/ws.*"), proxy)
+    log_in(buyer, "chloe@demo.example", names=ko)
+    log_in(seller, "joon.seller@demo.example")
+    buyer.goto("/search?q=spork")
+    buyer.get_by_role("link", name=re.compile("Titanium spork")).click()
+    buyer.get_by_role("button", name=ko["Ask the seller"], exact=True).click()
+    expect(buyer.get_by_text(ko.text("chat.live"), exact=True)).to_be_visible()
+    room = buyer.url.rsplit("/", 1)[1]
+    seller.goto(f"/chat/{room}")
+    expect(seller.get_by_text(en.text("chat.live"), exact=True)).to_be_visible()
+    log = buyer.get_by_role("log")
+
+    # The buyer's socket loses the live frame; the server's resync hint brings it.
+    state["drop"] = True
+    seller.get_by_label(en["Message"], exact=True).fill("First, while frames were lost")
+    seller.get_by_role("button", name=en["Send"], exact=True).click()
+    expect(seller.get_by_role("log").get_by_text("First, while frames were lost")).to_be_visible()
+    buyer.wait_for_timeout(500)
+    expect(log.get_by_text("First, while frames were lost")).to_have_count(0)
+    state["drop"] = False
+    state["sockets"][-1].send('{"type":"resync"}')
+    expect(log.get_by_text("First, while frames were lost")).to_be_visible()
+
+    # Lost again, then the socket drops: the reconnected socket catches up.
+    state["drop"] = True
+    seller.get_by_label(en["Message"], exact=True).fill("Second, before the reconnect")
+    seller.get_by_role("button", name=en["Send"], exact=True).click()
+    expect(seller.get_by_role("log").get_by_text("Second, before the reconnect")).to_be_visible()
+    buyer.wait_for_timeout(500)
+    expect(log.get_by_text("Second, before the reconnect")).to_have_count(0)
+    state["drop"] = False
+    sockets_before = len(state["sockets"])
+    state["sockets"][-1].close()
+    expect(log.get_by_text("Second, before the reconnect")).to_be_visible()
+    assert len(state["sockets"]) > sockets_before, "the app opened a new socket"
+    expect(log.get_by_text("First, while frames were lost")).to_have_count(1)
