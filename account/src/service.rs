@@ -95,7 +95,7 @@ impl Accounts {
             subject: "Verify your email address".into(),
             text: format!(
                 "Hello {name},\n\nconfirm your email address by opening this link within 24 hours:\n\n\
-                 {url}/api/v1/auth/verify-email?token={token}\n\n\
+                 {url}/verify-email?token={token}\n\n\
                  or by sending this token to POST /api/v1/auth/verify-email:\n\ntoken: {token}\n\n\
                  If you did not sign up, ignore this email.\n",
                 url = self.public_url
@@ -108,9 +108,11 @@ impl Accounts {
             to: String::new(),
             subject: "Reset your password".into(),
             text: format!(
-                "Hello {name},\n\nsomeone asked to reset the password of this account. If it was you, send \
-                 this token with your new password to POST /api/v1/auth/password-reset/confirm within an hour:\n\n\
-                 token: {token}\n\nIf it was not you, ignore this email; your password is unchanged.\n"
+                "Hello {name},\n\nsomeone asked to reset the password of this account. If it was you, choose a \
+                 new password within an hour by opening this link:\n\n{url}/reset-password?token={token}\n\n\
+                 or by sending this token with your new password to POST /api/v1/auth/password-reset/confirm:\n\n\
+                 token: {token}\n\nIf it was not you, ignore this email; your password is unchanged.\n",
+                url = self.public_url
             ),
         }
     }

@@ -14,6 +14,7 @@ pub mod observability;
 mod openapi;
 mod routes;
 pub mod seed;
+pub mod webapp;
 mod wire;
 
 pub use wire::{Assembled, Overrides, WalletWrapper, assemble, migrate};
@@ -27,7 +28,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use platform::config::Settings;
-use platform::error::{json_error_body, not_found, path_error, query_error};
+use platform::error::{json_error_body, path_error, query_error};
 use platform::http::{BodyLimit, TrustedProxies};
 use platform::telemetry::{AppRootSpan, request_id_middleware};
 use std::net::TcpListener;
@@ -68,6 +69,7 @@ impl Application {
     pub async fn build(settings: Settings, overrides: Overrides) -> anyhow::Result<Application> {
         let assembled = Arc::new(assemble(settings, overrides).await?);
         migrate(&assembled).await?;
+        webapp::preload();
         let workers = CancellationToken::new();
         wire::spawn_workers(&assembled, &workers);
         let lifecycle = Arc::new(Lifecycle::default());
@@ -228,7 +230,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
                     .configure(mission::http::configure)
                     .configure(feed::http::configure),
             )
-            .default_service(web::to(not_found))
+            .default_service(web::to(webapp::serve))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))
             .wrap(from_fn(observability::http_metrics))
             .wrap(headers)

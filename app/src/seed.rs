@@ -224,6 +224,8 @@ pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
 async fn seed_feed(app: &Assembled, report: &mut SeedReport) -> anyhow::Result<()> {
     let feed = &app.feed;
     if feed.ad_slots().await.map_err(|e| anyhow!("ad slots: {e}"))?.is_empty() {
+        // Served by the web app itself, so the demo needs no network beyond this server.
+        let base = app.settings.server.public_url.trim_end_matches('/');
         for (slot_name, title, country) in [
             ("home-top", "Winter sale: 20% off outdoor gear", None),
             ("home-top-kr", "겨울 세일: 아웃도어 20% 할인", Some("KR")),
@@ -232,8 +234,8 @@ async fn seed_feed(app: &Assembled, report: &mut SeedReport) -> anyhow::Result<(
                 id: 0,
                 slot_name: slot_name.into(),
                 title: title.into(),
-                image_url: "https://cdn.example.com/ads/winter-sale.png".into(),
-                link_url: "https://example.com/sale/winter".into(),
+                image_url: format!("{base}/demo/winter-sale.svg"),
+                link_url: format!("{base}/search?q=camp"),
                 country: country.map(Into::into),
             };
             feed.create_ad_slot(slot).await.map_err(|e| anyhow!("ad slot {slot_name}: {e}"))?;

@@ -4,21 +4,21 @@ use crate::consumers::FeedRow;
 use crate::model::{AdSlot, ModuloRule, RenderType, RowProviderType, RowSetting, Selector, parse_country};
 use crate::service::{Feed, FeedResponse};
 use crate::store::Source;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use contracts::Role;
 use platform::auth::{AuthUser, MaybeAuthUser};
 use platform::error::ErrorBody;
-use platform::http::{Items, Json, Validator};
+use platform::http::{Items, Json, OptionalJson, Validator};
 use platform::{ApiError, ApiResult};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(feed, list_rows, create_row, replace_row, delete_row, list_ad_slots, create_ad_slot, delete_ad_slot),
+    paths(feed, list_rows, create_row, replace_row, delete_row, preview, list_ad_slots, create_ad_slot, delete_ad_slot),
     components(schemas(FeedResponse, FeedRow, Source, RenderType, RowSetting, RowProviderType, Selector, ModuloRule,
-        AdSlot, RowInput, AdSlotInput)),
+        AdSlot, RowInput, DraftRow, PreviewInput, AdSlotInput)),
     tags((name = "feed", description = "The server-driven home feed"), (name = "feed-admin", description = "Feed rows and ad slots (admins)"))
 )]
 pub struct FeedApi;
@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(replace_row))
                 .route(web::delete().to(delete_row)),
         )
+        .service(web::resource("/admin/feed/preview").route(web::post().to(preview)))
         .service(
             web::resource("/admin/feed/ad-slots")
                 .route(web::get().to(list_ad_slots))
@@ -138,6 +139,69 @@ async fn delete_row(feed: web::Data<Feed>, user: AuthUser, id: web::Path<i64>) -
     user.require(Role::Admin)?;
     feed.delete_row(id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A row setting under edit: the body `POST /admin/feed/rows` takes, plus the `id` of the
+/// stored row it stands for (absent for a row not saved yet).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DraftRow {
+    id: Option<i64>,
+    #[serde(flatten)]
+    row: RowInput,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewInput {
+    /// See the feed as this account would (absent: as an anonymous visitor).
+    #[schema(minimum = 1)]
+    account_id: Option<i64>,
+    /// ISO 3166 alpha-2, as `GET /feed`'s `X-Country` header (absent: no header).
+    country: Option<String>,
+    /// Row settings to use instead of the stored ones (the whole list, as the editor has it,
+    /// saved or not); absent: the stored rows.
+    #[schema(max_items = 200)]
+    rows: Option<Vec<DraftRow>>,
+}
+
+/// Most draft rows one preview takes.
+const MAX_PREVIEW_ROWS: usize = 200;
+
+/// The feed as `account_id` in `country` would get it now, optionally with draft row settings
+/// in place of the stored ones (rows not saved yet get negative `row_id`s, in list order).
+/// Nothing is stored. The role is checked before the body is read.
+#[utoipa::path(post, path = "/api/v1/admin/feed/preview", tag = "feed-admin", security(("bearer" = [])),
+    request_body(content = Option<PreviewInput>, description = "Optional; an empty body previews the stored rows for an anonymous visitor"),
+    responses((status = 200, body = FeedResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn preview(
+    feed: web::Data<Feed>,
+    user: AuthUser,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let OptionalJson(body) = OptionalJson::<PreviewInput>::from_request(&req, &mut payload.into_inner()).await?;
+    let mut v = Validator::default();
+    if let Some(id) = body.account_id {
+        v.check(id >= 1, "account_id", "must be a positive account id");
+    }
+    let country = body.country.as_deref().map(|c| {
+        let parsed = parse_country(c);
+        v.check(parsed.is_some(), "country", "must be an ISO 3166 alpha-2 code");
+        parsed
+    });
+    if let Some(rows) = &body.rows {
+        v.check(rows.len() <= MAX_PREVIEW_ROWS, "rows", "at most 200 rows");
+    }
+    v.finish()?;
+    let rows = body.rows.map(|rows| {
+        rows.into_iter()
+            .zip(1..)
+            .map(|(draft, n): (DraftRow, i64)| draft.row.into_setting(draft.id.unwrap_or(-n)))
+            .collect()
+    });
+    let response = feed.preview(body.account_id, country.flatten(), rows).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "private, no-store")).json(response))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

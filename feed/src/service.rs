@@ -5,7 +5,7 @@ use crate::consumers::{self, Failure, FeedRow, Results};
 use crate::model::{AdSlot, ProviderType, RowSetting, validate_row};
 use crate::providers::{Context, Dependencies, Provider, ProviderWrapper, standard};
 use crate::repo;
-use crate::store::{CHANGED_CHANNEL, SettingsStore, Source};
+use crate::store::{CHANGED_CHANNEL, FeedSettings, SettingsStore, Source};
 use chrono::{DateTime, Utc};
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
@@ -80,10 +80,38 @@ impl Feed {
     /// Assembles the feed: the rows this caller may see, each needed provider called once,
     /// all at once, each cut off at `feed.provider_timeout_ms`.
     pub async fn generate(&self, account_id: Option<i64>, country: Option<String>) -> FeedResponse {
+        let response = self.assemble(account_id, country, None).await;
+        metrics::counter!("feed_requests_total", "source" => response.source.as_str()).increment(1);
+        response
+    }
+
+    /// The feed `account_id` in `country` would get now, with `rows` (validated like saved
+    /// rows; errors name `rows[i].field`) in place of the stored row settings when given.
+    pub async fn preview(
+        &self,
+        account_id: Option<i64>,
+        country: Option<String>,
+        rows: Option<Vec<RowSetting>>,
+    ) -> ApiResult<FeedResponse> {
+        if let Some(rows) = &rows {
+            refuse_problems(rows.iter().enumerate().flat_map(|(i, row)| problems(row, format!("rows[{i}]."))))?;
+        }
+        Ok(self.assemble(account_id, country, rows).await)
+    }
+
+    async fn assemble(
+        &self,
+        account_id: Option<i64>,
+        country: Option<String>,
+        drafts: Option<Vec<RowSetting>>,
+    ) -> FeedResponse {
         let snapshot = self.store.current();
+        let settings = match drafts {
+            None => snapshot.settings.clone(),
+            Some(rows) => Arc::new(FeedSettings { rows, ad_slots: snapshot.settings.ad_slots.clone() }),
+        };
         let now = self.clock.now();
-        let mut rows: Vec<&RowSetting> = snapshot
-            .settings
+        let mut rows: Vec<&RowSetting> = settings
             .rows
             .iter()
             .filter(|r| r.live_at(now))
@@ -93,7 +121,7 @@ impl Feed {
         rows.sort_by_key(|r| (r.position, r.id));
         let needed: BTreeSet<ProviderType> =
             rows.iter().flat_map(|r| r.row_provider_type.providers().iter().copied()).collect();
-        let ctx = Context { account_id, country, settings: snapshot.settings.clone() };
+        let ctx = Context { account_id, country, settings: settings.clone() };
         let timeout = Duration::from_millis(self.config.provider_timeout_ms.max(1));
         let calls = needed.into_iter().filter_map(|kind| self.providers.get(&kind).map(|p| (kind, p.clone()))).map(|(kind, (provider, breaker))| {
             let ctx = &ctx;
@@ -133,7 +161,6 @@ impl Feed {
         });
         let results: Results = futures::future::join_all(calls).await.into_iter().collect();
         let rows = rows.into_iter().filter_map(|r| consumers::build(r, &results, now)).collect();
-        metrics::counter!("feed_requests_total", "source" => snapshot.source.as_str()).increment(1);
         FeedResponse { rows, source: snapshot.source, generated_at: now }
     }
 
@@ -150,12 +177,7 @@ impl Feed {
     }
 
     fn check(row: &RowSetting) -> ApiResult<()> {
-        let problems = validate_row(row);
-        if problems.is_empty() {
-            return Ok(());
-        }
-        let fields: BTreeMap<String, String> = problems.into_iter().map(|(f, m)| (f.to_string(), m)).collect();
-        Err(ApiError::validation(fields))
+        refuse_problems(problems(row, String::new()))
     }
 
     pub async fn create_row(&self, row: RowSetting) -> ApiResult<RowSetting> {
@@ -208,4 +230,15 @@ impl Feed {
         self.changed().await;
         Ok(())
     }
+}
+
+/// A row setting's problems, by field name under `prefix`.
+fn problems(row: &RowSetting, prefix: String) -> impl Iterator<Item = (String, String)> {
+    validate_row(row).into_iter().map(move |(field, message)| (format!("{prefix}{field}"), message))
+}
+
+/// 400 `validation_failed` naming every problem, if there is one.
+fn refuse_problems(problems: impl Iterator<Item = (String, String)>) -> ApiResult<()> {
+    let fields: BTreeMap<String, String> = problems.collect();
+    if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
 }

@@ -382,6 +382,9 @@ fn rules() -> Vec<Rule> {
         rule("DELETE", "/api/v1/admin/feed/rows/{id}", HasRole(Role::Admin), NO_CONTENT, |fx, _| {
             Call::new().arg("id", fx.row_to_delete)
         }),
+        rule("POST", "/api/v1/admin/feed/preview", HasRole(Role::Admin), OK, |fx, _| {
+            Call::new().body(json!({ "account_id": fx.id(Who::Customer), "country": "KR" }))
+        }),
         rule("GET", "/api/v1/admin/feed/ad-slots", HasRole(Role::Admin), OK, |_, _| Call::new()),
         rule("POST", "/api/v1/admin/feed/ad-slots", HasRole(Role::Admin), CREATED, |fx, _| {
             Call::new().body(json!({

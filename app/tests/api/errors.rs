@@ -8,7 +8,8 @@ use serde_json::json;
 #[tokio::test]
 async fn unknown_routes_answer_404_with_the_error_body() {
     let app = spawn_app().await;
-    app.get_root("/nope").fails(404, "not_found").await;
+    // Paths outside the API's are the web app's (see webapp.rs).
+    app.get_root("/api/nope").fails(404, "not_found").await;
     app.get("/nope").fails(404, "not_found").await;
 }
 

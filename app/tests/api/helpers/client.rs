@@ -171,6 +171,11 @@ impl Reply {
         self.response.text().await.unwrap_or_else(|e| format!("(no readable body: {e})"))
     }
 
+    /// The body as bytes, unchanged (compressed answers stay compressed).
+    pub async fn bytes(self) -> Vec<u8> {
+        self.response.bytes().await.unwrap().to_vec()
+    }
+
     /// The body as `T`, whatever the status.
     pub async fn json<T: DeserializeOwned>(self) -> T {
         decode(&self.text().await)

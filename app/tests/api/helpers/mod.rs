@@ -24,5 +24,6 @@ pub use client::*;
 pub use dto::*;
 pub use faults::*;
 pub use fixtures::*;
+pub use mail::*;
 pub use spawn::*;
 pub use users::*;
