@@ -229,7 +229,7 @@ async fn buyer_cancel(
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), request_body = Option<ItemsRequest>,
     params(("id" = i64, Path, description = "Order id")),
-    responses((status = 200, description = "Confirmed lines: the seller is paid line_total − fee", body = Order),
+    responses((status = 200, description = "Confirmed lines: the seller is paid line_total - fee", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn buyer_confirm(
