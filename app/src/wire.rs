@@ -101,7 +101,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
     let account_db = module_db(&settings, "account", &account::MIGRATIONS, Some(account_outbox.clone()))?;
     let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
-    let order_db = module_db(&settings, "order", &order::MIGRATIONS, None)?;
+    let order_outbox = Outbox::new(order::OUTBOX_TABLE);
+    let order_db = module_db(&settings, "order", &order::MIGRATIONS, Some(order_outbox.clone()))?;
     let order_settings = OrderSettings::load(&settings)?;
     let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, None)?;
     let mission_settings = MissionSettings::load(&settings)?;
@@ -146,7 +147,12 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         wallet_service.clone(),
         carts.clone(),
         clock.clone(),
-        order::checkout::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
+        order_outbox,
+        order::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
+        order::LifecycleSettings {
+            commission_bps: order_settings.commission_bps,
+            auto_confirm_after: chrono::Duration::seconds(order_settings.auto_confirm_secs),
+        },
     ));
 
     let account_service: Arc<dyn AccountService> = accounts.clone();
@@ -227,6 +233,9 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         let mut dispatcher =
             Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
                 .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
+        if module.module == "order" {
+            dispatcher = dispatcher.declare_events(&contracts::order::TOPICS);
+        }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.
             dispatcher = dispatcher.register_with_timeout(
@@ -268,6 +277,16 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
     spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {
         let orders = orders.clone();
         async move { orders.recover().await.map(|_| ()) }
+    });
+    let orders = assembled.orders.clone();
+    let interval = Duration::from_millis(assembled.order_settings.auto_confirm_interval_ms.max(100));
+    spawn_periodic("order auto-confirmation", interval, shutdown.child_token(), move || {
+        let orders = orders.clone();
+        async move {
+            // Drain what is due, a batch at a time.
+            while orders.auto_confirm(500).await? == 500 {}
+            Ok::<_, order::OrderError>(())
+        }
     });
 }
 

@@ -48,6 +48,8 @@ pub enum EntryKind {
     Charge,
     Purchase,
     Sale,
+    /// The platform's commission on a confirmed order line (escrow → `system:fees`).
+    PlatformFee,
     PurchaseRefund,
     SaleReversal,
     MissionStake,
@@ -57,10 +59,11 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 10] = [
         EntryKind::Charge,
         EntryKind::Purchase,
         EntryKind::Sale,
+        EntryKind::PlatformFee,
         EntryKind::PurchaseRefund,
         EntryKind::SaleReversal,
         EntryKind::MissionStake,
@@ -74,6 +77,7 @@ impl EntryKind {
             EntryKind::Charge => "charge",
             EntryKind::Purchase => "purchase",
             EntryKind::Sale => "sale",
+            EntryKind::PlatformFee => "platform_fee",
             EntryKind::PurchaseRefund => "purchase_refund",
             EntryKind::SaleReversal => "sale_reversal",
             EntryKind::MissionStake => "mission_stake",

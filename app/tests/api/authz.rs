@@ -318,6 +318,33 @@ fn rules() -> Vec<Rule> {
         rule("GET", "/api/v1/orders", HasRole(Role::Customer), OK, |_, _| Call::new().query("page=0&size=10")),
         rule("GET", "/api/v1/orders/{id}", Owner(Role::Customer), OK, |fx, _| Call::new().arg("id", fx.order)),
         rule("GET", "/api/v1/seller/orders", HasRole(Role::Seller), OK, |_, _| Call::new().query("page=0&size=10")),
+        rule("GET", "/api/v1/seller/orders/{id}", Owner(Role::Seller), OK, |fx, _| Call::new().arg("id", fx.order)),
+        rule("GET", "/api/v1/admin/orders/{id}", HasRole(Role::Admin), OK, |fx, _| Call::new().arg("id", fx.order)),
+        // Transitions: allowed callers get 200, or 409 once an earlier rule moved the line on.
+        rule("POST", "/api/v1/orders/{id}/returns", Owner(Role::Customer), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/orders/{id}/confirm", Owner(Role::Customer), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({}))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/ship", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "carrier": "CJ", "tracking_number": "1" }))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/returns/reject", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/returns/accept", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "restock": true }))
+        }),
+        rule("POST", "/api/v1/orders/{id}/cancel", Owner(Role::Customer), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({}))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/cancel", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/admin/orders/{id}/refund", HasRole(Role::Admin), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
         // Chat.
         rule("POST", "/api/v1/chat/rooms", Authenticated, CREATED, |fx, _| {
             Call::new().body(json!({ "name": "matrix", "member_ids": [fx.bystander.id] }))

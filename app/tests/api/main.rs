@@ -21,6 +21,7 @@ mod ledger;
 mod mission;
 mod openapi_snapshot;
 mod operations;
+mod orders;
 mod outbox;
 mod seed;
 mod toss;

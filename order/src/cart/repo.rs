@@ -39,7 +39,8 @@ pub fn item_states(conn: &mut DbConn, item_ids: &[i64]) -> Result<HashMap<i64, I
             products::deleted_at,
             product_items::deleted_at,
             product_items::price,
-            product_items::stock,
+            // What buyers can buy: on hand minus what checkouts and unshipped lines hold.
+            product_items::stock - product_items::reserved,
         ))
         .load(conn)?;
     Ok(rows

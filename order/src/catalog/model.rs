@@ -12,7 +12,12 @@ pub struct Item {
     pub id: i64,
     pub name: String,
     pub price: i64,
+    /// On hand, as the seller set it.
     pub stock: i64,
+    /// Held by pending checkouts and paid, unshipped order lines.
+    pub reserved: i64,
+    /// `stock − reserved`: what buyers can buy.
+    pub available: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -31,11 +31,23 @@ pub struct ItemRow {
     pub name: String,
     pub price: i64,
     pub stock: i64,
+    pub reserved: i64,
 }
 
 impl ItemRow {
+    pub fn available(&self) -> i64 {
+        self.stock - self.reserved
+    }
+
     pub fn view(&self) -> Item {
-        Item { id: self.id, name: self.name.clone(), price: self.price, stock: self.stock }
+        Item {
+            id: self.id,
+            name: self.name.clone(),
+            price: self.price,
+            stock: self.stock,
+            reserved: self.reserved,
+            available: self.available(),
+        }
     }
 }
 
@@ -241,7 +253,15 @@ pub fn update_item(
         diesel::update(target()).set(product_items::price.eq(price)).execute(conn)?;
     }
     if let Some(stock) = changes.stock {
-        diesel::update(target()).set(product_items::stock.eq(stock)).execute(conn)?;
+        // Never below what checkouts and unshipped lines hold (a conditional update: a
+        // concurrent reservation cannot slip in between a check and the write).
+        let set = diesel::update(target().filter(product_items::reserved.le(stock)))
+            .set(product_items::stock.eq(stock))
+            .execute(conn)?;
+        if set == 0 {
+            let reserved = product_items::table.find(item_id).select(product_items::reserved).first(conn)?;
+            return Err(OrderError::StockReserved(reserved));
+        }
     }
     diesel::update(target()).set(product_items::updated_at.eq(to_db(now))).execute(conn)?;
     Ok(())
@@ -327,7 +347,7 @@ pub fn summaries(conn: &mut DbConn, rows: Vec<ProductRow>) -> Result<Vec<Product
     for item in live_items(conn, &ids)? {
         let entry = stats.entry(item.product_id).or_insert((item.price, false));
         entry.0 = entry.0.min(item.price);
-        entry.1 |= item.stock > 0;
+        entry.1 |= item.available() > 0;
     }
     Ok(rows
         .into_iter()

@@ -221,6 +221,8 @@ pub struct Item {
     pub name: String,
     pub price: i64,
     pub stock: i64,
+    pub reserved: i64,
+    pub available: i64,
 }
 
 /// A search result.
@@ -265,6 +267,7 @@ pub struct Order {
     pub total: i64,
     pub items: Vec<OrderLine>,
     pub created_at: Time,
+    pub updated_at: Time,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -277,6 +280,25 @@ pub struct OrderLine {
     pub item_name: String,
     pub price: i64,
     pub quantity: i64,
+    pub line_total: i64,
+    pub status: String,
+    #[serde(deserialize_with = "nullable")]
+    pub shipment: Option<Shipment>,
+    pub updated_at: Time,
+    /// Seller view only.
+    #[serde(default, deserialize_with = "present")]
+    pub fee: Option<i64>,
+    /// Seller view only.
+    #[serde(default, deserialize_with = "present")]
+    pub net: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: Time,
 }
 
 // Chat.
