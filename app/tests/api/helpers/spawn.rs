@@ -34,6 +34,7 @@ pub struct TestApp {
 pub struct TestOptions {
     pub settings: Vec<(String, String)>,
     pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub payout_gateway: Option<Arc<dyn payment::payouts::gateway::PayoutGateway>>,
     /// `Some(url)` forces a Redis URL (e.g. a dead one); `None` uses `TEST_REDIS_URL`.
     pub redis_url: Option<String>,
     /// Wraps the wallet service the other modules use (fault injection).
@@ -163,6 +164,7 @@ impl Server {
         let overrides = Overrides {
             clock: Some(clock.clone()),
             gateway: options.gateway.clone(),
+            payout_gateway: options.payout_gateway.clone(),
             mailer: None,
             wallet_wrapper: options.wallet_wrapper.clone(),
             feed_provider_wrapper: options.feed_provider_wrapper.clone(),
