@@ -22,6 +22,8 @@ mod mission;
 mod openapi_snapshot;
 mod operations;
 mod outbox;
+mod payouts;
+mod refunds;
 mod seed;
 mod toss;
 mod wallet;

@@ -159,6 +159,7 @@ struct Server {
 impl Server {
     async fn start(load: LoadOptions, options: TestOptions) -> Server {
         let settings = Settings::load(load).unwrap();
+        super::logs::install();
         platform::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()), false);
         let clock = OffsetClock::new();
         let overrides = Overrides {
