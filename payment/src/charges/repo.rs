@@ -181,11 +181,14 @@ pub struct AdminChargeFilter {
     pub attention: Option<bool>,
 }
 
+/// A charge and the reason operators must look at it, if any.
+pub type FlaggedCharge = (ChargeRow, Option<String>);
+
 pub fn admin_page(
     conn: &mut DbConn,
     filter: &AdminChargeFilter,
     request: PageRequest,
-) -> Result<(Vec<(ChargeRow, Option<String>)>, i64), DbError> {
+) -> Result<(Vec<FlaggedCharge>, i64), DbError> {
     let filtered = || {
         let mut q = charges::table.into_boxed();
         if let Some(status) = &filter.status {
