@@ -9,7 +9,8 @@ use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
-use payment::{Charges, PaymentSettings, Wallets};
+use payment::payouts::gateway::{PayoutGateway, SandboxPayouts, TossPayouts};
+use payment::{Charges, PaymentSettings, Payouts, Wallets};
 use platform::auth::Jwt;
 use platform::cache::{MemoryCache, RedisCache, SharedCache};
 use platform::clock::{SharedClock, SystemClock};
@@ -30,6 +31,7 @@ pub type WalletWrapper = Arc<dyn Fn(Arc<dyn WalletService>) -> Arc<dyn WalletSer
 pub struct Overrides {
     pub clock: Option<SharedClock>,
     pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub payout_gateway: Option<Arc<dyn PayoutGateway>>,
     pub mailer: Option<SharedMailer>,
     pub wallet_wrapper: Option<WalletWrapper>,
     /// Wraps each feed provider (tests count calls or make one hang; so does the bench).
@@ -55,6 +57,7 @@ pub struct Assembled {
     pub accounts: Arc<Accounts>,
     pub wallets: Arc<Wallets>,
     pub charges: Arc<Charges>,
+    pub payouts: Arc<Payouts>,
     pub catalog: Arc<Catalog>,
     pub carts: Arc<Carts>,
     pub orders: Arc<Orders>,
@@ -100,7 +103,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
 
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
     let account_db = module_db(&settings, "account", &account::MIGRATIONS, Some(account_outbox.clone()))?;
-    let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
+    let payment_outbox = Outbox::new(payment::OUTBOX_TABLE);
+    let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, Some(payment_outbox.clone()))?;
     let order_outbox = Outbox::new(order::OUTBOX_TABLE);
     let order_db = module_db(&settings, "order", &order::MIGRATIONS, Some(order_outbox.clone()))?;
     let order_settings = OrderSettings::load(&settings)?;
@@ -128,7 +132,20 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => Arc::new(SandboxGateway),
     };
     let wallets = Arc::new(Wallets::new(payment_db.db.clone(), clock.clone()));
-    let charges = Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings));
+    let payout_gateway: Arc<dyn PayoutGateway> = match overrides.payout_gateway {
+        Some(g) => g,
+        None if payment_settings.payout_gateway == "toss" => Arc::new(TossPayouts::new(&payment_settings.toss)?),
+        None => Arc::new(SandboxPayouts),
+    };
+    let payouts = Arc::new(Payouts::new(
+        payment_db.db.clone(),
+        clock.clone(),
+        payment_outbox.clone(),
+        payout_gateway,
+        &payment_settings,
+    )?);
+    let charges =
+        Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings, payment_outbox));
     // Other modules reach money only through the contract.
     let wallet_service: Arc<dyn WalletService> = match &overrides.wallet_wrapper {
         Some(wrap) => wrap(wallets.clone()),
@@ -196,6 +213,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         accounts,
         wallets,
         charges,
+        payouts,
         catalog,
         carts,
         orders,
@@ -236,6 +254,9 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         if module.module == "order" {
             dispatcher = dispatcher.declare_events(&contracts::order::TOPICS);
         }
+        if module.module == "payment" {
+            dispatcher = dispatcher.declare_events(&contracts::events::payment::TOPICS);
+        }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.
             dispatcher = dispatcher.register_with_timeout(
@@ -267,6 +288,16 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
                     tracing::info!(settled = n, "pending charges reconciled");
                 }
             })
+        }
+    });
+    let charges = assembled.charges.clone();
+    let payouts = assembled.payouts.clone();
+    spawn_periodic("refund and payout reconciliation", interval, shutdown.child_token(), move || {
+        let charges = charges.clone();
+        let payouts = payouts.clone();
+        async move {
+            charges.reconcile_refunds().await?;
+            payouts.reconcile().await.map(|_| ())
         }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));

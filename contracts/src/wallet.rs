@@ -56,10 +56,16 @@ pub enum EntryKind {
     MissionContribution,
     MissionPayout,
     MissionRefund,
+    /// Points of a charge going back to the card (or taken back after a cancellation at the gateway).
+    ChargeRefund,
+    /// Points leaving for a bank account (into the payout's escrow, then out).
+    Payout,
+    /// A failed payout's points coming back.
+    PayoutReversal,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 10] = [
+    pub const ALL: [EntryKind; 13] = [
         EntryKind::Charge,
         EntryKind::Purchase,
         EntryKind::Sale,
@@ -70,6 +76,9 @@ impl EntryKind {
         EntryKind::MissionContribution,
         EntryKind::MissionPayout,
         EntryKind::MissionRefund,
+        EntryKind::ChargeRefund,
+        EntryKind::Payout,
+        EntryKind::PayoutReversal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +93,9 @@ impl EntryKind {
             EntryKind::MissionContribution => "mission_contribution",
             EntryKind::MissionPayout => "mission_payout",
             EntryKind::MissionRefund => "mission_refund",
+            EntryKind::ChargeRefund => "charge_refund",
+            EntryKind::Payout => "payout",
+            EntryKind::PayoutReversal => "payout_reversal",
         }
     }
 

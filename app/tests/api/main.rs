@@ -23,6 +23,8 @@ mod openapi_snapshot;
 mod operations;
 mod orders;
 mod outbox;
+mod payouts;
+mod refunds;
 mod seed;
 mod toss;
 mod wallet;

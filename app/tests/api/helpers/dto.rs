@@ -192,6 +192,57 @@ pub struct Charge {
     pub created_at: Time,
     #[serde(deserialize_with = "nullable")]
     pub confirmed_at: Option<Time>,
+    pub refunded_amount: i64,
+    pub refunds: Vec<Refund>,
+}
+
+/// One refund of a charge.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refund {
+    pub id: i64,
+    pub amount: i64,
+    pub status: String,
+    pub source: String,
+    pub created_at: Time,
+}
+
+/// A charge as operators see it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminCharge {
+    pub id: i64,
+    pub account_id: i64,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub status: String,
+    pub gateway: String,
+    pub order_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub attention: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub failure_code: Option<String>,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub confirmed_at: Option<Time>,
+}
+
+/// A payout: never the full account number.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payout {
+    pub id: i64,
+    pub account_id: i64,
+    pub amount: i64,
+    pub status: String,
+    pub bank_code: String,
+    pub account_number_masked: String,
+    pub account_holder: String,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub completed_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub failure_reason: Option<String>,
 }
 
 // Catalog, cart and orders.
