@@ -206,6 +206,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(trusted.clone())
             .app_data(body_limit)
             .app_data(assembled.jwt.clone())
+            .app_data(assembled.suspensions.clone())
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::Data::from(assembled.clone()))

@@ -18,6 +18,8 @@ use platform::db::{Db, Migrations};
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
+use platform::suspension::Suspensions;
+use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +53,8 @@ pub struct Assembled {
     pub pubsub: SharedPubSub,
     pub mailer: SharedMailer,
     pub jwt: Jwt,
+    /// Suspended accounts, kept current by the account module; checked on every request.
+    pub suspensions: Suspensions,
     pub databases: Vec<ModuleDb>,
     pub accounts: Arc<Accounts>,
     pub wallets: Arc<Wallets>,
@@ -96,6 +100,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => platform::mailer::from_settings(&settings.mail)?,
     };
     let jwt = Jwt::new(&settings.auth, clock.clone());
+    let suspensions = Suspensions::new(clock.clone());
     let payment_settings = PaymentSettings::load(&settings)?;
 
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
@@ -120,6 +125,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         hasher,
         settings.auth.clone(),
         &settings.server.public_url,
+        suspensions.clone(),
+        pubsub.clone(),
     ));
     let gateway: Arc<dyn PaymentGateway> = match overrides.gateway {
         Some(g) => g,
@@ -134,7 +141,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => wallets.clone(),
     };
 
-    let catalog = Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()));
+    let catalog =
+        Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()).with_suspensions(suspensions.clone()));
     let carts = Arc::new(Carts::new(
         order_db.db.clone(),
         cache.clone(),
@@ -186,6 +194,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
+        suspensions,
         databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db],
         accounts,
         wallets,
@@ -214,6 +223,8 @@ pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
             tracing::info!(module = module.module, ?applied, "migrations applied");
         }
     }
+    let suspended = assembled.accounts.reload_suspensions().await.context("loading the suspension list")?;
+    tracing::info!(suspended, "suspension list loaded");
     let source = assembled.feed.store().refresh().await;
     tracing::info!(source = source.as_str(), "feed settings loaded");
     Ok(())
@@ -227,6 +238,9 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         let mut dispatcher =
             Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
                 .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
+        if module.module == "account" {
+            dispatcher = dispatcher.declare_events(&[ACCOUNT_SUSPENDED, ACCOUNT_REINSTATED]);
+        }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.
             dispatcher = dispatcher.register_with_timeout(
@@ -261,6 +275,8 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
+    let reload = Duration::from_millis(settings.auth.suspension_reload_ms.max(100));
+    tokio::spawn(assembled.accounts.clone().run_suspension_sync(reload, shutdown.child_token()));
     let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
     tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
     let orders = assembled.orders.clone();
