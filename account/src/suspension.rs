@@ -326,3 +326,24 @@ impl Suspender for Accounts {
         }
     }
 }
+
+/// Accounts as moderation sees them: any account may report another; hiding one is not a
+/// thing (it is suspended instead).
+#[async_trait]
+impl contracts::moderation::ModerationTarget for Accounts {
+    async fn snapshot(
+        &self,
+        _viewer: i64,
+        account_id: i64,
+    ) -> Result<Option<contracts::moderation::TargetSnapshot>, ServiceError> {
+        let row = self.db().run(move |conn| repo::find_by_id(conn, account_id)).await.map_err(ServiceError::from)?;
+        Ok(row.map(|r| contracts::moderation::TargetSnapshot {
+            owner_id: r.id,
+            preview: serde_json::json!({ "name": r.name, "role": r.role }),
+        }))
+    }
+
+    async fn hide(&self, _account_id: i64) -> Result<contracts::moderation::HideOutcome, ServiceError> {
+        Ok(contracts::moderation::HideOutcome::NotSupported)
+    }
+}

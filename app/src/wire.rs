@@ -19,7 +19,8 @@ use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
 use platform::suspension::Suspensions;
-use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED};
+use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, REPORT_RESOLVED};
+use moderation::{Moderation, ModerationSettings, TargetType, Targets};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -65,6 +66,7 @@ pub struct Assembled {
     pub chat: Arc<Chat>,
     pub missions: Arc<Missions>,
     pub feed: Arc<Feed>,
+    pub moderation: Arc<Moderation>,
     order_settings: OrderSettings,
 }
 
@@ -114,6 +116,10 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
     let feed_config: FeedConfig = settings.module("feed")?;
     let feed_db = module_db(&settings, "feed", &feed::MIGRATIONS, None)?;
+    let moderation_settings: ModerationSettings = settings.module("moderation")?;
+    let moderation_outbox = Outbox::new(moderation::OUTBOX_TABLE);
+    let moderation_db =
+        module_db(&settings, "moderation", &moderation::MIGRATIONS, Some(moderation_outbox.clone()))?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -187,6 +193,21 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         feed_config,
     ));
 
+    // Moderation reaches each reportable thing through its owner's contract.
+    let mut targets: Targets = std::collections::HashMap::new();
+    targets.insert(TargetType::Product, catalog.clone());
+    targets.insert(TargetType::ChatMessage, chat.clone());
+    targets.insert(TargetType::Account, accounts.clone());
+    targets.insert(TargetType::Mission, missions.clone());
+    let moderation = Arc::new(Moderation::new(
+        moderation_db.db.clone(),
+        moderation_outbox,
+        clock.clone(),
+        targets,
+        accounts.clone(),
+        moderation_settings,
+    ));
+
     Ok(Assembled {
         settings,
         clock,
@@ -195,7 +216,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         mailer,
         jwt,
         suspensions,
-        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db],
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, moderation_db],
         accounts,
         wallets,
         charges,
@@ -205,6 +226,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         chat,
         missions,
         feed,
+        moderation,
         order_settings,
     })
 }
@@ -238,6 +260,9 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         let mut dispatcher =
             Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
                 .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
+        if module.module == "moderation" {
+            dispatcher = dispatcher.declare_events(&[REPORT_RESOLVED]);
+        }
         if module.module == "account" {
             dispatcher = dispatcher.declare_events(&[ACCOUNT_SUSPENDED, ACCOUNT_REINSTATED]);
         }

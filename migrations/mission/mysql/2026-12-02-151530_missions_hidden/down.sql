@@ -1,1 +1,1 @@
-ALTER TABLE missions DROP COLUMN hidden;
+DROP TABLE mission_hidden;

@@ -1,2 +1,5 @@
--- Hidden by moderation: out of lists; its money flows continue.
-ALTER TABLE missions ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT FALSE;
+-- Missions hidden by moderation: out of lists; their money flows continue.
+CREATE TABLE mission_hidden (
+    mission_id BIGINT NOT NULL PRIMARY KEY,
+    hidden_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,2 +1,5 @@
--- Hidden by moderation: out of lists; its money flows continue.
-ALTER TABLE missions ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT 0;
+-- Missions hidden by moderation: out of lists; their money flows continue.
+CREATE TABLE mission_hidden (
+    mission_id BIGINT NOT NULL PRIMARY KEY,
+    hidden_at TIMESTAMP NOT NULL
+);
