@@ -330,7 +330,8 @@ async fn admin_accounts(
 ) -> ApiResult<HttpResponse> {
     user.require(Role::Admin)?;
     let query = query.into_inner();
-    let parsed = profile_query(query.q.as_deref(), query.role.as_deref(), PageQuery { page: query.page, size: query.size })?;
+    let parsed =
+        profile_query(query.q.as_deref(), query.role.as_deref(), PageQuery { page: query.page, size: query.size })?;
     let q = parsed.name_contains.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
     Ok(HttpResponse::Ok().json(accounts.admin_search(q, parsed.role, parsed.page).await?))
 }

@@ -315,12 +315,9 @@ impl Suspender for Accounts {
             })),
             Err(AccountError::NotFound) => Ok(None),
             // An admin's content: suspension is refused; the report is resolved without it.
-            Err(AccountError::CannotSuspendAdmin) => Ok(Some(SuspensionState {
-                account_id,
-                suspended: false,
-                suspended_until: None,
-                reason: None,
-            })),
+            Err(AccountError::CannotSuspendAdmin) => {
+                Ok(Some(SuspensionState { account_id, suspended: false, suspended_until: None, reason: None }))
+            }
             Err(AccountError::Db(e)) => Err(e.into()),
             Err(other) => Err(ServiceError::Internal(other.to_string())),
         }

@@ -241,7 +241,8 @@ async fn seed_moderation(
 ) -> anyhow::Result<()> {
     let all = PageRequest { page: 0, size: 100 };
     let listings = app.catalog.seller_products(joon, all).await.map_err(|e| anyhow!("products: {e}"))?;
-    let headlamp = listings.items.iter().find(|p| p.name == "Headlamp 400").ok_or_else(|| anyhow!("no Headlamp 400"))?;
+    let headlamp =
+        listings.items.iter().find(|p| p.name == "Headlamp 400").ok_or_else(|| anyhow!("no Headlamp 400"))?;
     let filed = app.moderation.my_reports(ara, all).await.map_err(|e| anyhow!("reports: {e}"))?;
     if !filed.items.iter().any(|r| r.target_type == TargetType::Product && r.target_id == headlamp.id) {
         let details = Some("The orange one is listed but never in stock.".to_string());

@@ -4,9 +4,11 @@ use account::Accounts;
 use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
+use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, REPORT_RESOLVED};
 use contracts::wallet::WalletService;
 use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
+use moderation::{Moderation, ModerationSettings, TargetType, Targets};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
 use payment::{Charges, PaymentSettings, Wallets};
@@ -19,8 +21,6 @@ use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
 use platform::suspension::Suspensions;
-use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, REPORT_RESOLVED};
-use moderation::{Moderation, ModerationSettings, TargetType, Targets};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -118,8 +118,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let feed_db = module_db(&settings, "feed", &feed::MIGRATIONS, None)?;
     let moderation_settings: ModerationSettings = settings.module("moderation")?;
     let moderation_outbox = Outbox::new(moderation::OUTBOX_TABLE);
-    let moderation_db =
-        module_db(&settings, "moderation", &moderation::MIGRATIONS, Some(moderation_outbox.clone()))?;
+    let moderation_db = module_db(&settings, "moderation", &moderation::MIGRATIONS, Some(moderation_outbox.clone()))?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(

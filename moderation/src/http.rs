@@ -128,7 +128,9 @@ async fn admin_reports(
     };
     let kind = match query.target_type.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(t) => t.parse::<TargetType>().map_err(|_| v.add("target_type", format!("must be {}", TargetType::choices()))).ok(),
+        Some(t) => {
+            t.parse::<TargetType>().map_err(|_| v.add("target_type", format!("must be {}", TargetType::choices()))).ok()
+        }
     };
     v.finish()?;
     Ok(HttpResponse::Ok().json(moderation.queue(open, kind, page).await?))

@@ -131,11 +131,7 @@ pub fn insert(conn: &mut DbConn, new: &NewReport<'_>) -> Result<Option<i64>, DbE
     }
 }
 
-pub fn of_reporter(
-    conn: &mut DbConn,
-    reporter_id: i64,
-    page: PageRequest,
-) -> Result<(Vec<ReportRow>, i64), DbError> {
+pub fn of_reporter(conn: &mut DbConn, reporter_id: i64, page: PageRequest) -> Result<(Vec<ReportRow>, i64), DbError> {
     let mine = || moderation_reports::table.filter(moderation_reports::reporter_id.eq(reporter_id));
     let total: i64 = mine().count().get_result(conn)?;
     let rows = mine()
@@ -148,10 +144,7 @@ pub fn of_reporter(
 }
 
 /// Open reports per `(target_type, target_id)` among these targets.
-pub fn open_counts(
-    conn: &mut DbConn,
-    targets: &[(String, i64)],
-) -> Result<HashMap<(String, i64), i64>, DbError> {
+pub fn open_counts(conn: &mut DbConn, targets: &[(String, i64)]) -> Result<HashMap<(String, i64), i64>, DbError> {
     let ids: Vec<i64> = targets.iter().map(|(_, id)| *id).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -260,16 +253,20 @@ pub fn resolve_target(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::update(moderation_reports::table.filter(moderation_reports::id.eq_any(&ids)).filter(moderation_reports::status.eq("open")))
-        .set((
-            moderation_reports::status.eq("resolved"),
-            moderation_reports::open_key.eq(None::<String>),
-            moderation_reports::resolution.eq(Some(action.as_str())),
-            moderation_reports::resolution_note.eq(Some(note)),
-            moderation_reports::resolved_by.eq(Some(by)),
-            moderation_reports::resolved_at.eq(Some(to_db(now))),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        moderation_reports::table
+            .filter(moderation_reports::id.eq_any(&ids))
+            .filter(moderation_reports::status.eq("open")),
+    )
+    .set((
+        moderation_reports::status.eq("resolved"),
+        moderation_reports::open_key.eq(None::<String>),
+        moderation_reports::resolution.eq(Some(action.as_str())),
+        moderation_reports::resolution_note.eq(Some(note)),
+        moderation_reports::resolved_by.eq(Some(by)),
+        moderation_reports::resolved_at.eq(Some(to_db(now))),
+    ))
+    .execute(conn)?;
     Ok(moderation_reports::table
         .filter(moderation_reports::id.eq_any(&ids))
         .select(ReportRow::as_select())

@@ -51,9 +51,9 @@ impl Moderation {
     }
 
     fn target(&self, kind: TargetType) -> Result<&Arc<dyn ModerationTarget>, ModerationError> {
-        self.targets
-            .get(&kind)
-            .ok_or_else(|| ModerationError::invalid("target_type", format!("{} cannot be reported here", kind.as_str())))
+        self.targets.get(&kind).ok_or_else(|| {
+            ModerationError::invalid("target_type", format!("{} cannot be reported here", kind.as_str()))
+        })
     }
 
     /// Files a report, or returns the reporter's open report on the same target (`false`).

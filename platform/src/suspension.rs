@@ -89,7 +89,7 @@ impl Suspensions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::OffsetClock;
+    use crate::clock::{Clock, OffsetClock};
 
     #[test]
     fn a_suspension_with_an_end_is_over_when_the_end_passes() {

@@ -45,7 +45,10 @@ async fn a_report_keeps_the_target_as_reported_and_a_second_one_returns_the_firs
     assert_eq!((first.status.as_str(), first.reason.as_str(), first.resolution.as_deref()), ("open", "fraud", None));
     assert_eq!(first.details.as_deref(), Some("see for yourself"));
     // Edited after the report: the queue still shows it as it was.
-    seller.patch(&format!("/seller/products/{}", product.id), &json!({"name": "Genuine watch"})).returns::<Product>(200).await;
+    seller
+        .patch(&format!("/seller/products/{}", product.id), &json!({"name": "Genuine watch"}))
+        .returns::<Product>(200)
+        .await;
     let again: Report = buyer.post("/reports", &report("product", product.id, "spam")).returns(200).await;
     assert_eq!(again, first, "the open report, unchanged");
     let mine: Page<Report> = buyer.get("/reports").returns(200).await;
@@ -179,7 +182,8 @@ async fn a_hidden_message_reaches_sockets_on_another_instance() {
     }
     let a_side = spawn_app().await;
     let b_side = spawn_peer(&a_side).await;
-    let (alice, bob, admin) = (a_side.user(Role::Customer).await, a_side.user(Role::Seller).await, a_side.admin().await);
+    let (alice, bob, admin) =
+        (a_side.user(Role::Customer).await, a_side.user(Role::Seller).await, a_side.admin().await);
     let room = room(&alice, &[&bob]).await;
     let bad = post(&bob, room.id, "spam spam").await;
     let mut alice_on_b = connect(&b_side, &alice.token).await;
@@ -208,7 +212,10 @@ async fn a_hidden_mission_leaves_lists_but_goes_on() {
     let still: Mission = reporter.get(&format!("/missions/{}", mission.id)).returns(200).await;
     assert_eq!(still.pool, 100);
     // Its money flows go on: the streamer can still decide it.
-    streamer.post(&format!("/missions/{}/decision", mission.id), &json!({"result": "success"})).returns::<Mission>(200).await;
+    streamer
+        .post(&format!("/missions/{}/decision", mission.id), &json!({"result": "success"}))
+        .returns::<Mission>(200)
+        .await;
 }
 
 #[tokio::test]
@@ -229,7 +236,8 @@ async fn an_account_cannot_be_hidden_but_resolving_with_suspend_suspends_the_own
     let on_product: Report = buyer.post("/reports", &report("product", product.id, "fraud")).returns(201).await;
     assert_eq!(resolve(&admin, on_product.id, "suspend").await.resolution.as_deref(), Some("suspend"));
     seller.get("/accounts/me").fails(403, "account_suspended").await;
-    let accounts: Page<AdminAccount> = admin.get(&format!("/admin/accounts?q={}", percent_encode(&seller.email))).returns(200).await;
+    let accounts: Page<AdminAccount> =
+        admin.get(&format!("/admin/accounts?q={}", percent_encode(&seller.email))).returns(200).await;
     assert_eq!(accounts.items.len(), 1);
     assert!(accounts.items[0].suspended);
     assert_eq!(accounts.items[0].suspension_reason.as_deref(), Some("checked"));
@@ -267,9 +275,13 @@ async fn a_suspended_account_cannot_log_in_refresh_or_call_and_its_products_leav
         .post(&format!("/admin/accounts/{}/suspend", seller.id), &json!({"reason": "x", "until": past}))
         .fails(400, "validation_failed")
         .await;
-    admin.post(&format!("/admin/accounts/{}/suspend", seller.id), &json!({"reason": " "})).fails(400, "validation_failed").await;
+    admin
+        .post(&format!("/admin/accounts/{}/suspend", seller.id), &json!({"reason": " "}))
+        .fails(400, "validation_failed")
+        .await;
 
-    let back: Suspension = admin.post(&format!("/admin/accounts/{}/reinstate", seller.id), &json!({})).returns(200).await;
+    let back: Suspension =
+        admin.post(&format!("/admin/accounts/{}/reinstate", seller.id), &json!({})).returns(200).await;
     assert_eq!(back, Suspension { id: seller.id, suspended: false, suspended_until: None, reason: None });
     let again = app.login_user(&seller.email, &seller.password).await;
     again.get("/accounts/me").returns::<Account>(200).await;
@@ -297,7 +309,10 @@ async fn a_suspension_with_an_end_is_over_when_the_end_passes() {
 async fn a_suspended_account_is_refused_on_every_protected_route() {
     let app = spawn_app().await;
     let (user, admin) = (app.user(Role::Seller).await, app.admin().await);
-    admin.post(&format!("/admin/accounts/{}/suspend", user.id), &json!({"reason": "r"})).returns::<Suspension>(200).await;
+    admin
+        .post(&format!("/admin/accounts/{}/suspend", user.id), &json!({"reason": "r"}))
+        .returns::<Suspension>(200)
+        .await;
     let doc = serde_json::to_value(app::openapi_document()).unwrap();
     let mut checked = 0;
     let mut failures = Vec::new();
@@ -308,8 +323,10 @@ async fn a_suspended_account_is_refused_on_every_protected_route() {
             if !(secured || optional) {
                 continue;
             }
-            let url = path.split('/').map(|seg| if seg.starts_with('{') { "1" } else { seg }).collect::<Vec<_>>().join("/");
-            let mut call = user.request_root(reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), &url);
+            let url =
+                path.split('/').map(|seg| if seg.starts_with('{') { "1" } else { seg }).collect::<Vec<_>>().join("/");
+            let mut call =
+                user.request_root(reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), &url);
             if method != "get" && method != "delete" {
                 call = call.json(&json!({})).idempotency_key(format!("suspended-{checked}"));
             }
@@ -339,7 +356,10 @@ async fn a_suspension_reaches_another_instance_within_5_seconds() {
     on_b.get("/accounts/me").returns::<Account>(200).await;
     let mut socket_on_b = connect(&b_side, &user.token).await;
     let started = Instant::now();
-    admin.post(&format!("/admin/accounts/{}/suspend", user.id), &json!({"reason": "r"})).returns::<Suspension>(200).await;
+    admin
+        .post(&format!("/admin/accounts/{}/suspend", user.id), &json!({"reason": "r"}))
+        .returns::<Suspension>(200)
+        .await;
     loop {
         if on_b.get("/accounts/me").await.status() == 403 {
             break;
@@ -350,7 +370,10 @@ async fn a_suspension_reaches_another_instance_within_5_seconds() {
     let refused_after = started.elapsed();
     assert_eq!(closed(&mut socket_on_b).await.as_deref(), Some("account suspended"));
     assert!(started.elapsed() < Duration::from_secs(5), "socket closed after {:?}", started.elapsed());
-    eprintln!("suspension refused on the other instance after {refused_after:?}, socket closed after {:?}", started.elapsed());
+    eprintln!(
+        "suspension refused on the other instance after {refused_after:?}, socket closed after {:?}",
+        started.elapsed()
+    );
     // And reinstatement comes back the same way.
     admin.post(&format!("/admin/accounts/{}/reinstate", user.id), &json!({})).returns::<Suspension>(200).await;
     let started = Instant::now();

@@ -46,22 +46,35 @@ pub fn item_states(conn: &mut DbConn, item_ids: &[i64]) -> Result<HashMap<i64, I
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, product_id, seller_id, product_name, item_name, product_deleted, item_deleted, price, stock, hidden)| {
-            (
+        .map(
+            |(
                 id,
-                ItemState {
-                    product_id,
-                    seller_id,
-                    product_name,
-                    item_name,
-                    // A product hidden by moderation leaves carts like a deleted one.
-                    product_live: product_deleted.is_none() && !hidden,
-                    item_live: item_deleted.is_none(),
-                    price,
-                    stock,
-                },
-            )
-        })
+                product_id,
+                seller_id,
+                product_name,
+                item_name,
+                product_deleted,
+                item_deleted,
+                price,
+                stock,
+                hidden,
+            )| {
+                (
+                    id,
+                    ItemState {
+                        product_id,
+                        seller_id,
+                        product_name,
+                        item_name,
+                        // A product hidden by moderation leaves carts like a deleted one.
+                        product_live: product_deleted.is_none() && !hidden,
+                        item_live: item_deleted.is_none(),
+                        price,
+                        stock,
+                    },
+                )
+            },
+        )
         .collect())
 }
 

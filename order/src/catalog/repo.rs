@@ -282,7 +282,8 @@ pub fn search(
 ) -> Result<(Vec<ProductRow>, i64), DbError> {
     if terms.is_empty() {
         let live = || {
-            let mut q = products::table.filter(products::deleted_at.is_null()).filter(products::hidden.eq(false)).into_boxed();
+            let mut q =
+                products::table.filter(products::deleted_at.is_null()).filter(products::hidden.eq(false)).into_boxed();
             if !excluded_sellers.is_empty() {
                 q = q.filter(products::seller_id.ne_all(excluded_sellers.to_vec()));
             }
