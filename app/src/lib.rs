@@ -5,7 +5,8 @@
 //! - Tables: none; each module migrates its own ([`migrate`]).
 //! - Endpoints: `/healthz`, `/readyz`, `/metrics`, `/api-docs/openapi.json` and
 //!   `/swagger-ui/`; everything under `/api/v1` belongs to a module.
-//! - Workers: one outbox dispatcher per module that has an outbox (account, mission), the
+//! - Workers: one outbox dispatcher per module that has an outbox (account, mission,
+//!   moderation), the suspension-list sync, the
 //!   mission expiry sweep and recovery, charge reconciliation, checkout recovery, chat
 //!   fan-out and the feed settings refresh (started by [`Application::build`]).
 //! - Never: hold business rules. It is the only crate that depends on every module.
@@ -206,6 +207,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(trusted.clone())
             .app_data(body_limit)
             .app_data(assembled.jwt.clone())
+            .app_data(assembled.suspensions.clone())
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::Data::from(assembled.clone()))
@@ -220,6 +222,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.chat.clone()))
             .app_data(web::Data::from(assembled.missions.clone()))
             .app_data(web::Data::from(assembled.feed.clone()))
+            .app_data(web::Data::from(assembled.moderation.clone()))
             .configure(routes::operations)
             .configure(payment::http_money::configure_webhooks)
             .service(openapi::swagger())
@@ -231,7 +234,8 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
                     .configure(order::configure)
                     .configure(chat::http::configure)
                     .configure(mission::http::configure)
-                    .configure(feed::http::configure),
+                    .configure(feed::http::configure)
+                    .configure(moderation::http::configure),
             )
             .default_service(web::to(webapp::serve))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

@@ -66,5 +66,10 @@ pub async fn render(assembled: &Assembled) -> String {
             }
         }
     }
+    match assembled.moderation.open_reports().await {
+        Ok(n) => metrics::gauge!("moderation_open_reports").set(n as f64),
+        Err(e) => tracing::debug!(error = %e, "open report count unavailable"),
+    }
+    metrics::gauge!("account_suspended").set(assembled.suspensions.suspended_ids().len() as f64);
     install_recorder().map(PrometheusHandle::render).unwrap_or_default()
 }

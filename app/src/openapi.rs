@@ -103,6 +103,9 @@ impl Modify for CommonErrors {
                 if secured || optional_token {
                     Self::add(operation, "401", "unauthenticated or token_expired");
                 }
+                if secured || optional_token {
+                    Self::add(operation, "403", "account_suspended (or forbidden: the wrong role)");
+                }
                 if has_path_id {
                     Self::add(operation, "404", "not_found");
                 }
@@ -132,6 +135,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(chat::http::ChatApi::openapi());
     doc.merge(mission::http::MissionApi::openapi());
     doc.merge(feed::http::FeedApi::openapi());
+    doc.merge(moderation::http::ModerationApi::openapi());
     BearerAuth.modify(&mut doc);
     CommonErrors.modify(&mut doc);
     doc

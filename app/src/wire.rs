@@ -4,9 +4,11 @@ use account::Accounts;
 use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
+use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, REPORT_RESOLVED};
 use contracts::wallet::WalletService;
 use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
+use moderation::{Moderation, ModerationSettings, TargetType, Targets};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
 use payment::payouts::gateway::{PayoutGateway, SandboxPayouts, TossPayouts};
@@ -19,6 +21,7 @@ use platform::db::{Db, Migrations};
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
+use platform::suspension::Suspensions;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +56,8 @@ pub struct Assembled {
     pub pubsub: SharedPubSub,
     pub mailer: SharedMailer,
     pub jwt: Jwt,
+    /// Suspended accounts, kept current by the account module; checked on every request.
+    pub suspensions: Suspensions,
     pub databases: Vec<ModuleDb>,
     pub accounts: Arc<Accounts>,
     pub wallets: Arc<Wallets>,
@@ -64,6 +69,7 @@ pub struct Assembled {
     pub chat: Arc<Chat>,
     pub missions: Arc<Missions>,
     pub feed: Arc<Feed>,
+    pub moderation: Arc<Moderation>,
     order_settings: OrderSettings,
 }
 
@@ -99,6 +105,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => platform::mailer::from_settings(&settings.mail)?,
     };
     let jwt = Jwt::new(&settings.auth, clock.clone());
+    let suspensions = Suspensions::new(clock.clone());
     let payment_settings = PaymentSettings::load(&settings)?;
 
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
@@ -114,6 +121,9 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
     let feed_config: FeedConfig = settings.module("feed")?;
     let feed_db = module_db(&settings, "feed", &feed::MIGRATIONS, None)?;
+    let moderation_settings: ModerationSettings = settings.module("moderation")?;
+    let moderation_outbox = Outbox::new(moderation::OUTBOX_TABLE);
+    let moderation_db = module_db(&settings, "moderation", &moderation::MIGRATIONS, Some(moderation_outbox.clone()))?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -125,6 +135,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         hasher,
         settings.auth.clone(),
         &settings.server.public_url,
+        suspensions.clone(),
+        pubsub.clone(),
     ));
     let gateway: Arc<dyn PaymentGateway> = match overrides.gateway {
         Some(g) => g,
@@ -152,7 +164,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => wallets.clone(),
     };
 
-    let catalog = Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()));
+    let catalog =
+        Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()).with_suspensions(suspensions.clone()));
     let carts = Arc::new(Carts::new(
         order_db.db.clone(),
         cache.clone(),
@@ -202,6 +215,21 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         feed_config,
     ));
 
+    // Moderation reaches each reportable thing through its owner's contract.
+    let mut targets: Targets = std::collections::HashMap::new();
+    targets.insert(TargetType::Product, catalog.clone());
+    targets.insert(TargetType::ChatMessage, chat.clone());
+    targets.insert(TargetType::Account, accounts.clone());
+    targets.insert(TargetType::Mission, missions.clone());
+    let moderation = Arc::new(Moderation::new(
+        moderation_db.db.clone(),
+        moderation_outbox,
+        clock.clone(),
+        targets,
+        accounts.clone(),
+        moderation_settings,
+    ));
+
     Ok(Assembled {
         settings,
         clock,
@@ -209,7 +237,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db],
+        suspensions,
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, moderation_db],
         accounts,
         wallets,
         charges,
@@ -220,6 +249,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         chat,
         missions,
         feed,
+        moderation,
         order_settings,
     })
 }
@@ -238,6 +268,8 @@ pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
             tracing::info!(module = module.module, ?applied, "migrations applied");
         }
     }
+    let suspended = assembled.accounts.reload_suspensions().await.context("loading the suspension list")?;
+    tracing::info!(suspended, "suspension list loaded");
     let source = assembled.feed.store().refresh().await;
     tracing::info!(source = source.as_str(), "feed settings loaded");
     Ok(())
@@ -256,6 +288,12 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         }
         if module.module == "payment" {
             dispatcher = dispatcher.declare_events(&contracts::events::payment::TOPICS);
+        }
+        if module.module == "moderation" {
+            dispatcher = dispatcher.declare_events(&[REPORT_RESOLVED]);
+        }
+        if module.module == "account" {
+            dispatcher = dispatcher.declare_events(&[ACCOUNT_SUSPENDED, ACCOUNT_REINSTATED]);
         }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.
@@ -301,6 +339,8 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
+    let reload = Duration::from_millis(settings.auth.suspension_reload_ms.max(100));
+    tokio::spawn(assembled.accounts.clone().run_suspension_sync(reload, shutdown.child_token()));
     let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
     tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
     let orders = assembled.orders.clone();

@@ -3,9 +3,10 @@
 //! `ChatService` (unread summaries for the feed); names members through `AccountService`.
 //!
 //! - Tables (`migrations/chat/`): `chat_rooms`, `chat_members` (with read markers),
-//!   `chat_messages`.
+//!   `chat_messages` (with `hidden`, set by moderation), `chat_blocks`.
 //! - Endpoints: `/api/v1/chat/rooms…`, `/chat/users`, and the WebSocket `/chat/ws`
-//!   ([`http::configure`], [`ws`]).
+//!   ([`http::configure`], [`ws`]), `/chat/blocks…`. Implements `ModerationTarget` for
+//!   chat messages (hiding sends `message_hidden` frames).
 //! - Workers: `Chat::run_fanout`, started by `app`, forwards every instance's messages
 //!   (pub/sub channel `chat:events`) to this instance's sockets ([`hub`]).
 //! - Never: publish a message before it is stored, show a room or its messages to a
@@ -20,7 +21,7 @@ mod service;
 pub mod ws;
 
 pub use error::ChatError;
-pub use service::{Chat, EVENTS_CHANNEL, Message, Room, RoomSummary};
+pub use service::{Block, Chat, EVENTS_CHANNEL, Message, Room, RoomSummary};
 
 use diesel_migrations::embed_migrations;
 use platform::db::Migrations;

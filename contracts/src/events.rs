@@ -107,3 +107,67 @@ pub mod payment {
     pub const TOPICS: [&str; 4] =
         ["payment.charge_confirmed", "payment.charge_refunded", "payment.payout_paid", "payment.payout_failed"];
 }
+
+/// `account.account_suspended`: an operator suspended an account (directly, or by resolving
+/// a report with `suspend`). Its sessions are already revoked when this is published.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct AccountSuspended {
+    pub account_id: i64,
+    pub reason: String,
+    /// `None`: until reinstated.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub suspended_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for AccountSuspended {
+    fn topic(&self) -> &'static str {
+        ACCOUNT_SUSPENDED
+    }
+    fn dedupe_key(&self) -> String {
+        format!("account_suspended:{}:{}", self.account_id, self.suspended_at.timestamp_micros())
+    }
+}
+
+pub const ACCOUNT_SUSPENDED: &str = "account.account_suspended";
+
+/// `account.account_reinstated`: an operator lifted an account's suspension.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct AccountReinstated {
+    pub account_id: i64,
+    pub reinstated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for AccountReinstated {
+    fn topic(&self) -> &'static str {
+        ACCOUNT_REINSTATED
+    }
+    fn dedupe_key(&self) -> String {
+        format!("account_reinstated:{}:{}", self.account_id, self.reinstated_at.timestamp_micros())
+    }
+}
+
+pub const ACCOUNT_REINSTATED: &str = "account.account_reinstated";
+
+/// `moderation.report_resolved`: an operator resolved a report; one event per report (each
+/// reporter hears of their own).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct ReportResolved {
+    pub report_id: i64,
+    pub reporter_id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    /// `dismiss`, `hide` or `suspend`.
+    pub action: String,
+    pub resolved_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for ReportResolved {
+    fn topic(&self) -> &'static str {
+        REPORT_RESOLVED
+    }
+    fn dedupe_key(&self) -> String {
+        format!("report_resolved:{}", self.report_id)
+    }
+}
+
+pub const REPORT_RESOLVED: &str = "moderation.report_resolved";

@@ -2,7 +2,8 @@
 //! is paid out or refunded exactly once, and everybody who paid is told by email.
 //!
 //! - Tables (`migrations/mission/`): `missions`, `mission_contributions` (the creator's
-//!   stake is the first), `mission_outbox` (settlements and result emails).
+//!   stake is the first), `mission_hidden` (hidden by moderation: out of lists, money flows
+//!   go on), `mission_outbox` (settlements and result emails). Implements `ModerationTarget`.
 //! - Endpoints: `/api/v1/missions`, `/missions/{id}`, `/missions/{id}/contributions`,
 //!   `/missions/{id}/decision` ([`http::configure`]).
 //! - Workers, all started by `app`: the expiry sweep (`Missions::sweep`,

@@ -5,7 +5,7 @@
 //! ([`mailer`]); the injectable clock ([`clock`]); the API error type and error bodies
 //! ([`error`]); access-token verification and the `AuthUser` extractors ([`auth`]); request
 //! helpers (JSON bodies, `Idempotency-Key`, paging, client IP: [`http`]); per-IP rate limits
-//! ([`ratelimit`]); logging and request ids ([`telemetry`]); and, behind the `testkit`
+//! ([`ratelimit`]); the in-memory list of suspended accounts ([`suspension`]); logging and request ids ([`telemetry`]); and, behind the `testkit`
 //! feature, a fresh test database per test.
 //!
 //! - Tables: none of its own. The outbox it writes is the calling module's table
@@ -27,6 +27,7 @@ pub mod mailer;
 pub mod outbox;
 pub mod pubsub;
 pub mod ratelimit;
+pub mod suspension;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -36,6 +36,12 @@ const METRICS: &[&str] = &[
     "feed_requests_total",
     "feed_provider_calls_total",
     "feed_provider_duration_seconds",
+    "moderation_reports_total",
+    "moderation_resolutions_total",
+    "moderation_reports_resolved_total",
+    "moderation_open_reports",
+    "account_suspensions_total",
+    "account_suspended",
 ];
 
 /// The metrics rendered as histograms (the recorder gives buckets to names ending `_seconds`).
@@ -366,7 +372,7 @@ fn every_listed_metric_is_recorded_by_the_code() {
         }
     }
     let mut code = String::new();
-    for krate in ["platform", "account", "payment", "order", "chat", "mission", "feed", "app"] {
+    for krate in ["platform", "account", "payment", "order", "chat", "mission", "feed", "moderation", "app"] {
         sources(&repo_root().join(krate).join("src"), &mut code);
     }
     for name in METRICS {

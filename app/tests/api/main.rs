@@ -19,6 +19,7 @@ mod feed;
 mod feed_preview;
 mod ledger;
 mod mission;
+mod moderation;
 mod openapi_snapshot;
 mod operations;
 mod orders;

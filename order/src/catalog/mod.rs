@@ -8,11 +8,13 @@ pub mod search;
 use crate::error::OrderError;
 use async_trait::async_trait;
 use contracts::catalog::{CatalogService, ProductSummary};
+use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::{Page, PageRequest, ServiceError};
 use model::{Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product};
 use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
+use platform::suspension::Suspensions;
 use std::time::Duration;
 
 /// Search pages are cached this long; any seller edit invalidates them at once (the cache
@@ -24,6 +26,8 @@ pub struct Catalog {
     db: Db,
     cache: SharedCache,
     clock: SharedClock,
+    /// Suspended sellers' products are left out of search.
+    suspensions: Option<Suspensions>,
 }
 
 /// Changes to an item; `None` leaves a field as it is.
@@ -36,7 +40,13 @@ pub struct ItemUpdate {
 
 impl Catalog {
     pub fn new(db: Db, cache: SharedCache, clock: SharedClock) -> Self {
-        Catalog { db, cache, clock }
+        Catalog { db, cache, clock, suspensions: None }
+    }
+
+    /// Leaves the products of accounts on this list out of search while they are on it.
+    pub fn with_suspensions(mut self, suspensions: Suspensions) -> Self {
+        self.suspensions = Some(suspensions);
+        self
     }
 
     /// Called after every committed seller edit: cached search pages stop being used.
@@ -178,11 +188,15 @@ impl Catalog {
     /// costs the database query.
     pub async fn search(&self, q: &str, page: PageRequest) -> Result<Page<ProductSummary>, OrderError> {
         let terms = search::query_terms(q);
+        let excluded = self.suspensions.as_ref().map(Suspensions::suspended_ids).unwrap_or_default();
+        let excluded_key: Vec<String> = excluded.iter().map(i64::to_string).collect();
         let generation = match self.cache.get(GENERATION_KEY).await {
             Ok(g) => Some(g.unwrap_or_else(|| "0".into())),
             Err(_) => None,
         };
-        let key = generation.map(|g| format!("search:{g}:{}:{}:{}", page.page, page.size, terms.join("\u{1f}")));
+        let key = generation.map(|g| {
+            format!("search:{g}:{}:{}:{}:{}", page.page, page.size, excluded_key.join(","), terms.join("\u{1f}"))
+        });
         if let Some(key) = &key
             && let Ok(Some(hit)) = self.cache.get(key).await
             && let Ok(found) = serde_json::from_str::<Page<ProductSummary>>(&hit)
@@ -193,7 +207,7 @@ impl Catalog {
         let (items, total) = self
             .db
             .run(move |conn| {
-                let (rows, total) = repo::search(conn, &terms, page)?;
+                let (rows, total) = repo::search(conn, &terms, &excluded, page)?;
                 Ok::<_, DbError>((repo::summaries(conn, rows)?, total))
             })
             .await?;
@@ -205,14 +219,60 @@ impl Catalog {
         Ok(found)
     }
 
-    /// A live product, for anyone.
-    pub async fn product(&self, id: i64) -> Result<Product, OrderError> {
+    /// A live product, for anyone; a hidden one only for its seller (`viewer`).
+    pub async fn product(&self, id: i64, viewer: Option<i64>) -> Result<Product, OrderError> {
         self.db
             .run(move |conn| {
-                let row = repo::find_live_product(conn, id)?.ok_or(OrderError::NotFound)?;
+                let row = repo::find_live_product(conn, id)?
+                    .filter(|p| !p.hidden || Some(p.seller_id) == viewer)
+                    .ok_or(OrderError::NotFound)?;
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
             .await
+    }
+
+    /// Hides a product (moderation): 404 to everyone but its seller, out of search and carts.
+    pub async fn hide_product(&self, id: i64) -> Result<HideOutcome, OrderError> {
+        let outcome = self
+            .db
+            .tx(move |conn| {
+                if repo::find_live_product(conn, id)?.is_none() {
+                    return Ok::<_, OrderError>(HideOutcome::Gone);
+                }
+                Ok(if repo::hide_product(conn, id)? { HideOutcome::Hidden } else { HideOutcome::AlreadyHidden })
+            })
+            .await?;
+        self.catalog_changed().await;
+        Ok(outcome)
+    }
+}
+
+fn service_error(e: OrderError) -> ServiceError {
+    match e {
+        OrderError::Db(db) => db.into(),
+        other => ServiceError::Internal(other.to_string()),
+    }
+}
+
+/// Products as moderation sees them: anyone can report a product they can see.
+#[async_trait]
+impl ModerationTarget for Catalog {
+    async fn snapshot(&self, viewer: i64, id: i64) -> Result<Option<TargetSnapshot>, ServiceError> {
+        match self.product(id, Some(viewer)).await {
+            Ok(p) => Ok(Some(TargetSnapshot {
+                owner_id: p.seller_id,
+                preview: serde_json::json!({
+                    "name": p.name, "description": p.description, "seller_id": p.seller_id,
+                    "items": p.items.iter().map(|i| serde_json::json!({"name": i.name, "price": i.price})).collect::<Vec<_>>(),
+                }),
+            })),
+            Err(OrderError::NotFound) => Ok(None),
+            Err(e) => Err(service_error(e)),
+        }
+    }
+
+    async fn hide(&self, id: i64) -> Result<HideOutcome, ServiceError> {
+        self.hide_product(id).await.map_err(service_error)
     }
 }
 

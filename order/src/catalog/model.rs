@@ -28,6 +28,8 @@ pub struct Product {
     pub description: String,
     pub items: Vec<Item>,
     pub created_at: DateTime<Utc>,
+    /// Hidden by moderation: only its seller still sees it (and this flag).
+    pub hidden: bool,
 }
 
 /// A validated item to create.

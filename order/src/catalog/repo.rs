@@ -21,6 +21,7 @@ pub struct ProductRow {
     pub name: String,
     pub description: String,
     pub created_at: NaiveDateTime,
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -173,6 +174,7 @@ pub fn with_items(conn: &mut DbConn, rows: Vec<ProductRow>) -> Result<Vec<Produc
             name: r.name,
             description: r.description,
             created_at: from_db(r.created_at),
+            hidden: r.hidden,
         })
         .collect())
 }
@@ -292,9 +294,21 @@ struct CountRow {
 
 /// Live products matching every term, newest first. Driven by the index of the longest
 /// (most selective) term, joined on the others; terms exist only for live products.
-pub fn search(conn: &mut DbConn, terms: &[String], page: PageRequest) -> Result<(Vec<ProductRow>, i64), DbError> {
+pub fn search(
+    conn: &mut DbConn,
+    terms: &[String],
+    excluded_sellers: &[i64],
+    page: PageRequest,
+) -> Result<(Vec<ProductRow>, i64), DbError> {
     if terms.is_empty() {
-        let live = || products::table.filter(products::deleted_at.is_null());
+        let live = || {
+            let mut q =
+                products::table.filter(products::deleted_at.is_null()).filter(products::hidden.eq(false)).into_boxed();
+            if !excluded_sellers.is_empty() {
+                q = q.filter(products::seller_id.ne_all(excluded_sellers.to_vec()));
+            }
+            q
+        };
         let total: i64 = live().count().get_result(conn)?;
         let rows = live()
             .order(products::id.desc())
@@ -310,7 +324,18 @@ pub fn search(conn: &mut DbConn, terms: &[String], page: PageRequest) -> Result<
     let joins: String = (1..=others.len())
         .map(|i| format!(" JOIN product_search_terms t{i} ON t{i}.product_id = t0.product_id AND t{i}.term = ?"))
         .collect();
-    let from = format!("FROM product_search_terms t0{joins} WHERE t0.term = ?");
+    // Hidden products and those of suspended sellers are left out (ids are integers, so
+    // they are spliced in as they are).
+    let excluded = if excluded_sellers.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = excluded_sellers.iter().map(i64::to_string).collect();
+        format!(" AND p.seller_id NOT IN ({})", ids.join(", "))
+    };
+    let from = format!(
+        "FROM product_search_terms t0{joins} JOIN products p ON p.id = t0.product_id AND p.hidden = FALSE \
+         AND p.deleted_at IS NULL{excluded} WHERE t0.term = ?"
+    );
     type Backend = <DbConn as diesel::Connection>::Backend;
     let bind_all = |sql: String| {
         let mut q = diesel::sql_query(sql).into_boxed::<Backend>();
@@ -362,4 +387,13 @@ pub fn summaries(conn: &mut DbConn, rows: Vec<ProductRow>) -> Result<Vec<Product
             }
         })
         .collect())
+}
+
+/// `true` when this call hid it; its search terms go, so it leaves search at once.
+pub fn hide_product(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
+    let n = diesel::update(products::table.find(id).filter(products::hidden.eq(false)))
+        .set(products::hidden.eq(true))
+        .execute(conn)?;
+    delete_terms(conn, id)?;
+    Ok(n == 1)
 }

@@ -256,6 +256,8 @@ pub struct Product {
     pub description: String,
     pub items: Vec<Item>,
     pub created_at: Time,
+    /// Hidden by moderation (only its seller still sees it).
+    pub hidden: bool,
 }
 
 impl Product {
@@ -388,6 +390,8 @@ pub struct Message {
     pub sender_id: i64,
     pub body: String,
     pub created_at: Time,
+    /// Hidden by moderation: `body` is `""`.
+    pub hidden: bool,
 }
 
 /// A room's messages: `next_before` pages back, `next_after` forward (with `?after=`).
@@ -421,6 +425,11 @@ pub enum ServerFrame {
     },
     /// The server lost messages it could not deliver live: catch up over HTTP.
     Resync,
+    /// Moderation hid a message of one of the user's rooms.
+    MessageHidden {
+        room_id: i64,
+        message_id: i64,
+    },
 }
 
 impl ServerFrame {
@@ -431,6 +440,7 @@ impl ServerFrame {
             ServerFrame::Ack { .. } => "ack",
             ServerFrame::Error { .. } => "error",
             ServerFrame::Resync => "resync",
+            ServerFrame::MessageHidden { .. } => "message_hidden",
         }
     }
 
@@ -569,4 +579,87 @@ pub struct AdSlot {
     pub link_url: String,
     #[serde(deserialize_with = "nullable")]
     pub country: Option<String>,
+}
+
+/// A report as its reporter sees it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: String,
+    #[serde(deserialize_with = "nullable")]
+    pub details: Option<String>,
+    pub status: String,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub resolved_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub resolution: Option<String>,
+}
+
+/// A report in the operators' queue.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminReport {
+    pub id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: String,
+    #[serde(deserialize_with = "nullable")]
+    pub details: Option<String>,
+    pub status: String,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub resolved_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub resolution: Option<String>,
+    pub reporter_id: i64,
+    pub target_owner_id: i64,
+    pub target_preview: Value,
+    pub open_reports_on_target: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub resolution_note: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub resolved_by: Option<i64>,
+}
+
+/// The answer to suspend and reinstate.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    pub id: i64,
+    pub suspended: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub suspended_until: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub reason: Option<String>,
+}
+
+/// An account as operators see it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAccount {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub email_verified: bool,
+    pub created_at: Time,
+    pub suspended: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub suspended_until: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub suspension_reason: Option<String>,
+}
+
+/// An account the caller blocked in chat.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    pub user_id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: Time,
 }

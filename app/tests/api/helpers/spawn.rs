@@ -58,6 +58,7 @@ pub fn migrations() -> Vec<&'static platform::db::Migrations> {
         &chat::MIGRATIONS,
         &mission::MIGRATIONS,
         &feed::MIGRATIONS,
+        &moderation::MIGRATIONS,
     ]
 }
 
