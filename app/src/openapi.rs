@@ -161,6 +161,6 @@ async fn serve_document() -> HttpResponse {
 
 /// `GET /api-docs/openapi.json` (pre-rendered) and the Swagger UI that reads it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(DOCUMENT_PATH).route(web::get().to(serve_document)))
+    cfg.route(DOCUMENT_PATH, web::get().to(serve_document))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(Config::new([DOCUMENT_PATH])));
 }
