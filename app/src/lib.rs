@@ -11,6 +11,7 @@
 //!   fan-out and the feed settings refresh (started by [`Application::build`]).
 //! - Never: hold business rules. It is the only crate that depends on every module.
 
+pub mod bare;
 pub mod observability;
 mod openapi;
 mod routes;
@@ -225,7 +226,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.moderation.clone()))
             .configure(routes::operations)
             .configure(payment::http_money::configure_webhooks)
-            .service(openapi::swagger())
+            .configure(openapi::configure)
             .service(
                 web::scope("/api/v1")
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))

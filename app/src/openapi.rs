@@ -1,12 +1,14 @@
 //! The OpenAPI document, merged from each module's, and the bundled Swagger UI.
 
+use actix_web::{HttpResponse, web};
 use platform::error::ErrorBody;
+use std::sync::OnceLock;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -141,6 +143,29 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-pub fn swagger() -> SwaggerUi {
-    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document())
+/// Where the document is served.
+pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
+
+/// The document, built and serialized once per process (building it merges every module's
+/// and walks each operation; serializing it on each request cost milliseconds).
+fn rendered() -> &'static web::Bytes {
+    static RENDERED: OnceLock<web::Bytes> = OnceLock::new();
+    RENDERED.get_or_init(|| match serde_json::to_vec(&document()) {
+        Ok(json) => web::Bytes::from(json),
+        // Unreachable with utoipa's types (plain maps and strings); an empty object keeps the route up.
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document does not serialize");
+            web::Bytes::from_static(b"{}")
+        }
+    })
+}
+
+async fn serve_document() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(rendered().clone())
+}
+
+/// `GET /api-docs/openapi.json` (pre-rendered) and the Swagger UI that reads it.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(DOCUMENT_PATH, web::get().to(serve_document))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(Config::new([DOCUMENT_PATH])));
 }

@@ -18,6 +18,7 @@ use platform::cache::{MemoryCache, RedisCache, SharedCache};
 use platform::clock::{SharedClock, SystemClock};
 use platform::config::Settings;
 use platform::db::{Db, Migrations};
+use platform::hotcache::HotCache;
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
@@ -70,6 +71,11 @@ pub struct Assembled {
     pub missions: Arc<Missions>,
     pub feed: Arc<Feed>,
     pub moderation: Arc<Moderation>,
+    /// Rendered product details and carts (`platform::hotcache`), run by the workers.
+    pub order_hot: Arc<HotCache>,
+    /// How many times this instance's workers drained the metrics recorder (see
+    /// [`observability::run_upkeep`]).
+    pub metrics_upkeeps: Arc<std::sync::atomic::AtomicU64>,
     order_settings: OrderSettings,
 }
 
@@ -164,13 +170,22 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => wallets.clone(),
     };
 
-    let catalog =
-        Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()).with_suspensions(suspensions.clone()));
+    let order_hot = HotCache::new(
+        "order",
+        pubsub.clone(),
+        Duration::from_secs(order_settings.hot_cache_ttl_secs),
+        order_settings.hot_cache_entries,
+    );
+    let catalog = Arc::new(
+        Catalog::new(order_db.db.clone(), cache.clone(), clock.clone(), order_hot.clone())
+            .with_suspensions(suspensions.clone()),
+    );
     let carts = Arc::new(Carts::new(
         order_db.db.clone(),
         cache.clone(),
         clock.clone(),
         Duration::from_secs(order_settings.cart_cache_ttl_secs),
+        order_hot.clone(),
     ));
     let orders = Arc::new(Orders::new(
         order_db.db.clone(),
@@ -250,6 +265,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         missions,
         feed,
         moderation,
+        order_hot,
+        metrics_upkeeps: Arc::default(),
         order_settings,
     })
 }
@@ -341,8 +358,15 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
     let reload = Duration::from_millis(settings.auth.suspension_reload_ms.max(100));
     tokio::spawn(assembled.accounts.clone().run_suspension_sync(reload, shutdown.child_token()));
+    tokio::spawn(assembled.order_hot.clone().run(shutdown.child_token()));
     let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
     tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
+    let upkeeps = assembled.metrics_upkeeps.clone();
+    spawn_periodic("metrics upkeep", observability::UPKEEP_INTERVAL, shutdown.child_token(), move || {
+        observability::run_upkeep();
+        upkeeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async { Ok::<_, std::convert::Infallible>(()) }
+    });
     let orders = assembled.orders.clone();
     let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms.max(100));
     spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {

@@ -16,6 +16,11 @@ pub struct OrderSettings {
     pub auto_confirm_secs: i64,
     /// How often the auto-confirmation worker looks for due lines.
     pub auto_confirm_interval_ms: u64,
+    /// The longest a rendered product or cart stays in memory (an invalidation lost with a
+    /// crashed writer is bounded by it).
+    pub hot_cache_ttl_secs: u64,
+    /// How many rendered products and carts one instance keeps.
+    pub hot_cache_entries: usize,
 }
 
 impl OrderSettings {

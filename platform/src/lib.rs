@@ -1,7 +1,8 @@
 //! Infrastructure every module uses, and no business rules: layered configuration
 //! ([`config`]); one diesel pool per module on SQLite or MySQL/MariaDB, with migrations,
 //! write transactions, retries and timeouts ([`db`]); a cache ([`cache`]) and pub/sub
-//! ([`pubsub`]) over Redis or in-process; the transactional outbox ([`outbox`]) and mail
+//! ([`pubsub`]) over Redis or in-process; an in-process cache of rendered answers kept true
+//! across instances over pub/sub ([`hotcache`]); the transactional outbox ([`outbox`]) and mail
 //! ([`mailer`]); the injectable clock ([`clock`]); the API error type and error bodies
 //! ([`error`]); access-token verification and the `AuthUser` extractors ([`auth`]); request
 //! helpers (JSON bodies, `Idempotency-Key`, paging, client IP: [`http`]); per-IP rate limits
@@ -22,6 +23,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod hotcache;
 pub mod http;
 pub mod mailer;
 pub mod outbox;

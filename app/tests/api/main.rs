@@ -17,6 +17,7 @@ mod deploy_files;
 mod errors;
 mod feed;
 mod feed_preview;
+mod hot_reads;
 mod ledger;
 mod mission;
 mod moderation;

@@ -4,6 +4,7 @@ use super::model::{
     Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product, check_description, check_name, check_price, check_stock,
 };
 use super::{Catalog, ItemUpdate};
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use contracts::catalog::ProductSummary;
 use contracts::{Page, Role};
@@ -246,5 +247,6 @@ async fn search(
     responses((status = 200, body = Product), (status = 401, description = "A token was sent and is invalid", body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn product(catalog: web::Data<Catalog>, user: MaybeAuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let viewer = user.0.map(|u| u.account_id);
-    Ok(HttpResponse::Ok().json(catalog.product(id.into_inner(), viewer).await?))
+    let body = catalog.product_json(id.into_inner(), viewer).await?;
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
 }

@@ -15,6 +15,8 @@ use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
 use platform::suspension::Suspensions;
+use platform::hotcache::HotCache;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Search pages are cached this long; any seller edit invalidates them at once (the cache
@@ -28,6 +30,13 @@ pub struct Catalog {
     clock: SharedClock,
     /// Suspended sellers' products are left out of search.
     suspensions: Option<Suspensions>,
+    /// Rendered product details (`p:{id}`), shared with the carts (tagged with their products).
+    hot: Arc<HotCache>,
+}
+
+/// The in-process cache key of a product's detail; also the tag of every cart holding it.
+pub(crate) fn product_key(id: i64) -> String {
+    format!("p:{id}")
 }
 
 /// Changes to an item; `None` leaves a field as it is.
@@ -39,8 +48,8 @@ pub struct ItemUpdate {
 }
 
 impl Catalog {
-    pub fn new(db: Db, cache: SharedCache, clock: SharedClock) -> Self {
-        Catalog { db, cache, clock, suspensions: None }
+    pub fn new(db: Db, cache: SharedCache, clock: SharedClock, hot: Arc<HotCache>) -> Self {
+        Catalog { db, cache, clock, suspensions: None, hot }
     }
 
     /// Leaves the products of accounts on this list out of search while they are on it.
@@ -49,18 +58,22 @@ impl Catalog {
         self
     }
 
-    /// Called after every committed seller edit: cached search pages stop being used.
-    async fn catalog_changed(&self) {
+    /// Called after every committed seller edit: cached search pages stop being used, and the
+    /// product's cached detail (and every cached cart holding it) is dropped on every instance.
+    async fn catalog_changed(&self, product_id: Option<i64>) {
+        if let Some(id) = product_id {
+            self.hot.invalidate(&[product_key(id)]).await;
+        }
         if let Err(e) = self.cache.incr(GENERATION_KEY, Duration::from_secs(30 * 24 * 3600)).await {
             // The cached pages then live out their TTL: search may lag by 30 s while Redis is down.
             tracing::warn!(error = %e, "could not invalidate cached search pages");
         }
     }
 
-    /// Runs a seller edit and, when it succeeded, invalidates cached search pages.
-    async fn edit<T>(&self, result: Result<T, OrderError>) -> Result<T, OrderError> {
+    /// Runs a seller edit of `product_id` and, when it succeeded, invalidates what caches it.
+    async fn edit<T>(&self, product_id: Option<i64>, result: Result<T, OrderError>) -> Result<T, OrderError> {
         if result.is_ok() {
-            self.catalog_changed().await;
+            self.catalog_changed(product_id).await;
         }
         result
     }
@@ -84,7 +97,7 @@ impl Catalog {
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
             .await;
-        self.edit(created).await
+        self.edit(None, created).await
     }
 
     pub async fn seller_products(&self, seller_id: i64, page: PageRequest) -> Result<Page<Product>, OrderError> {
@@ -115,7 +128,7 @@ impl Catalog {
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
             .await;
-        self.edit(updated).await
+        self.edit(Some(id), updated).await
     }
 
     pub async fn delete_product(&self, seller_id: i64, id: i64) -> Result<(), OrderError> {
@@ -127,7 +140,7 @@ impl Catalog {
                 Ok(repo::soft_delete_product(conn, id, now)?)
             })
             .await;
-        self.edit(deleted).await
+        self.edit(Some(id), deleted).await
     }
 
     pub async fn add_item(&self, seller_id: i64, product_id: i64, item: NewItem) -> Result<Item, OrderError> {
@@ -146,7 +159,7 @@ impl Catalog {
                 Ok(repo::find_live_item(conn, product_id, id)?.ok_or(OrderError::NotFound)?.view())
             })
             .await;
-        self.edit(added).await
+        self.edit(Some(product_id), added).await
     }
 
     pub async fn update_item(
@@ -168,7 +181,7 @@ impl Catalog {
                 Ok(repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?.view())
             })
             .await;
-        self.edit(updated).await
+        self.edit(Some(product_id), updated).await
     }
 
     pub async fn delete_item(&self, seller_id: i64, product_id: i64, item_id: i64) -> Result<(), OrderError> {
@@ -181,7 +194,7 @@ impl Catalog {
                 Ok(repo::soft_delete_item(conn, item_id, now)?)
             })
             .await;
-        self.edit(deleted).await
+        self.edit(Some(product_id), deleted).await
     }
 
     /// Cached per catalog generation (for `SEARCH_CACHE_TTL` at most); a cache that is down only
@@ -242,10 +255,39 @@ impl Catalog {
                 Ok(if repo::hide_product(conn, id)? { HideOutcome::Hidden } else { HideOutcome::AlreadyHidden })
             })
             .await?;
-        self.catalog_changed().await;
+        self.catalog_changed(Some(id)).await;
         Ok(outcome)
     }
+
+    /// [`Catalog::product`] as the JSON the API answers, from memory when this instance may
+    /// trust it (see `platform::hotcache`), otherwise from the database. Only visible
+    /// products are kept: a hidden one's answer depends on who asks (its seller sees it).
+    pub async fn product_json(&self, id: i64, viewer: Option<i64>) -> Result<actix_web::web::Bytes, OrderError> {
+        let key = product_key(id);
+        if let Some(hit) = self.hot.get(&key) {
+            return Ok(hit);
+        }
+        let ticket = self.hot.ticket();
+        let product = self.product(id, viewer).await?;
+        let body = actix_web::web::Bytes::from(
+            serde_json::to_vec(&product).map_err(|e| OrderError::Internal(anyhow::anyhow!("product json: {e}")))?,
+        );
+        if !product.hidden {
+            self.hot.put(ticket, &key, Vec::new(), body.clone());
+        }
+        Ok(body)
+    }
 }
+
+/// Drops the cached details of `products` (and the carts holding them) on every instance:
+/// after checkout took stock or gave it back.
+pub(crate) async fn stock_changed(hot: &HotCache, products: impl IntoIterator<Item = i64>) {
+    let mut names: Vec<String> = products.into_iter().map(product_key).collect();
+    names.sort();
+    names.dedup();
+    hot.invalidate(&names).await;
+}
+
 
 fn service_error(e: OrderError) -> ServiceError {
     match e {

@@ -244,7 +244,7 @@ impl Orders {
         let (now, retry_at, auto_confirm_at) = self.ctx();
         let outbox = self.outbox.clone();
         let to = action.to();
-        let owed = self
+        let (owed, touched) = self
             .db
             .tx(move |conn| {
                 let ctx = Ctx { outbox: &outbox, now, retry_at, auto_confirm_at };
@@ -287,6 +287,8 @@ impl Orders {
                     }
                 };
                 let mut owed = Vec::new();
+                // Products whose stock or reservation may have moved (their cached details go).
+                let touched: Vec<i64> = selected.iter().map(|l| l.product_id).collect();
                 for line in selected {
                     if line.status == action.to() {
                         continue; // already happened: idempotent by state
@@ -300,9 +302,10 @@ impl Orders {
                     }
                 }
                 refresh_status(conn, order_id, now)?;
-                Ok::<_, OrderError>(owed)
+                Ok::<_, OrderError>((owed, touched))
             })
             .await?;
+        crate::catalog::stock_changed(self.carts.hot(), touched).await;
         self.outbox.wake();
         metrics::counter!("order_transitions_total", "to" => to).increment(1);
         for item_id in owed {

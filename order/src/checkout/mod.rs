@@ -196,14 +196,11 @@ pub(crate) fn escrow(order_id: i64) -> WalletRef {
 enum Reservation {
     Reserved {
         order_id: i64,
+        /// Whose stock was taken.
+        products: Vec<i64>,
     },
     /// Refused, with the cart state to cache (reconciliation changes were kept).
-    Refused {
-        error: OrderError,
-        version: i64,
-        lines: Vec<Line>,
-        pending: bool,
-    },
+    Refused { error: OrderError, version: i64, lines: Vec<Line>, pending: bool },
 }
 
 /// How long a `pending` order (or an unconfirmed money step of a line) may take before
@@ -260,11 +257,14 @@ impl Orders {
         };
         match reservation {
             Reservation::Refused { error, version, lines, pending } => {
-                self.carts.remember(buyer_id, version, lines, pending).await;
+                self.carts.changed(buyer_id, version, lines, pending).await;
                 metrics::counter!("checkout_refusals_total", "reason" => refusal_label(&error)).increment(1);
                 Err(error)
             }
-            Reservation::Reserved { order_id } => self.settle(order_id).await,
+            Reservation::Reserved { order_id, products } => {
+                crate::catalog::stock_changed(self.carts.hot(), products).await;
+                self.settle(order_id).await
+            }
         }
     }
 
@@ -354,7 +354,7 @@ impl Orders {
                     repo::insert_line(conn, &new, now)?;
                 }
                 repo::set_total(conn, order_id, total)?;
-                Ok(Reservation::Reserved { order_id })
+                Ok(Reservation::Reserved { order_id, products: lines.iter().map(|l| l.product_id).collect() })
             })
             .await
     }
@@ -443,7 +443,7 @@ impl Orders {
             })
             .await?;
         let pending = self.db.run(move |conn| has_notices(conn, buyer_id)).await?;
-        self.carts.remember(buyer_id, version, cart_lines, pending).await;
+        self.carts.changed(buyer_id, version, cart_lines, pending).await;
         let order = self
             .load_view(order_id, Viewer::Admin)
             .await?
@@ -479,6 +479,8 @@ impl Orders {
                     })
                     .await?;
                 if failed {
+                    let (_, lines) = self.load(order_id).await?;
+                    crate::catalog::stock_changed(self.carts.hot(), lines.iter().map(|l| l.product_id)).await;
                     metrics::counter!("orders_failed_total").increment(1);
                     tracing::info!(order_id, "order failed and compensated");
                 }
