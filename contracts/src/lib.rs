@@ -14,8 +14,8 @@ pub mod chat;
 pub mod common;
 pub mod events;
 pub mod mission;
-pub mod order;
 pub mod moderation;
+pub mod order;
 pub mod wallet;
 
 pub use common::{Page, PageRequest, Role, ServiceError};

@@ -14,8 +14,8 @@ use model::{Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product};
 use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
-use platform::suspension::Suspensions;
 use platform::hotcache::HotCache;
+use platform::suspension::Suspensions;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -287,7 +287,6 @@ pub(crate) async fn stock_changed(hot: &HotCache, products: impl IntoIterator<It
     names.dedup();
     hot.invalidate(&names).await;
 }
-
 
 fn service_error(e: OrderError) -> ServiceError {
     match e {
