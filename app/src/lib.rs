@@ -5,7 +5,8 @@
 //! - Tables: none; each module migrates its own ([`migrate`]).
 //! - Endpoints: `/healthz`, `/readyz`, `/metrics`, `/api-docs/openapi.json` and
 //!   `/swagger-ui/`; everything under `/api/v1` belongs to a module.
-//! - Workers: one outbox dispatcher per module that has an outbox (account, mission), the
+//! - Workers: one outbox dispatcher per module that has an outbox (account, chat, mission,
+//!   notify; notify's event subscriber runs on each of them), the notification retention sweep, the
 //!   mission expiry sweep and recovery, charge reconciliation, checkout recovery, chat
 //!   fan-out and the feed settings refresh (started by [`Application::build`]).
 //! - Never: hold business rules. It is the only crate that depends on every module.
@@ -219,6 +220,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.chat.clone()))
             .app_data(web::Data::from(assembled.missions.clone()))
             .app_data(web::Data::from(assembled.feed.clone()))
+            .app_data(web::Data::from(assembled.notify.clone()))
             .configure(routes::operations)
             .service(openapi::swagger())
             .service(
@@ -228,7 +230,8 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
                     .configure(order::configure)
                     .configure(chat::http::configure)
                     .configure(mission::http::configure)
-                    .configure(feed::http::configure),
+                    .configure(feed::http::configure)
+                    .configure(notify::http::configure),
             )
             .default_service(web::to(webapp::serve))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

@@ -18,6 +18,9 @@ use platform::db::{Db, Migrations};
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
+use notify::{DeliveryHandler, EventSubscriber, FcmSender, Notify, NotifySettings, PushSender};
+use contracts::chat::LiveSockets;
+use contracts::events::NOTIFIED_TOPICS;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +37,8 @@ pub struct Overrides {
     pub wallet_wrapper: Option<WalletWrapper>,
     /// Wraps each feed provider (tests count calls or make one hang; so does the bench).
     pub feed_provider_wrapper: Option<feed::ProviderWrapper>,
+    /// Replaces the push sender (tests count pushes); otherwise FCM when configured.
+    pub push: Option<Arc<dyn PushSender>>,
 }
 
 /// A module's database and the migrations that belong in it.
@@ -61,6 +66,7 @@ pub struct Assembled {
     pub chat: Arc<Chat>,
     pub missions: Arc<Missions>,
     pub feed: Arc<Feed>,
+    pub notify: Arc<Notify>,
     order_settings: OrderSettings,
 }
 
@@ -103,7 +109,11 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
     let order_db = module_db(&settings, "order", &order::MIGRATIONS, None)?;
     let order_settings = OrderSettings::load(&settings)?;
-    let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, None)?;
+    let chat_outbox = Outbox::new(chat::OUTBOX_TABLE);
+    let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, Some(chat_outbox.clone()))?;
+    let notify_settings = NotifySettings::load(&settings)?;
+    let notify_outbox = Outbox::new(notify::OUTBOX_TABLE);
+    let notify_db = module_db(&settings, "notify", &notify::MIGRATIONS, Some(notify_outbox.clone()))?;
     let mission_settings = MissionSettings::load(&settings)?;
     let mission_outbox = Outbox::new(mission::OUTBOX_TABLE);
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
@@ -150,7 +160,23 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     ));
 
     let account_service: Arc<dyn AccountService> = accounts.clone();
-    let chat = Arc::new(Chat::new(chat_db.db.clone(), account_service.clone(), pubsub.clone(), clock.clone()));
+    let chat = Arc::new(Chat::new(
+        chat_db.db.clone(),
+        chat_outbox,
+        account_service.clone(),
+        pubsub.clone(),
+        cache.clone(),
+        clock.clone(),
+    ));
+    let push: Option<Arc<dyn PushSender>> = match overrides.push {
+        Some(p) => Some(p),
+        None if notify_settings.fcm.enabled() => Some(Arc::new(FcmSender::new(&notify_settings.fcm)?)),
+        None => None,
+    };
+    tracing::info!(push = push.is_some(), "notifications configured");
+    let live: Arc<dyn LiveSockets> = chat.clone();
+    let notify =
+        Arc::new(Notify::new(notify_db.db.clone(), notify_outbox, live, push, clock.clone(), notify_settings));
     let missions = Arc::new(Missions::new(
         mission_db.db.clone(),
         mission_outbox,
@@ -186,7 +212,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db],
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, notify_db],
         accounts,
         wallets,
         charges,
@@ -196,6 +222,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         chat,
         missions,
         feed,
+        notify,
         order_settings,
     })
 }
@@ -227,6 +254,20 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         let mut dispatcher =
             Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
                 .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
+        // Each module declares the events it publishes; notify hears the ones it turns into
+        // notifications, from whichever module's outbox they come (topics are module-prefixed).
+        dispatcher = match module.module {
+            "chat" => dispatcher.declare_events(&chat::EVENT_TOPICS),
+            "mission" => dispatcher.declare_events(&mission::EVENT_TOPICS),
+            _ => dispatcher,
+        };
+        let subscriber = Arc::new(EventSubscriber::new(assembled.notify.clone()));
+        for topic in NOTIFIED_TOPICS {
+            dispatcher = dispatcher.subscribe(topic, subscriber.clone());
+        }
+        if module.module == "notify" {
+            dispatcher = dispatcher.register(notify::DELIVER_TOPIC, Arc::new(DeliveryHandler::new(assembled.notify.clone())));
+        }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.
             dispatcher = dispatcher.register_with_timeout(
@@ -261,6 +302,12 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
+    let notifications = assembled.notify.clone();
+    let interval = Duration::from_secs(assembled.notify.settings().sweep_interval_secs.max(1));
+    spawn_periodic("notification retention", interval, shutdown.child_token(), move || {
+        let notifications = notifications.clone();
+        async move { notifications.sweep().await.map(|_| ()) }
+    });
     let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
     tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
     let orders = assembled.orders.clone();

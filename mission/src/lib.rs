@@ -2,7 +2,8 @@
 //! is paid out or refunded exactly once, and everybody who paid is told by email.
 //!
 //! - Tables (`migrations/mission/`): `missions`, `mission_contributions` (the creator's
-//!   stake is the first), `mission_outbox` (settlements and result emails).
+//!   stake is the first), `mission_outbox` (settlements, result emails, and the events
+//!   `mission.mission_created`, `mission.mission_contribution`, `mission.mission_settled`).
 //! - Endpoints: `/api/v1/missions`, `/missions/{id}`, `/missions/{id}/contributions`,
 //!   `/missions/{id}/decision` ([`http::configure`]).
 //! - Workers, all started by `app`: the expiry sweep (`Missions::sweep`,
@@ -22,7 +23,7 @@ mod settle;
 
 pub use error::MissionError;
 pub use repo::ListFilter;
-pub use service::{Contribution, Decision, Mission, Missions, NewMissionRequest, SETTLE_TOPIC, escrow};
+pub use service::{Contribution, Decision, Mission, Missions, NewMissionRequest, EVENT_TOPICS, SETTLE_TOPIC, escrow};
 pub use settings::MissionSettings;
 pub use settle::Settlement;
 

@@ -19,6 +19,7 @@ mod feed;
 mod feed_preview;
 mod ledger;
 mod mission;
+mod notifications;
 mod openapi_snapshot;
 mod operations;
 mod outbox;
