@@ -136,7 +136,8 @@ impl Notify {
     }
 
     /// A room's chat notification for `account_id`: created, or rewritten in place with the
-    /// newest message (unread again); an event older than what it shows changes nothing.
+    /// newest message (unread again); an event older than what it shows changes nothing, so
+    /// events handled out of order (the dispatcher runs several at once) end on the newest.
     async fn chat_message(&self, account_id: i64, e: &ChatMessagePosted, event_at: DateTime<Utc>) -> Result<(), NotifyError> {
         let now = self.clock.now();
         let key = format!("chat_room:{}", e.room_id);
@@ -153,22 +154,16 @@ impl Notify {
                 .db
                 .tx(move |conn| {
                     let existing = repo::find_by_key(conn, account_id, &key)?;
-                    let unread_before = match &existing {
-                        Some(row) if row.revision >= revision => return Ok(None),
-                        Some(row) if !row.is_read => serde_json::from_str::<Value>(&row.data)
-                            .ok()
-                            .and_then(|d| d["unread_messages"].as_i64())
-                            .unwrap_or(0),
-                        _ => 0,
-                    };
+                    if existing.as_ref().is_some_and(|row| row.revision >= revision) {
+                        return Ok(None);
+                    }
                     let n = NewNotification {
                         account_id,
                         kind: Kind::ChatMessage,
                         title: title.clone(),
                         body: e.preview.clone(),
                         link: format!("/chat/{}", e.room_id),
-                        data: json!({"room_id": e.room_id, "message_id": e.message_id, "sender_id": e.sender_id,
-                                     "unread_messages": unread_before + 1}),
+                        data: json!({"room_id": e.room_id, "message_id": e.message_id, "sender_id": e.sender_id}),
                         dedupe_key: key.clone(),
                     };
                     let (id, created) = match existing {
