@@ -15,6 +15,7 @@ mod chat;
 mod checkout;
 mod deploy_files;
 mod errors;
+mod fcm;
 mod feed;
 mod feed_preview;
 mod ledger;
