@@ -4,9 +4,12 @@ use account::Accounts;
 use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
+use contracts::chat::LiveSockets;
+use contracts::events::NOTIFIED_TOPICS;
 use contracts::wallet::WalletService;
 use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
+use notify::{DeliveryHandler, EventSubscriber, FcmSender, Notify, NotifySettings, PushSender};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
 use payment::{Charges, PaymentSettings, Wallets};
@@ -18,9 +21,6 @@ use platform::db::{Db, Migrations};
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
-use notify::{DeliveryHandler, EventSubscriber, FcmSender, Notify, NotifySettings, PushSender};
-use contracts::chat::LiveSockets;
-use contracts::events::NOTIFIED_TOPICS;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -175,8 +175,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     };
     tracing::info!(push = push.is_some(), "notifications configured");
     let live: Arc<dyn LiveSockets> = chat.clone();
-    let notify =
-        Arc::new(Notify::new(notify_db.db.clone(), notify_outbox, live, push, clock.clone(), notify_settings));
+    let notify = Arc::new(Notify::new(notify_db.db.clone(), notify_outbox, live, push, clock.clone(), notify_settings));
     let missions = Arc::new(Missions::new(
         mission_db.db.clone(),
         mission_outbox,
@@ -266,7 +265,8 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
             dispatcher = dispatcher.subscribe(topic, subscriber.clone());
         }
         if module.module == "notify" {
-            dispatcher = dispatcher.register(notify::DELIVER_TOPIC, Arc::new(DeliveryHandler::new(assembled.notify.clone())));
+            dispatcher =
+                dispatcher.register(notify::DELIVER_TOPIC, Arc::new(DeliveryHandler::new(assembled.notify.clone())));
         }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.

@@ -1,6 +1,7 @@
 //! Rooms, membership, persisted messages and their live fan-out.
 
 use crate::error::ChatError;
+use crate::hub::DirectFrame;
 use crate::hub::{Event, Hub, Origin};
 use crate::repo::{self, MessageRow, RoomRow};
 use async_trait::async_trait;
@@ -9,11 +10,10 @@ use contracts::account::{AccountService, ProfileQuery, PublicProfile};
 use contracts::chat::{ChatService, ChatSummary, LiveSockets, UnreadRoom};
 use contracts::events::ChatMessagePosted;
 use contracts::{Page, ServiceError};
-use crate::hub::DirectFrame;
 use platform::cache::SharedCache;
 use platform::clock::{SharedClock, from_db};
-use platform::outbox::Outbox;
 use platform::db::{Db, DbError};
+use platform::outbox::Outbox;
 use platform::pubsub::SharedPubSub;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};

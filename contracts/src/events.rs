@@ -24,7 +24,6 @@ pub trait Event: Serialize {
     fn dedupe_key(&self) -> String;
 }
 
-
 /// Declares an event type's topic and dedupe key in one line each.
 macro_rules! event {
     ($ty:ty, $topic:expr, |$s:ident| $key:expr) => {
@@ -64,10 +63,7 @@ pub struct MissionContributed {
     pub title: String,
     pub amount: i64,
 }
-event!(MissionContributed, "mission.mission_contribution", |e| format!(
-    "mission_contribution:{}",
-    e.contribution_id
-));
+event!(MissionContributed, "mission.mission_contribution", |e| format!("mission_contribution:{}", e.contribution_id));
 
 /// A mission was settled; one event per contributor, with what came back to them.
 /// `status` is `succeeded`, `failed`, `rejected` or `expired`.

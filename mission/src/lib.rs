@@ -23,7 +23,7 @@ mod settle;
 
 pub use error::MissionError;
 pub use repo::ListFilter;
-pub use service::{Contribution, Decision, Mission, Missions, NewMissionRequest, EVENT_TOPICS, SETTLE_TOPIC, escrow};
+pub use service::{Contribution, Decision, EVENT_TOPICS, Mission, Missions, NewMissionRequest, SETTLE_TOPIC, escrow};
 pub use settings::MissionSettings;
 pub use settle::Settlement;
 

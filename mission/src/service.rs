@@ -15,12 +15,12 @@ use crate::settings::MissionSettings;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use contracts::account::AccountService;
+use contracts::events::{MissionContributed, MissionCreated};
 use contracts::mission::{MissionBrief, MissionService};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{Page, PageRequest, Role, ServiceError};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
-use contracts::events::{MissionContributed, MissionCreated};
 use platform::db::{Db, DbConn, DbError};
 use platform::outbox::Outbox;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,8 @@ use utoipa::ToSchema;
 /// The outbox topic whose handler settles a decided or expired mission.
 pub const SETTLE_TOPIC: &str = "mission.settle";
 /// The events the mission module publishes (`contracts::events`).
-pub const EVENT_TOPICS: [&str; 3] = ["mission.mission_created", "mission.mission_contribution", "mission.mission_settled"];
+pub const EVENT_TOPICS: [&str; 3] =
+    ["mission.mission_created", "mission.mission_contribution", "mission.mission_settled"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Mission {

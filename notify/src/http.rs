@@ -86,7 +86,11 @@ pub struct ReadRequest {
 
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", security(("bearer" = [])), request_body = ReadRequest,
     responses((status = 204, description = "Marked read"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn mark_read(notify: web::Data<Notify>, user: AuthUser, Json(body): Json<ReadRequest>) -> ApiResult<HttpResponse> {
+async fn mark_read(
+    notify: web::Data<Notify>,
+    user: AuthUser,
+    Json(body): Json<ReadRequest>,
+) -> ApiResult<HttpResponse> {
     let ids = match (body.ids, body.all) {
         (Some(ids), None | Some(false)) => {
             let mut v = Validator::default();

@@ -25,7 +25,7 @@ mod settings;
 pub use error::NotifyError;
 pub use model::{Kind, NewNotification, Notification};
 pub use push::{FcmSender, FcmSettings, PushMessage, PushOutcome, PushSender};
-pub use service::{DELIVER_TOPIC, Device, DeliveryHandler, EventSubscriber, Notify, OUTBOX_TABLE};
+pub use service::{DELIVER_TOPIC, DeliveryHandler, Device, EventSubscriber, Notify, OUTBOX_TABLE};
 pub use settings::NotifySettings;
 
 use diesel_migrations::embed_migrations;

@@ -126,9 +126,8 @@ pub fn unread_count(conn: &mut DbConn, account_id: i64, muted: &[String]) -> Res
 
 /// Marks the account's notifications among `ids` (all when `None`) read.
 pub fn mark_read(conn: &mut DbConn, account_id: i64, ids: Option<&[i64]>) -> Result<usize, DbError> {
-    let mine = notifications::table
-        .filter(notifications::account_id.eq(account_id))
-        .filter(notifications::is_read.eq(false));
+    let mine =
+        notifications::table.filter(notifications::account_id.eq(account_id)).filter(notifications::is_read.eq(false));
     Ok(match ids {
         Some(ids) => diesel::update(mine.filter(notifications::id.eq_any(ids)))
             .set(notifications::is_read.eq(true))
@@ -146,7 +145,12 @@ pub fn muted_kinds(conn: &mut DbConn, account_id: i64) -> Result<Vec<String>, Db
     Ok(raw.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default())
 }
 
-pub fn set_muted_kinds(conn: &mut DbConn, account_id: i64, kinds: &[String], now: DateTime<Utc>) -> Result<(), DbError> {
+pub fn set_muted_kinds(
+    conn: &mut DbConn,
+    account_id: i64,
+    kinds: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     let raw = serde_json::to_string(kinds).map_err(|e| DbError::Task(e.to_string()))?;
     let updated = diesel::update(notification_preferences::table.find(account_id))
         .set((notification_preferences::muted_kinds.eq(&raw), notification_preferences::updated_at.eq(to_db(now))))
@@ -195,10 +199,9 @@ pub fn upsert_device(
 }
 
 pub fn delete_device(conn: &mut DbConn, account_id: i64, id: i64) -> Result<bool, DbError> {
-    let n = diesel::delete(
-        notification_devices::table.find(id).filter(notification_devices::account_id.eq(account_id)),
-    )
-    .execute(conn)?;
+    let n =
+        diesel::delete(notification_devices::table.find(id).filter(notification_devices::account_id.eq(account_id)))
+            .execute(conn)?;
     Ok(n == 1)
 }
 

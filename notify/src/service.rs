@@ -138,7 +138,12 @@ impl Notify {
     /// A room's chat notification for `account_id`: created, or rewritten in place with the
     /// newest message (unread again); an event older than what it shows changes nothing, so
     /// events handled out of order (the dispatcher runs several at once) end on the newest.
-    async fn chat_message(&self, account_id: i64, e: &ChatMessagePosted, event_at: DateTime<Utc>) -> Result<(), NotifyError> {
+    async fn chat_message(
+        &self,
+        account_id: i64,
+        e: &ChatMessagePosted,
+        event_at: DateTime<Utc>,
+    ) -> Result<(), NotifyError> {
         let now = self.clock.now();
         let key = format!("chat_room:{}", e.room_id);
         let title = match &e.room_name {
@@ -353,7 +358,9 @@ impl Notify {
         let row = self.db.tx(move |conn| repo::upsert_device(conn, account_id, &platform, &token, now)).await;
         let row = match row {
             // The same token registered concurrently: the winner's row is the device.
-            Err(e) if e.is_unique_violation() => return Err(NotifyError::invalid("token", "is being registered; retry")),
+            Err(e) if e.is_unique_violation() => {
+                return Err(NotifyError::invalid("token", "is being registered; retry"));
+            }
             other => other?,
         };
         Ok(row.into())

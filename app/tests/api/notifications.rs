@@ -141,7 +141,8 @@ async fn an_expired_mission_notifies_every_contributor_and_a_refused_one_nobody(
     let poor = app.user(Role::Customer).await;
     // Refused (no balance): the mission never opened, its transaction announced nothing.
     let deadline = app.started_at + chrono::Duration::hours(2);
-    let body = json!({"streamer_id": streamer.id, "title": "x", "description": "y", "stake": 1_000, "deadline": deadline});
+    let body =
+        json!({"streamer_id": streamer.id, "title": "x", "description": "y", "stake": 1_000, "deadline": deadline});
     poor.post("/missions", &body).idempotency_key("p").fails(409, "insufficient_balance").await;
     let mission = create_mission(&creator, &streamer, 1_000, "m", &app).await;
     wait_for(&streamer, "mission_created", 1).await;
@@ -153,7 +154,10 @@ async fn an_expired_mission_notifies_every_contributor_and_a_refused_one_nobody(
         app.client_for(poor.id, Role::Customer),
     );
     let expired = wait_for(&creator, "mission_expired", 1).await;
-    assert_eq!((expired[0].data["mission_id"].as_i64(), expired[0].data["refunded"].as_i64()), (Some(mission.id), Some(1_000)));
+    assert_eq!(
+        (expired[0].data["mission_id"].as_i64(), expired[0].data["refunded"].as_i64()),
+        (Some(mission.id), Some(1_000))
+    );
     assert_eq!(wait_for(&streamer, "mission_created", 1).await.len(), 1, "one mission opened, one announced");
     assert!(inbox(&poor).await.is_empty());
 }
@@ -164,12 +168,11 @@ async fn order_and_payment_events_reach_the_party_api_md_names() {
     let buyer = app.user(Role::Customer).await;
     let seller = app.user(Role::Seller).await;
     let other_seller = app.user(Role::Seller).await;
-    publish(&app, "account", OrderPlaced {
-        order_id: 7,
-        buyer_id: buyer.id,
-        seller_ids: vec![seller.id, other_seller.id],
-        total: 5_000,
-    })
+    publish(
+        &app,
+        "account",
+        OrderPlaced { order_id: 7, buyer_id: buyer.id, seller_ids: vec![seller.id, other_seller.id], total: 5_000 },
+    )
     .await;
     let change = |actor| OrderLinesChanged {
         order_id: 7,
@@ -193,17 +196,29 @@ async fn order_and_payment_events_reach_the_party_api_md_names() {
         publish(&app, "account", OrderEvent { topic, change: change(actor) }).await;
     }
     publish(&app, "account", ChargeConfirmed { charge_id: 1, account_id: buyer.id, amount: 10_000 }).await;
-    publish(&app, "account", ChargeRefunded { charge_id: 1, account_id: buyer.id, amount: 500, refund_key: "r1".into() })
-        .await;
-    publish(&app, "account", PayoutFinished { payout_id: 2, account_id: seller.id, amount: 20_000, paid: true, failure_reason: None })
-        .await;
-    publish(&app, "account", PayoutFinished {
-        payout_id: 3,
-        account_id: seller.id,
-        amount: 20_000,
-        paid: false,
-        failure_reason: Some("bank closed".into()),
-    })
+    publish(
+        &app,
+        "account",
+        ChargeRefunded { charge_id: 1, account_id: buyer.id, amount: 500, refund_key: "r1".into() },
+    )
+    .await;
+    publish(
+        &app,
+        "account",
+        PayoutFinished { payout_id: 2, account_id: seller.id, amount: 20_000, paid: true, failure_reason: None },
+    )
+    .await;
+    publish(
+        &app,
+        "account",
+        PayoutFinished {
+            payout_id: 3,
+            account_id: seller.id,
+            amount: 20_000,
+            paid: false,
+            failure_reason: Some("bank closed".into()),
+        },
+    )
     .await;
 
     let mut buyer_kinds: Vec<(String, String)> =
@@ -213,13 +228,16 @@ async fn order_and_payment_events_reach_the_party_api_md_names() {
             .map(|n| (n.kind, n.link))
             .collect();
     buyer_kinds.sort();
-    assert_eq!(buyer_kinds, vec![
-        ("charge_confirmed".to_string(), "/wallet".to_string()),
-        ("charge_refunded".into(), "/wallet".into()),
-        ("order_refunded".into(), "/orders/7".into()),
-        ("order_shipped".into(), "/orders/7".into()),
-        ("return_rejected".into(), "/orders/7".into()),
-    ]);
+    assert_eq!(
+        buyer_kinds,
+        vec![
+            ("charge_confirmed".to_string(), "/wallet".to_string()),
+            ("charge_refunded".into(), "/wallet".into()),
+            ("order_refunded".into(), "/orders/7".into()),
+            ("order_shipped".into(), "/orders/7".into()),
+            ("return_rejected".into(), "/orders/7".into()),
+        ]
+    );
     let mut seller_kinds: Vec<(String, String)> =
         eventually("the seller's six", || async { Some(inbox(&seller).await).filter(|i| i.len() >= 6) })
             .await
@@ -227,14 +245,17 @@ async fn order_and_payment_events_reach_the_party_api_md_names() {
             .map(|n| (n.kind, n.link))
             .collect();
     seller_kinds.sort();
-    assert_eq!(seller_kinds, vec![
-        ("order_cancelled".to_string(), "/seller/orders/7".to_string()),
-        ("order_placed".into(), "/seller/orders/7".into()),
-        ("payout_failed".into(), "/wallet".into()),
-        ("payout_paid".into(), "/wallet".into()),
-        ("return_requested".into(), "/seller/orders/7".into()),
-        ("sale_confirmed".into(), "/seller/orders/7".into()),
-    ]);
+    assert_eq!(
+        seller_kinds,
+        vec![
+            ("order_cancelled".to_string(), "/seller/orders/7".to_string()),
+            ("order_placed".into(), "/seller/orders/7".into()),
+            ("payout_failed".into(), "/wallet".into()),
+            ("payout_paid".into(), "/wallet".into()),
+            ("return_requested".into(), "/seller/orders/7".into()),
+            ("sale_confirmed".into(), "/seller/orders/7".into()),
+        ]
+    );
     assert_eq!(wait_for(&other_seller, "order_placed", 1).await.len(), 1, "every seller of the order");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(inbox(&buyer).await.len(), 5, "nothing twice");
@@ -262,7 +283,8 @@ async fn a_redelivered_event_after_a_crash_before_marking_done_notifies_once() {
     assert_eq!((frame.kind.as_str(), unread_count), ("order_placed", 1));
     let (db, _) = outbox_of(&app, "account");
     eventually("the event marked done", || async {
-        (count(&db, "SELECT COUNT(*) AS n FROM account_outbox WHERE status = 'done' AND topic = 'order.order_placed'").await
+        (count(&db, "SELECT COUNT(*) AS n FROM account_outbox WHERE status = 'done' AND topic = 'order.order_placed'")
+            .await
             == 1)
             .then_some(())
     })
@@ -290,7 +312,8 @@ async fn a_redelivered_event_after_a_crash_before_marking_done_notifies_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(inbox(&seller).await.len(), 1);
     assert_eq!(unread(&seller).await, 1);
-    let silent = tokio::time::timeout(Duration::from_millis(500), next_notification(&mut socket, Duration::from_secs(1)));
+    let silent =
+        tokio::time::timeout(Duration::from_millis(500), next_notification(&mut socket, Duration::from_secs(1)));
     assert!(silent.await.is_err(), "no second frame either");
 }
 
@@ -304,7 +327,11 @@ async fn an_event_whose_transaction_rolls_back_notifies_nobody() {
     let failed: Result<(), DbError> = db
         .run(move |conn| {
             write_tx(conn, |conn| {
-                outbox.publish(conn, now, &OrderPlaced { order_id: 5, buyer_id: 1, seller_ids: vec![seller_id], total: 1 })?;
+                outbox.publish(
+                    conn,
+                    now,
+                    &OrderPlaced { order_id: 5, buyer_id: 1, seller_ids: vec![seller_id], total: 1 },
+                )?;
                 Err::<(), _>(DbError::Task("the order's own write failed".into()))
             })
         })
@@ -320,10 +347,8 @@ async fn a_thousand_messages_to_an_offline_member_leave_one_unread_notification_
     let app = spawn_app().await;
     let (alice, bob, carol) =
         (app.user(Role::Customer).await, app.user(Role::Seller).await, app.user(Role::Customer).await);
-    let room: Room = alice
-        .post("/chat/rooms", &json!({"name": "Team", "member_ids": [bob.id, carol.id]}))
-        .returns(201)
-        .await;
+    let room: Room =
+        alice.post("/chat/rooms", &json!({"name": "Team", "member_ids": [bob.id, carol.id]})).returns(201).await;
     // Carol has a socket open: she gets the messages live, and no notification.
     let _carol_socket = connect(&app, &carol.token).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -331,8 +356,10 @@ async fn a_thousand_messages_to_an_offline_member_leave_one_unread_notification_
         .map(|i| {
             let alice = alice.clone();
             async move {
-                let m: Message =
-                    alice.post(&format!("/chat/rooms/{}/messages", room.id), &json!({"body": format!("m{i}")})).returns(201).await;
+                let m: Message = alice
+                    .post(&format!("/chat/rooms/{}/messages", room.id), &json!({"body": format!("m{i}")}))
+                    .returns(201)
+                    .await;
                 m.id
             }
         })
@@ -357,7 +384,8 @@ async fn a_thousand_messages_to_an_offline_member_leave_one_unread_notification_
     // Read, then a new message: the same notification comes back unread.
     assert_eq!(bob.post("/notifications/read", &json!({"all": true})).await.status(), 204);
     assert_eq!(unread(&bob).await, 0);
-    let m: Message = alice.post(&format!("/chat/rooms/{}/messages", room.id), &json!({"body": "again"})).returns(201).await;
+    let m: Message =
+        alice.post(&format!("/chat/rooms/{}/messages", room.id), &json!({"body": "again"})).returns(201).await;
     let notes = eventually("the notification updated again", || async {
         let notes = inbox(&bob).await;
         notes.iter().any(|n| n.data["message_id"].as_i64() == Some(m.id)).then_some(notes)
@@ -375,8 +403,12 @@ async fn reading_marks_and_muted_kinds_shape_the_unread_count() {
     for order_id in 1..=3 {
         publish(&app, "account", OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller.id], total: 1 }).await;
     }
-    publish(&app, "account", PayoutFinished { payout_id: 9, account_id: seller.id, amount: 10_000, paid: true, failure_reason: None })
-        .await;
+    publish(
+        &app,
+        "account",
+        PayoutFinished { payout_id: 9, account_id: seller.id, amount: 10_000, paid: true, failure_reason: None },
+    )
+    .await;
     let placed = wait_for(&seller, "order_placed", 3).await;
     wait_for(&seller, "payout_paid", 1).await;
     assert_eq!(unread(&seller).await, 4);
@@ -399,8 +431,10 @@ async fn reading_marks_and_muted_kinds_shape_the_unread_count() {
     assert!(unread_page.items.iter().all(|n| !n.read));
 
     // Muted kinds are stored but not counted.
-    let prefs: Preferences =
-        seller.put("/notifications/preferences", &json!({"muted_kinds": ["order_placed", "order_placed"]})).returns(200).await;
+    let prefs: Preferences = seller
+        .put("/notifications/preferences", &json!({"muted_kinds": ["order_placed", "order_placed"]}))
+        .returns(200)
+        .await;
     assert_eq!(prefs.muted_kinds, vec!["order_placed"]);
     assert_eq!(unread(&seller).await, 1);
     let again: Preferences = seller.get("/notifications/preferences").returns(200).await;
@@ -428,10 +462,19 @@ async fn devices_are_registered_and_deleted_by_their_owner_only() {
     let again: Device =
         alice.post("/notifications/devices", &json!({"platform": "android", "token": "tok-1"})).returns(201).await;
     assert_eq!(again.id, device.id, "registering a token twice keeps one device");
-    alice.post("/notifications/devices", &json!({"platform": "pager", "token": "x"})).fails(400, "validation_failed").await;
-    alice.post("/notifications/devices", &json!({"platform": "ios", "token": " "})).fails(400, "validation_failed").await;
+    alice
+        .post("/notifications/devices", &json!({"platform": "pager", "token": "x"}))
+        .fails(400, "validation_failed")
+        .await;
+    alice
+        .post("/notifications/devices", &json!({"platform": "ios", "token": " "}))
+        .fails(400, "validation_failed")
+        .await;
     let long = "a".repeat(256);
-    alice.post("/notifications/devices", &json!({"platform": "ios", "token": long})).fails(400, "validation_failed").await;
+    alice
+        .post("/notifications/devices", &json!({"platform": "ios", "token": long}))
+        .fails(400, "validation_failed")
+        .await;
     bob.delete(&format!("/notifications/devices/{}", device.id)).fails(404, "not_found").await;
     assert_eq!(alice.delete(&format!("/notifications/devices/{}", device.id)).await.status(), 204);
     alice.delete(&format!("/notifications/devices/{}", device.id)).fails(404, "not_found").await;
@@ -479,7 +522,8 @@ async fn a_notification_created_on_one_instance_reaches_a_socket_on_another() {
 
     // A member with a socket on B only counts as online on A too: no chat notification.
     let room: Room = creator.post("/chat/rooms", &json!({"member_ids": [streamer.id]})).returns(201).await;
-    let _: Message = creator.post(&format!("/chat/rooms/{}/messages", room.id), &json!({"body": "hi"})).returns(201).await;
+    let _: Message =
+        creator.post(&format!("/chat/rooms/{}/messages", room.id), &json!({"body": "hi"})).returns(201).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert_eq!(inbox(&streamer).await.len(), 1, "present on B, so not notified");
 }
@@ -519,7 +563,12 @@ async fn measure_notification_latency_and_throughput() {
     db.run(move |conn| {
         write_tx(conn, |conn| {
             for i in 0..2_000i64 {
-                let e = OrderPlaced { order_id: 10_000 + i, buyer_id: 1, seller_ids: vec![sellers[(i % 20) as usize]], total: 1 };
+                let e = OrderPlaced {
+                    order_id: 10_000 + i,
+                    buyer_id: 1,
+                    seller_ids: vec![sellers[(i % 20) as usize]],
+                    total: 1,
+                };
                 outbox.publish(conn, now, &e)?;
             }
             Ok::<_, DbError>(())
@@ -530,7 +579,8 @@ async fn measure_notification_latency_and_throughput() {
     wake.wake();
     let (notify_db, _) = outbox_of(&a_side, "notify");
     eventually("2,000 delivered", || async {
-        (count(&notify_db, "SELECT COUNT(*) AS n FROM notify_outbox WHERE status = 'done'").await >= 2_200).then_some(())
+        (count(&notify_db, "SELECT COUNT(*) AS n FROM notify_outbox WHERE status = 'done'").await >= 2_200)
+            .then_some(())
     })
     .await;
     let secs = started.elapsed().as_secs_f64();
