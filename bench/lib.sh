@@ -66,3 +66,75 @@ wrk_run() {
     bad=$(awk -F= '/^non200=/ { print $2 }' <<<"$out")
     echo "$1 $rps $p99 ${bad:-0}" >> "$RESULTS"
 }
+
+# The pinned method (issue 16): the server on core 0 with one worker, wrk on core 1 with one
+# thread and $CONNS (64) connections; each endpoint runs right after a /healthz run (a pair),
+# $ROUNDS (5) pairs; per pair the ratio of the two req/s, and the server's CPU per request
+# (utime + stime of the process over the run, from /proc). Reported: the medians.
+#
+#   pinned_start <port> <log> [cmd…]   bench_start under `taskset -c $SERVER_CPU`, one worker
+#   pinned_run <label> <url> [lua]     one wrk run: "label rps p99_ms non200 cpu_us" to $RESULTS
+#   pinned_pairs <label> <url> [lua]   $ROUNDS pairs of (healthz, label)
+#   pinned_report                      the table of medians (ratio to the paired /healthz)
+SERVER_CPU="${SERVER_CPU:-0}"
+WRK_CPU="${WRK_CPU:-1}"
+
+pinned_start() {
+    local port="$1" log="$2"
+    shift 2
+    [ $# -gt 0 ] || set -- "$BIN"
+    APP__SERVER__WORKERS=1 bench_start "$port" "$log" taskset -c "$SERVER_CPU" "$@"
+    PINNED_PID=$BENCH_PID
+    PINNED_BASE="http://127.0.0.1:$port"
+}
+
+# utime + stime of a process (and its threads), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+pinned_run() {
+    local out rps p99 bad reqs t0 t1 us hz
+    hz=$(getconf CLK_TCK)
+    t0=$(cpu_ticks "$PINNED_PID")
+    out=$(taskset -c "$WRK_CPU" wrk -t1 -c"${CONNS:-64}" -d"${DURATION:-5s}" --latency -s "bench/${3:-ok.lua}" "$2")
+    t1=$(cpu_ticks "$PINNED_PID")
+    rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
+    reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v }' <<<"$out")
+    bad=$(awk -F= '/^non200=/ { print $2 }' <<<"$out")
+    us=$(awk -v a="$t0" -v b="$t1" -v n="$reqs" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / (n > 0 ? n : 1) }')
+    echo "$1 $rps $p99 ${bad:-0} $us" >> "$RESULTS"
+}
+
+pinned_pairs() {
+    local i
+    for i in $(seq 1 "${ROUNDS:-5}"); do
+        pinned_run "healthz/$1/$i" "$PINNED_BASE/healthz" ok.lua
+        pinned_run "$1/$i" "$2" "${3:-ok.lua}"
+    done
+}
+
+pinned_report() {
+    python3 - "$RESULTS" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    label, rps, p99, bad, us = line.split()
+    runs[label] = (float(rps), float(p99), int(bad), float(us))
+names = []
+for label in runs:
+    name = label.rsplit("/", 1)[0]
+    if not name.startswith("healthz/") and name not in names:
+        names.append(name)
+print(f"{'endpoint':28} {'ratio':>6} {'µs/req':>7} {'req/s':>8} {'p99 ms':>7} {'non-200':>7}   (healthz: req/s, µs/req)")
+for name in names:
+    pairs = [(runs[l], runs["healthz/" + l]) for l in runs if l.rsplit("/", 1)[0] == name and "healthz/" + l in runs]
+    ratio = statistics.median(e[0] / h[0] for e, h in pairs)
+    us = statistics.median(e[3] for e, _ in pairs)
+    rps = statistics.median(e[0] for e, _ in pairs)
+    p99 = statistics.median(e[1] for e, _ in pairs)
+    bad = sum(e[2] for e, _ in pairs)
+    hrps = statistics.median(h[0] for _, h in pairs)
+    hus = statistics.median(h[3] for _, h in pairs)
+    print(f"{name:28} {ratio:6.2f} {us:7.1f} {rps:8.0f} {p99:7.1f} {bad:7d}   ({hrps:.0f}, {hus:.1f})")
+PY
+}

@@ -22,6 +22,10 @@ pub enum AccountError {
     WrongCurrentPassword,
     #[error("account not found")]
     NotFound,
+    #[error("account suspended")]
+    Suspended,
+    #[error("admins cannot be suspended")]
+    CannotSuspendAdmin,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -53,6 +57,8 @@ impl From<AccountError> for ApiError {
             AccountError::LockedOut { retry_after_secs } => ApiError::rate_limited(retry_after_secs),
             AccountError::WrongCurrentPassword => ApiError::invalid_field("current_password", "is not correct"),
             AccountError::NotFound => ApiError::not_found(),
+            AccountError::Suspended => platform::auth::suspended_error(),
+            AccountError::CannotSuspendAdmin => ApiError::forbidden(),
             AccountError::Db(e) => e.into(),
             AccountError::Internal(e) => ApiError::internal(e),
         }

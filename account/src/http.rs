@@ -2,12 +2,13 @@
 
 use crate::model::{Account, DisplayName, EmailAddress, Password, Phone, signup_role};
 use crate::service::{Accounts, LoginResult, NewAccount};
+use crate::suspension::{AdminAccount, MAX_REASON_CHARS, SuspensionView};
 use actix_web::{HttpResponse, web};
 use contracts::account::{AccountService, ProfileQuery, PublicProfile};
 use contracts::{Page, Role};
 use platform::auth::AuthUser;
 use platform::error::ErrorBody;
-use platform::http::{Json, PageQuery, Validator, double_option};
+use platform::http::{Json, OptionalJson, PageQuery, Validator, double_option};
 use platform::ratelimit::IpRateLimit;
 use platform::{ApiError, ApiResult};
 use serde::Deserialize;
@@ -17,11 +18,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[openapi(
     paths(
         signup, verify_email_link, verify_email, resend_verification, login, refresh, logout,
-        request_password_reset, confirm_password_reset, me, update_me, change_password, profile, search
+        request_password_reset, confirm_password_reset, me, update_me, change_password, profile, search,
+        admin_accounts, suspend, reinstate
     ),
     components(schemas(
         Account, LoginResult, PublicProfile, Role, SignupRequest, TokenRequest, EmailRequest, LoginRequest,
-        RefreshRequest, ResetConfirmRequest, UpdateMeRequest, ChangePasswordRequest, ErrorBody
+        RefreshRequest, ResetConfirmRequest, UpdateMeRequest, ChangePasswordRequest, ErrorBody,
+        SuspendRequest, SuspensionView, AdminAccount, Page<AdminAccount>
     )),
     tags((name = "auth", description = "Signup, verification, login, tokens"), (name = "accounts", description = "Profiles"))
 )]
@@ -48,7 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, auth_limit: &IpRateLimit) {
     .service(web::resource("/accounts/me").route(web::get().to(me)).route(web::patch().to(update_me)))
     .service(web::resource("/accounts/me/password").route(web::post().to(change_password)))
     .service(web::resource("/accounts").route(web::get().to(search)))
-    .service(web::resource("/accounts/{id}").route(web::get().to(profile)));
+    .service(web::resource("/accounts/{id}").route(web::get().to(profile)))
+    .service(web::resource("/admin/accounts").route(web::get().to(admin_accounts)))
+    .service(web::resource("/admin/accounts/{id}/suspend").route(web::post().to(suspend)))
+    .service(web::resource("/admin/accounts/{id}/reinstate").route(web::post().to(reinstate)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -297,4 +303,82 @@ async fn search(
     let query = query.into_inner();
     let q = profile_query(query.q.as_deref(), query.role.as_deref(), PageQuery { page: query.page, size: query.size })?;
     Ok(HttpResponse::Ok().json(accounts.search_profiles(q).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminSearchQuery {
+    /// Part of the name or email, case-insensitive.
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// `customer`, `seller`, `streamer` or `admin`.
+    role: Option<String>,
+    #[param(minimum = 0)]
+    page: Option<i64>,
+    #[param(minimum = 1, maximum = 100)]
+    size: Option<i64>,
+}
+
+/// Accounts as operators see them: emails and suspension included.
+#[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "moderation", security(("bearer" = [])), params(AdminSearchQuery),
+    responses((status = 200, body = Page<AdminAccount>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn admin_accounts(
+    accounts: web::Data<Accounts>,
+    user: AuthUser,
+    query: web::Query<AdminSearchQuery>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let query = query.into_inner();
+    let parsed =
+        profile_query(query.q.as_deref(), query.role.as_deref(), PageQuery { page: query.page, size: query.size })?;
+    let q = parsed.name_contains.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+    Ok(HttpResponse::Ok().json(accounts.admin_search(q, parsed.role, parsed.page).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SuspendRequest {
+    /// 1..=500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+    /// When the suspension ends by itself (in the future); absent or `null`: until reinstated.
+    until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Suspends an account: login refused, refresh tokens revoked, access tokens refused on every
+/// instance within seconds, sockets closed, products out of search.
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/suspend", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Account id")), request_body = SuspendRequest,
+    responses((status = 200, body = SuspensionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is an admin's", body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn suspend(
+    accounts: web::Data<Accounts>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    Json(body): Json<SuspendRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let mut v = Validator::default();
+    let reason = body.reason.trim();
+    v.check(!reason.is_empty() && reason.chars().count() <= MAX_REASON_CHARS, "reason", "must be 1 to 500 characters");
+    if let Some(until) = body.until {
+        v.check(until > accounts.now(), "until", "must be in the future");
+    }
+    v.finish()?;
+    Ok(HttpResponse::Ok().json(accounts.suspend(id.into_inner(), reason, body.until, Some(user.account_id)).await?))
+}
+
+/// Lifts a suspension (a no-op for an account that is not suspended).
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/reinstate", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = SuspensionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn reinstate(
+    accounts: web::Data<Accounts>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    _body: OptionalJson<serde_json::Value>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Ok().json(accounts.reinstate(id.into_inner()).await?))
 }

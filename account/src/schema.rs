@@ -37,3 +37,13 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    account_suspensions (account_id) {
+        account_id -> BigInt,
+        reason -> Text,
+        suspended_until -> Nullable<Timestamp>,
+        suspended_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}

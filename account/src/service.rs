@@ -17,6 +17,8 @@ use platform::crypto::{random_token, sha256_hex};
 use platform::db::{Db, DbError};
 use platform::mailer::{Email, MAIL_TOPIC};
 use platform::outbox::Outbox;
+use platform::pubsub::SharedPubSub;
+use platform::suspension::Suspensions;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -55,6 +57,8 @@ pub struct Accounts {
     hasher: PasswordHasher,
     settings: AuthSettings,
     public_url: String,
+    suspensions: Suspensions,
+    pubsub: SharedPubSub,
 }
 
 impl Accounts {
@@ -68,6 +72,8 @@ impl Accounts {
         hasher: PasswordHasher,
         settings: AuthSettings,
         public_url: &str,
+        suspensions: Suspensions,
+        pubsub: SharedPubSub,
     ) -> Self {
         Accounts {
             db,
@@ -78,7 +84,18 @@ impl Accounts {
             hasher,
             settings,
             public_url: public_url.trim_end_matches('/').to_string(),
+            suspensions,
+            pubsub,
         }
+    }
+
+    /// This instance's in-memory list of suspended accounts.
+    pub fn suspensions(&self) -> &Suspensions {
+        &self.suspensions
+    }
+
+    pub(crate) fn pubsub(&self) -> &SharedPubSub {
+        &self.pubsub
     }
 
     pub fn db(&self) -> &Db {
@@ -299,6 +316,12 @@ impl Accounts {
         if self.settings.require_verified_email && !row.email_verified {
             return Err(AccountError::EmailNotVerified);
         }
+        // Only after the password matched: who is suspended is not revealed to strangers.
+        let now = self.clock.now();
+        let account_id = row.id;
+        if self.db.run(move |conn| crate::suspension::is_suspended(conn, account_id, now)).await? {
+            return Err(AccountError::Suspended);
+        }
         if let Err(e) = self.cache.delete(&key).await {
             tracing::debug!(error = %e, "could not reset login failures");
         }
@@ -346,6 +369,10 @@ impl Accounts {
                     return Err(AccountError::RefreshTokenExpired);
                 }
                 let account = repo::find_by_id(conn, row.account_id)?.ok_or(AccountError::InvalidRefreshToken)?;
+                // Suspension revokes every refresh token; this covers one issued meanwhile.
+                if crate::suspension::is_suspended(conn, account.id, now)? {
+                    return Err(AccountError::InvalidRefreshToken);
+                }
                 Ok(Outcome::Rotated(account, row.family))
             })
             .await?;

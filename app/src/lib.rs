@@ -6,11 +6,13 @@
 //! - Endpoints: `/healthz`, `/readyz`, `/metrics`, `/api-docs/openapi.json` and
 //!   `/swagger-ui/`; everything under `/api/v1` belongs to a module.
 //! - Workers: one outbox dispatcher per module that has an outbox (account, chat, mission,
-//!   notify; notify's event subscriber runs on each of them), the notification retention sweep, the
+//!   moderation, notify; notify's event subscriber runs on each of them), the notification
+//!   retention sweep, the suspension-list sync, the
 //!   mission expiry sweep and recovery, charge reconciliation, checkout recovery, chat
 //!   fan-out and the feed settings refresh (started by [`Application::build`]).
 //! - Never: hold business rules. It is the only crate that depends on every module.
 
+pub mod bare;
 pub mod observability;
 mod openapi;
 mod routes;
@@ -207,6 +209,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(trusted.clone())
             .app_data(body_limit)
             .app_data(assembled.jwt.clone())
+            .app_data(assembled.suspensions.clone())
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::Data::from(assembled.clone()))
@@ -214,6 +217,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.accounts.clone()))
             .app_data(web::Data::from(assembled.wallets.clone()))
             .app_data(web::Data::from(assembled.charges.clone()))
+            .app_data(web::Data::from(assembled.payouts.clone()))
             .app_data(web::Data::from(assembled.catalog.clone()))
             .app_data(web::Data::from(assembled.carts.clone()))
             .app_data(web::Data::from(assembled.orders.clone()))
@@ -221,17 +225,21 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.missions.clone()))
             .app_data(web::Data::from(assembled.feed.clone()))
             .app_data(web::Data::from(assembled.notify.clone()))
+            .app_data(web::Data::from(assembled.moderation.clone()))
             .configure(routes::operations)
-            .service(openapi::swagger())
+            .configure(payment::http_money::configure_webhooks)
+            .configure(openapi::configure)
             .service(
                 web::scope("/api/v1")
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))
                     .configure(payment::http::configure)
+                    .configure(payment::http_money::configure)
                     .configure(order::configure)
                     .configure(chat::http::configure)
                     .configure(mission::http::configure)
                     .configure(feed::http::configure)
-                    .configure(notify::http::configure),
+                    .configure(notify::http::configure)
+                    .configure(moderation::http::configure),
             )
             .default_service(web::to(webapp::serve))
             .wrap(ErrorHandlers::new().default_handler(json_error_body))

@@ -8,6 +8,9 @@ use platform::config::{LoadOptions, Settings};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Also serve the bench's bare baselines (`/bare/jwt`, `/bare/redis`) on this address.
+    #[arg(long, global = true, value_name = "ADDR")]
+    bare_bind: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -57,7 +60,15 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => Application::build(settings, Overrides::default()).await?.run_until_stopped().await,
+        Command::Serve => {
+            let app = Application::build(settings, Overrides::default()).await?;
+            if let Some(bind) = &cli.bare_bind {
+                let listener = std::net::TcpListener::bind(bind).with_context(|| format!("--bare-bind {bind}"))?;
+                tokio::spawn(app::bare::server(app.assembled(), listener)?);
+                tracing::info!(address = %bind, "bare baselines listening");
+            }
+            app.run_until_stopped().await
+        }
         Command::Migrate => {
             let assembled = app::assemble(settings, Overrides::default()).await?;
             app::migrate(&assembled).await?;

@@ -1,12 +1,14 @@
 //! The OpenAPI document, merged from each module's, and the bundled Swagger UI.
 
+use actix_web::{HttpResponse, web};
 use platform::error::ErrorBody;
+use std::sync::OnceLock;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -103,6 +105,9 @@ impl Modify for CommonErrors {
                 if secured || optional_token {
                     Self::add(operation, "401", "unauthenticated or token_expired");
                 }
+                if secured || optional_token {
+                    Self::add(operation, "403", "account_suspended (or forbidden: the wrong role)");
+                }
                 if has_path_id {
                     Self::add(operation, "404", "not_found");
                 }
@@ -125,6 +130,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(account::http::AccountApi::openapi());
     doc.merge(payment::http::PaymentApi::openapi());
+    doc.merge(payment::http_money::MoneyApi::openapi());
     doc.merge(order::catalog::http::CatalogApi::openapi());
     doc.merge(order::cart::http::CartApi::openapi());
     doc.merge(order::checkout::http::OrdersApi::openapi());
@@ -132,11 +138,35 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(mission::http::MissionApi::openapi());
     doc.merge(feed::http::FeedApi::openapi());
     doc.merge(notify::http::NotifyApi::openapi());
+    doc.merge(moderation::http::ModerationApi::openapi());
     BearerAuth.modify(&mut doc);
     CommonErrors.modify(&mut doc);
     doc
 }
 
-pub fn swagger() -> SwaggerUi {
-    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", document())
+/// Where the document is served.
+pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
+
+/// The document, built and serialized once per process (building it merges every module's
+/// and walks each operation; serializing it on each request cost milliseconds).
+fn rendered() -> &'static web::Bytes {
+    static RENDERED: OnceLock<web::Bytes> = OnceLock::new();
+    RENDERED.get_or_init(|| match serde_json::to_vec(&document()) {
+        Ok(json) => web::Bytes::from(json),
+        // Unreachable with utoipa's types (plain maps and strings); an empty object keeps the route up.
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document does not serialize");
+            web::Bytes::from_static(b"{}")
+        }
+    })
+}
+
+async fn serve_document() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(rendered().clone())
+}
+
+/// `GET /api-docs/openapi.json` (pre-rendered) and the Swagger UI that reads it.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(DOCUMENT_PATH, web::get().to(serve_document))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(Config::new([DOCUMENT_PATH])));
 }

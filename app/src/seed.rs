@@ -10,6 +10,7 @@ use contracts::PageRequest;
 use contracts::Role;
 use feed::model::{AdSlot, RowProviderType, RowSetting, Selector};
 use mission::{ListFilter, MissionError, NewMissionRequest};
+use moderation::{Reason, TargetType};
 use order::OrderError;
 use order::catalog::model::NewItem;
 use payment::charges::ChargeStatus;
@@ -31,6 +32,8 @@ pub struct SeedReport {
     pub feed_rows_created: usize,
     pub ad_slots_created: usize,
     pub notifications_created: usize,
+    pub reports_created: usize,
+    pub blocks_created: usize,
 }
 
 impl SeedReport {
@@ -41,6 +44,8 @@ impl SeedReport {
             + self.feed_rows_created
             + self.ad_slots_created
             + self.notifications_created
+            + self.reports_created
+            + self.blocks_created
             > 0
     }
 }
@@ -49,14 +54,16 @@ impl fmt::Display for SeedReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "created: {} accounts, {} products, {} chat rooms, {} feed rows, {} ad slots, {} notifications; \
-             ensured (keyed, never twice): {} charges, {} missions, {} contributions",
+            "created: {} accounts, {} products, {} chat rooms, {} feed rows, {} ad slots, {} notifications, \
+             {} reports, {} chat blocks; ensured (keyed, never twice): {} charges, {} missions, {} contributions",
             self.accounts_created,
             self.products_created,
             self.rooms_created,
             self.feed_rows_created,
             self.ad_slots_created,
             self.notifications_created,
+            self.reports_created,
+            self.blocks_created,
             self.charges_ensured,
             self.missions_ensured,
             self.contributions_ensured
@@ -219,9 +226,43 @@ pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
         report.rooms_created += 1;
     }
 
+    seed_moderation(app, &mut report, ara, joon, id("ben@demo.example")?, id("chloe@demo.example")?).await?;
     seed_notifications(app, &id, &mut report).await?;
     seed_feed(app, &mut report).await?;
     Ok(report)
+}
+
+/// A report in the operators' queue (Ara on one of Joon's listings) and a blocked pair
+/// (Chloe blocked Ben), each only once: a report already filed, even if resolved since, and
+/// an existing block are kept.
+async fn seed_moderation(
+    app: &Assembled,
+    report: &mut SeedReport,
+    ara: i64,
+    joon: i64,
+    ben: i64,
+    chloe: i64,
+) -> anyhow::Result<()> {
+    let all = PageRequest { page: 0, size: 100 };
+    let listings = app.catalog.seller_products(joon, all).await.map_err(|e| anyhow!("products: {e}"))?;
+    let headlamp =
+        listings.items.iter().find(|p| p.name == "Headlamp 400").ok_or_else(|| anyhow!("no Headlamp 400"))?;
+    let filed = app.moderation.my_reports(ara, all).await.map_err(|e| anyhow!("reports: {e}"))?;
+    if !filed.items.iter().any(|r| r.target_type == TargetType::Product && r.target_id == headlamp.id) {
+        let details = Some("The orange one is listed but never in stock.".to_string());
+        let (_, created) = app
+            .moderation
+            .report(ara, TargetType::Product, headlamp.id, Reason::Other, details)
+            .await
+            .map_err(|e| anyhow!("report: {e}"))?;
+        report.reports_created += usize::from(created);
+    }
+    let blocks = app.chat.blocks(chloe).await.map_err(|e| anyhow!("chat blocks: {e}"))?;
+    if !blocks.iter().any(|b| b.user_id == ben) {
+        app.chat.block(chloe, ben).await.map_err(|e| anyhow!("chat block: {e}"))?;
+        report.blocks_created += 1;
+    }
+    Ok(())
 }
 
 /// The standard home feed, only when no row exists yet (operators' own rows are kept).

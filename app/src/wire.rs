@@ -5,22 +5,26 @@ use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
 use contracts::chat::LiveSockets;
-use contracts::events::NOTIFIED_TOPICS;
+use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, NOTIFIED_TOPICS, REPORT_RESOLVED};
 use contracts::wallet::WalletService;
 use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
+use moderation::{Moderation, ModerationSettings, TargetType, Targets};
 use notify::{DeliveryHandler, EventSubscriber, FcmSender, Notify, NotifySettings, PushSender};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
-use payment::{Charges, PaymentSettings, Wallets};
+use payment::payouts::gateway::{PayoutGateway, SandboxPayouts, TossPayouts};
+use payment::{Charges, PaymentSettings, Payouts, Wallets};
 use platform::auth::Jwt;
 use platform::cache::{MemoryCache, RedisCache, SharedCache};
 use platform::clock::{SharedClock, SystemClock};
 use platform::config::Settings;
 use platform::db::{Db, Migrations};
+use platform::hotcache::HotCache;
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
+use platform::suspension::Suspensions;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +37,7 @@ pub type WalletWrapper = Arc<dyn Fn(Arc<dyn WalletService>) -> Arc<dyn WalletSer
 pub struct Overrides {
     pub clock: Option<SharedClock>,
     pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub payout_gateway: Option<Arc<dyn PayoutGateway>>,
     pub mailer: Option<SharedMailer>,
     pub wallet_wrapper: Option<WalletWrapper>,
     /// Wraps each feed provider (tests count calls or make one hang; so does the bench).
@@ -56,10 +61,13 @@ pub struct Assembled {
     pub pubsub: SharedPubSub,
     pub mailer: SharedMailer,
     pub jwt: Jwt,
+    /// Suspended accounts, kept current by the account module; checked on every request.
+    pub suspensions: Suspensions,
     pub databases: Vec<ModuleDb>,
     pub accounts: Arc<Accounts>,
     pub wallets: Arc<Wallets>,
     pub charges: Arc<Charges>,
+    pub payouts: Arc<Payouts>,
     pub catalog: Arc<Catalog>,
     pub carts: Arc<Carts>,
     pub orders: Arc<Orders>,
@@ -67,6 +75,12 @@ pub struct Assembled {
     pub missions: Arc<Missions>,
     pub feed: Arc<Feed>,
     pub notify: Arc<Notify>,
+    pub moderation: Arc<Moderation>,
+    /// Rendered product details and carts (`platform::hotcache`), run by the workers.
+    pub order_hot: Arc<HotCache>,
+    /// How many times this instance's workers drained the metrics recorder (see
+    /// [`observability::run_upkeep`]).
+    pub metrics_upkeeps: Arc<std::sync::atomic::AtomicU64>,
     order_settings: OrderSettings,
 }
 
@@ -102,12 +116,15 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => platform::mailer::from_settings(&settings.mail)?,
     };
     let jwt = Jwt::new(&settings.auth, clock.clone());
+    let suspensions = Suspensions::new(clock.clone());
     let payment_settings = PaymentSettings::load(&settings)?;
 
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
     let account_db = module_db(&settings, "account", &account::MIGRATIONS, Some(account_outbox.clone()))?;
-    let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, None)?;
-    let order_db = module_db(&settings, "order", &order::MIGRATIONS, None)?;
+    let payment_outbox = Outbox::new(payment::OUTBOX_TABLE);
+    let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, Some(payment_outbox.clone()))?;
+    let order_outbox = Outbox::new(order::OUTBOX_TABLE);
+    let order_db = module_db(&settings, "order", &order::MIGRATIONS, Some(order_outbox.clone()))?;
     let order_settings = OrderSettings::load(&settings)?;
     let chat_outbox = Outbox::new(chat::OUTBOX_TABLE);
     let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, Some(chat_outbox.clone()))?;
@@ -119,6 +136,9 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
     let feed_config: FeedConfig = settings.module("feed")?;
     let feed_db = module_db(&settings, "feed", &feed::MIGRATIONS, None)?;
+    let moderation_settings: ModerationSettings = settings.module("moderation")?;
+    let moderation_outbox = Outbox::new(moderation::OUTBOX_TABLE);
+    let moderation_db = module_db(&settings, "moderation", &moderation::MIGRATIONS, Some(moderation_outbox.clone()))?;
 
     let hasher = account::PasswordHasher::new(settings.auth.hash_concurrency)?;
     let accounts = Arc::new(Accounts::new(
@@ -130,6 +150,8 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         hasher,
         settings.auth.clone(),
         &settings.server.public_url,
+        suspensions.clone(),
+        pubsub.clone(),
     ));
     let gateway: Arc<dyn PaymentGateway> = match overrides.gateway {
         Some(g) => g,
@@ -137,26 +159,54 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => Arc::new(SandboxGateway),
     };
     let wallets = Arc::new(Wallets::new(payment_db.db.clone(), clock.clone()));
-    let charges = Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings));
+    let payout_gateway: Arc<dyn PayoutGateway> = match overrides.payout_gateway {
+        Some(g) => g,
+        None if payment_settings.payout_gateway == "toss" => Arc::new(TossPayouts::new(&payment_settings.toss)?),
+        None => Arc::new(SandboxPayouts),
+    };
+    let payouts = Arc::new(Payouts::new(
+        payment_db.db.clone(),
+        clock.clone(),
+        payment_outbox.clone(),
+        payout_gateway,
+        &payment_settings,
+    )?);
+    let charges =
+        Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings, payment_outbox));
     // Other modules reach money only through the contract.
     let wallet_service: Arc<dyn WalletService> = match &overrides.wallet_wrapper {
         Some(wrap) => wrap(wallets.clone()),
         None => wallets.clone(),
     };
 
-    let catalog = Arc::new(Catalog::new(order_db.db.clone(), cache.clone(), clock.clone()));
+    let order_hot = HotCache::new(
+        "order",
+        pubsub.clone(),
+        Duration::from_secs(order_settings.hot_cache_ttl_secs),
+        order_settings.hot_cache_entries,
+    );
+    let catalog = Arc::new(
+        Catalog::new(order_db.db.clone(), cache.clone(), clock.clone(), order_hot.clone())
+            .with_suspensions(suspensions.clone()),
+    );
     let carts = Arc::new(Carts::new(
         order_db.db.clone(),
         cache.clone(),
         clock.clone(),
         Duration::from_secs(order_settings.cart_cache_ttl_secs),
+        order_hot.clone(),
     ));
     let orders = Arc::new(Orders::new(
         order_db.db.clone(),
         wallet_service.clone(),
         carts.clone(),
         clock.clone(),
-        order::checkout::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
+        order_outbox,
+        order::RecoverySettings { after: chrono::Duration::seconds(order_settings.checkout_recovery_secs) },
+        order::LifecycleSettings {
+            commission_bps: order_settings.commission_bps,
+            auto_confirm_after: chrono::Duration::seconds(order_settings.auto_confirm_secs),
+        },
     ));
 
     let account_service: Arc<dyn AccountService> = accounts.clone();
@@ -204,6 +254,21 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         feed_config,
     ));
 
+    // Moderation reaches each reportable thing through its owner's contract.
+    let mut targets: Targets = std::collections::HashMap::new();
+    targets.insert(TargetType::Product, catalog.clone());
+    targets.insert(TargetType::ChatMessage, chat.clone());
+    targets.insert(TargetType::Account, accounts.clone());
+    targets.insert(TargetType::Mission, missions.clone());
+    let moderation = Arc::new(Moderation::new(
+        moderation_db.db.clone(),
+        moderation_outbox,
+        clock.clone(),
+        targets,
+        accounts.clone(),
+        moderation_settings,
+    ));
+
     Ok(Assembled {
         settings,
         clock,
@@ -211,10 +276,12 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         pubsub,
         mailer,
         jwt,
-        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, notify_db],
+        suspensions,
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, moderation_db, notify_db],
         accounts,
         wallets,
         charges,
+        payouts,
         catalog,
         carts,
         orders,
@@ -222,6 +289,9 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         missions,
         feed,
         notify,
+        moderation,
+        order_hot,
+        metrics_upkeeps: Arc::default(),
         order_settings,
     })
 }
@@ -240,6 +310,8 @@ pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
             tracing::info!(module = module.module, ?applied, "migrations applied");
         }
     }
+    let suspended = assembled.accounts.reload_suspensions().await.context("loading the suspension list")?;
+    tracing::info!(suspended, "suspension list loaded");
     let source = assembled.feed.store().refresh().await;
     tracing::info!(source = source.as_str(), "feed settings loaded");
     Ok(())
@@ -258,6 +330,10 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         dispatcher = match module.module {
             "chat" => dispatcher.declare_events(&chat::EVENT_TOPICS),
             "mission" => dispatcher.declare_events(&mission::EVENT_TOPICS),
+            "order" => dispatcher.declare_events(&contracts::order::TOPICS),
+            "payment" => dispatcher.declare_events(&contracts::events::payment::TOPICS),
+            "moderation" => dispatcher.declare_events(&[REPORT_RESOLVED]),
+            "account" => dispatcher.declare_events(&[ACCOUNT_SUSPENDED, ACCOUNT_REINSTATED]),
             _ => dispatcher,
         };
         let subscriber = Arc::new(EventSubscriber::new(assembled.notify.clone()));
@@ -301,6 +377,16 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
             })
         }
     });
+    let charges = assembled.charges.clone();
+    let payouts = assembled.payouts.clone();
+    spawn_periodic("refund and payout reconciliation", interval, shutdown.child_token(), move || {
+        let charges = charges.clone();
+        let payouts = payouts.clone();
+        async move {
+            charges.reconcile_refunds().await?;
+            payouts.reconcile().await.map(|_| ())
+        }
+    });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
     let notifications = assembled.notify.clone();
     let interval = Duration::from_secs(assembled.notify.settings().sweep_interval_secs.max(1));
@@ -308,13 +394,32 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         let notifications = notifications.clone();
         async move { notifications.sweep().await.map(|_| ()) }
     });
+    let reload = Duration::from_millis(settings.auth.suspension_reload_ms.max(100));
+    tokio::spawn(assembled.accounts.clone().run_suspension_sync(reload, shutdown.child_token()));
+    tokio::spawn(assembled.order_hot.clone().run(shutdown.child_token()));
     let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
     tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
+    let upkeeps = assembled.metrics_upkeeps.clone();
+    spawn_periodic("metrics upkeep", observability::UPKEEP_INTERVAL, shutdown.child_token(), move || {
+        observability::run_upkeep();
+        upkeeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async { Ok::<_, std::convert::Infallible>(()) }
+    });
     let orders = assembled.orders.clone();
     let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms.max(100));
     spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {
         let orders = orders.clone();
         async move { orders.recover().await.map(|_| ()) }
+    });
+    let orders = assembled.orders.clone();
+    let interval = Duration::from_millis(assembled.order_settings.auto_confirm_interval_ms.max(100));
+    spawn_periodic("order auto-confirmation", interval, shutdown.child_token(), move || {
+        let orders = orders.clone();
+        async move {
+            // Drain what is due, a batch at a time.
+            while orders.auto_confirm(500).await? == 500 {}
+            Ok::<_, order::OrderError>(())
+        }
     });
 }
 

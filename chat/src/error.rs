@@ -7,6 +7,9 @@ pub enum ChatError {
     /// Unknown room, or a room the caller is not in (never revealed).
     #[error("not found")]
     NotFound,
+    /// The other account blocked the caller.
+    #[error("blocked")]
+    Blocked,
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
     #[error(transparent)]
@@ -29,6 +32,7 @@ impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         match err {
             ChatError::NotFound => ApiError::not_found(),
+            ChatError::Blocked => ApiError::forbidden_because("blocked", "This account does not accept your messages."),
             ChatError::Invalid { field, message } => ApiError::invalid_field(field, message),
             ChatError::Accounts(e) => e.into(),
             ChatError::Db(e) => e.into(),

@@ -1,6 +1,6 @@
 //! Chat routes. Any authenticated user; rooms one is not in answer 404.
 
-use crate::service::{Chat, Message, Room, RoomSummary, check_body};
+use crate::service::{Block, Chat, Message, Room, RoomSummary, check_body};
 use actix_web::{HttpResponse, web};
 use contracts::account::{ProfileQuery, PublicProfile};
 use contracts::{Page, Role};
@@ -14,9 +14,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(OpenApi)]
 #[openapi(
     paths(create_room, open_direct, list_rooms, get_room, list_members, invite, post_message, list_messages, mark_read, search_users,
-        crate::ws::connect),
+        crate::ws::connect, block, unblock, list_blocks),
     components(schemas(Room, RoomSummary, Message, PublicProfile, NewRoomRequest, DirectRequest, InviteRequest,
-        MessageRequest, ReadRequest, MessagePage)),
+        MessageRequest, ReadRequest, MessagePage, Block, BlockRequest, Items<Block>)),
     tags((name = "chat", description = "Rooms and messages; live delivery on GET /api/v1/chat/ws"))
 )]
 pub struct ChatApi;
@@ -35,7 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/chat/rooms/{id}/read").route(web::post().to(mark_read)))
         .service(web::resource("/chat/users").route(web::get().to(search_users)))
-        .service(web::resource("/chat/ws").route(web::get().to(crate::ws::connect)));
+        .service(web::resource("/chat/ws").route(web::get().to(crate::ws::connect)))
+        .service(web::resource("/chat/blocks").route(web::post().to(block)).route(web::get().to(list_blocks)))
+        .service(web::resource("/chat/blocks/{user_id}").route(web::delete().to(unblock)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,7 +71,8 @@ pub struct DirectRequest {
 
 #[utoipa::path(post, path = "/api/v1/chat/rooms/direct", tag = "chat", security(("bearer" = [])), request_body = DirectRequest,
     responses((status = 201, description = "Created", body = Room), (status = 200, description = "Already existed", body = Room),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 403, description = "blocked: the other account blocked you", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 async fn open_direct(
     chat: web::Data<Chat>,
     user: AuthUser,
@@ -246,4 +249,34 @@ async fn search_users(chat: web::Data<Chat>, _user: AuthUser, query: web::Query<
         .search_users(ProfileQuery { name_contains: query.q, role, exclude_roles: vec![Role::Admin], page })
         .await?;
     Ok(HttpResponse::Ok().json(profiles))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BlockRequest {
+    user_id: i64,
+}
+
+/// Blocks an account: it cannot open a direct room with you, and its new messages in shared
+/// rooms are neither delivered to you nor counted unread for you. Blocking again changes nothing.
+#[utoipa::path(post, path = "/api/v1/chat/blocks", tag = "chat", security(("bearer" = [])), request_body = BlockRequest,
+    responses((status = 201, body = Block), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn block(chat: web::Data<Chat>, user: AuthUser, Json(body): Json<BlockRequest>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(chat.block(user.account_id, body.user_id).await?))
+}
+
+/// Lifts a block (a no-op when there is none).
+#[utoipa::path(delete, path = "/api/v1/chat/blocks/{user_id}", tag = "chat", security(("bearer" = [])),
+    params(("user_id" = i64, Path, description = "The blocked account")),
+    responses((status = 204, description = "Not blocked any more"), (status = 401, body = ErrorBody)))]
+async fn unblock(chat: web::Data<Chat>, user: AuthUser, user_id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    chat.unblock(user.account_id, user_id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The accounts you blocked, most recent first.
+#[utoipa::path(get, path = "/api/v1/chat/blocks", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, body = Items<Block>), (status = 401, body = ErrorBody)))]
+async fn list_blocks(chat: web::Data<Chat>, user: AuthUser) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(Items { items: chat.blocks(user.account_id).await? }))
 }

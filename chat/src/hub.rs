@@ -25,6 +25,9 @@ pub struct Event {
     /// The room's members when the message was accepted.
     pub members: Vec<i64>,
     pub origin: Option<Origin>,
+    /// A frame to deliver as it is instead of the `message` frame (e.g. `message_hidden`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<serde_json::Value>,
 }
 
 type Outbox = mpsc::Sender<Arc<str>>;
@@ -75,7 +78,10 @@ impl Hub {
 
     /// Queues the event's `message` frame on this instance's sockets of its members.
     pub fn deliver(&self, event: &Event) {
-        let frame: Arc<str> = Arc::from(serde_json::json!({ "type": "message", "message": event.message }).to_string());
+        let frame: Arc<str> = match &event.frame {
+            Some(frame) => Arc::from(frame.to_string()),
+            None => Arc::from(serde_json::json!({ "type": "message", "message": event.message }).to_string()),
+        };
         let skip = event.origin.as_ref().filter(|o| o.instance == self.instance).map(|o| o.socket);
         let mut too_slow = Vec::new();
         {
@@ -173,7 +179,7 @@ mod tests {
     }
 
     fn event(members: Vec<i64>, origin: Option<Origin>) -> Event {
-        Event { message: serde_json::json!({"id": 1}), members, origin }
+        Event { message: serde_json::json!({"id": 1}), members, origin, frame: None }
     }
 
     #[tokio::test]

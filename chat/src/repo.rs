@@ -1,7 +1,7 @@
 //! Chat queries.
 
 use crate::error::ChatError;
-use crate::schema::{chat_members, chat_messages, chat_rooms};
+use crate::schema::{chat_blocks, chat_members, chat_messages, chat_rooms};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use platform::clock::to_db;
@@ -27,6 +27,7 @@ pub struct MessageRow {
     pub sender_id: i64,
     pub body: String,
     pub created_at: NaiveDateTime,
+    pub hidden: bool,
 }
 
 /// The key of the one direct room between two accounts.
@@ -146,7 +147,7 @@ pub fn insert_message(
         .set((chat_rooms::last_message_id.eq(Some(id)), chat_rooms::last_activity_at.eq(to_db(now))))
         .execute(conn)?;
     mark_read(conn, room_id, sender_id, id)?;
-    Ok(MessageRow { id, room_id, sender_id, body: body.to_string(), created_at: to_db(now) })
+    Ok(MessageRow { id, room_id, sender_id, body: body.to_string(), created_at: to_db(now), hidden: false })
 }
 
 pub fn message_in_room(conn: &mut DbConn, room_id: i64, message_id: i64) -> Result<bool, DbError> {
@@ -209,7 +210,10 @@ pub fn unread_counts(conn: &mut DbConn, account_id: i64, room_ids: &[i64]) -> Re
     if room_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, i64)> = chat_messages::table
+    // Messages of accounts this one blocked are not counted for it: counted per sender,
+    // the blocked senders' counts are dropped.
+    let blocked = blocked_by(conn, account_id)?;
+    let rows: Vec<(i64, i64, i64)> = chat_messages::table
         .inner_join(
             chat_members::table
                 .on(chat_members::room_id.eq(chat_messages::room_id).and(chat_members::account_id.eq(account_id))),
@@ -217,10 +221,16 @@ pub fn unread_counts(conn: &mut DbConn, account_id: i64, room_ids: &[i64]) -> Re
         .filter(chat_messages::room_id.eq_any(room_ids))
         .filter(chat_messages::id.gt(chat_members::last_read_message_id))
         .filter(chat_messages::sender_id.ne(account_id))
-        .group_by(chat_messages::room_id)
-        .select((chat_messages::room_id, diesel::dsl::count_star()))
+        .group_by((chat_messages::room_id, chat_messages::sender_id))
+        .select((chat_messages::room_id, chat_messages::sender_id, diesel::dsl::count_star()))
         .load(conn)?;
-    Ok(rows.into_iter().collect())
+    let mut counts: HashMap<i64, i64> = HashMap::new();
+    for (room, sender, n) in rows {
+        if !blocked.contains(&sender) {
+            *counts.entry(room).or_default() += n;
+        }
+    }
+    Ok(counts)
 }
 
 pub fn messages_by_id(conn: &mut DbConn, ids: &[i64]) -> Result<HashMap<i64, MessageRow>, DbError> {
@@ -230,4 +240,67 @@ pub fn messages_by_id(conn: &mut DbConn, ids: &[i64]) -> Result<HashMap<i64, Mes
     let rows: Vec<MessageRow> =
         chat_messages::table.filter(chat_messages::id.eq_any(ids)).select(MessageRow::as_select()).load(conn)?;
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// The accounts `blocker` blocked.
+pub fn blocked_by(conn: &mut DbConn, blocker: i64) -> Result<Vec<i64>, DbError> {
+    Ok(chat_blocks::table.filter(chat_blocks::blocker_id.eq(blocker)).select(chat_blocks::blocked_id).load(conn)?)
+}
+
+/// `(blocked id, since)` for `blocker`, newest first.
+pub fn blocks_of(conn: &mut DbConn, blocker: i64) -> Result<Vec<(i64, NaiveDateTime)>, DbError> {
+    Ok(chat_blocks::table
+        .filter(chat_blocks::blocker_id.eq(blocker))
+        .order(chat_blocks::created_at.desc())
+        .select((chat_blocks::blocked_id, chat_blocks::created_at))
+        .load(conn)?)
+}
+
+/// Whether `blocker` blocked `blocked`.
+pub fn is_blocked(conn: &mut DbConn, blocker: i64, blocked: i64) -> Result<bool, DbError> {
+    let n: i64 = chat_blocks::table.find((blocker, blocked)).count().get_result(conn)?;
+    Ok(n == 1)
+}
+
+/// Those of `accounts` who blocked `sender`.
+pub fn blockers_of(conn: &mut DbConn, sender: i64, accounts: &[i64]) -> Result<Vec<i64>, DbError> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(chat_blocks::table
+        .filter(chat_blocks::blocked_id.eq(sender))
+        .filter(chat_blocks::blocker_id.eq_any(accounts))
+        .select(chat_blocks::blocker_id)
+        .load(conn)?)
+}
+
+/// Blocks (again: the first block's time is kept); returns when the block began.
+pub fn block(conn: &mut DbConn, blocker: i64, blocked: i64, now: DateTime<Utc>) -> Result<NaiveDateTime, DbError> {
+    let insert = match conn.backend() {
+        Backend::Sqlite => "INSERT OR IGNORE INTO chat_blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+        Backend::Mysql => "INSERT IGNORE INTO chat_blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+    };
+    diesel::sql_query(insert)
+        .bind::<diesel::sql_types::BigInt, _>(blocker)
+        .bind::<diesel::sql_types::BigInt, _>(blocked)
+        .bind::<diesel::sql_types::Timestamp, _>(to_db(now))
+        .execute(conn)?;
+    Ok(chat_blocks::table.find((blocker, blocked)).select(chat_blocks::created_at).first(conn)?)
+}
+
+pub fn unblock(conn: &mut DbConn, blocker: i64, blocked: i64) -> Result<(), DbError> {
+    diesel::delete(chat_blocks::table.find((blocker, blocked))).execute(conn)?;
+    Ok(())
+}
+
+pub fn message(conn: &mut DbConn, id: i64) -> Result<Option<MessageRow>, DbError> {
+    Ok(chat_messages::table.find(id).select(MessageRow::as_select()).first(conn).optional()?)
+}
+
+/// `true` when this call hid it (it was visible).
+pub fn hide_message(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
+    let n = diesel::update(chat_messages::table.find(id).filter(chat_messages::hidden.eq(false)))
+        .set(chat_messages::hidden.eq(true))
+        .execute(conn)?;
+    Ok(n == 1)
 }

@@ -26,7 +26,16 @@ diesel::table! {
         sender_id -> BigInt,
         body -> Text,
         created_at -> Timestamp,
+        hidden -> Bool,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(chat_rooms, chat_members, chat_messages);
+diesel::table! {
+    chat_blocks (blocker_id, blocked_id) {
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(chat_rooms, chat_members, chat_messages, chat_blocks);

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use contracts::account::{AccountService, ProfileQuery, PublicProfile};
 use contracts::chat::{ChatService, ChatSummary, LiveSockets, UnreadRoom};
 use contracts::events::ChatMessagePosted;
+use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::{Page, ServiceError};
 use platform::cache::SharedCache;
 use platform::clock::{SharedClock, from_db};
@@ -50,8 +51,11 @@ pub struct Message {
     pub id: i64,
     pub room_id: i64,
     pub sender_id: i64,
+    /// `""` once hidden by moderation.
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Hidden by moderation: the message keeps its place, its body is gone.
+    pub hidden: bool,
 }
 
 impl From<MessageRow> for Message {
@@ -60,10 +64,20 @@ impl From<MessageRow> for Message {
             id: m.id,
             room_id: m.room_id,
             sender_id: m.sender_id,
-            body: m.body,
+            body: if m.hidden { String::new() } else { m.body },
             created_at: from_db(m.created_at),
+            hidden: m.hidden,
         }
     }
+}
+
+/// An account the caller blocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Block {
+    pub user_id: i64,
+    pub name: String,
+    pub role: contracts::Role,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -249,6 +263,9 @@ impl Chat {
         if self.accounts.profile(other).await?.is_none() {
             return Err(ChatError::NotFound);
         }
+        if self.db.run(move |conn| repo::is_blocked(conn, other, me)).await? {
+            return Err(ChatError::Blocked);
+        }
         let key = repo::direct_key(me, other);
         let now = self.clock.now();
         let (id, created) = self
@@ -334,7 +351,9 @@ impl Chat {
                     members: members.clone(),
                 };
                 outbox.publish(conn, now, &event)?;
-                Ok((row, members))
+                // Members who blocked the sender do not get it live.
+                let blockers = repo::blockers_of(conn, sender, &members)?;
+                Ok((row, members.into_iter().filter(|m| !blockers.contains(m)).collect::<Vec<i64>>()))
             })
             .await?;
         self.outbox.wake();
@@ -344,17 +363,80 @@ impl Chat {
             message: serde_json::to_value(&message).map_err(|e| ChatError::Internal(e.into()))?,
             members,
             origin: socket.map(|s| Origin { instance: self.hub.instance().to_string(), socket: s }),
+            frame: None,
         };
-        match serde_json::to_string(&event) {
+        self.publish(&event).await;
+        Ok(message)
+    }
+
+    /// To every instance's sockets; locally only when pub/sub is down.
+    async fn publish(&self, event: &Event) {
+        match serde_json::to_string(event) {
             Ok(raw) => {
                 if let Err(e) = self.pubsub.publish(EVENTS_CHANNEL, &raw).await {
-                    tracing::warn!(error = %e, message_id = message.id, "chat publish failed; delivering locally only");
-                    self.hub.deliver(&event);
+                    tracing::warn!(error = %e, "chat publish failed; delivering locally only");
+                    self.hub.deliver(event);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "chat event not serialisable"),
         }
-        Ok(message)
+    }
+
+    /// Blocks `other` for `me` (again: no change); unknown account 404, yourself 400.
+    pub async fn block(&self, me: i64, other: i64) -> Result<Block, ChatError> {
+        if me == other {
+            return Err(ChatError::invalid("user_id", "cannot block yourself"));
+        }
+        let profile = self.accounts.profile(other).await?.ok_or(ChatError::NotFound)?;
+        let now = self.clock.now();
+        let since = self.db.tx(move |conn| repo::block(conn, me, other, now)).await?;
+        Ok(Block { user_id: profile.id, name: profile.name, role: profile.role, created_at: from_db(since) })
+    }
+
+    pub async fn unblock(&self, me: i64, other: i64) -> Result<(), ChatError> {
+        self.db.tx(move |conn| repo::unblock(conn, me, other)).await?;
+        Ok(())
+    }
+
+    pub async fn blocks(&self, me: i64) -> Result<Vec<Block>, ChatError> {
+        let rows = self.db.run(move |conn| repo::blocks_of(conn, me)).await?;
+        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        let profiles: HashMap<i64, PublicProfile> =
+            self.accounts.profiles(&ids).await?.into_iter().map(|p| (p.id, p)).collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, since)| {
+                profiles.get(&id).map(|p| Block {
+                    user_id: id,
+                    name: p.name.clone(),
+                    role: p.role,
+                    created_at: from_db(since),
+                })
+            })
+            .collect())
+    }
+
+    /// Hides a message (moderation): its body is no longer shown, and every member's sockets
+    /// get `{"type":"message_hidden","room_id","message_id"}`, on every instance.
+    pub async fn hide_message(&self, message_id: i64) -> Result<HideOutcome, ChatError> {
+        let found = self
+            .db
+            .tx(move |conn| {
+                let Some(row) = repo::message(conn, message_id)? else { return Ok::<_, ChatError>(None) };
+                let changed = repo::hide_message(conn, message_id)?;
+                Ok(Some((row.room_id, changed, repo::members(conn, row.room_id)?)))
+            })
+            .await?;
+        let Some((room_id, changed, members)) = found else { return Ok(HideOutcome::Gone) };
+        // Announced again on a repeated hide too: a socket that missed it hears it now.
+        let event = Event {
+            message: serde_json::Value::Null,
+            members,
+            origin: None,
+            frame: Some(serde_json::json!({ "type": "message_hidden", "room_id": room_id, "message_id": message_id })),
+        };
+        self.publish(&event).await;
+        Ok(if changed { HideOutcome::Hidden } else { HideOutcome::AlreadyHidden })
     }
 
     /// `before` mode: newest first. `after` mode: oldest first. `limit + 1` rows are read so
@@ -500,6 +582,43 @@ impl LiveSockets for Chat {
             self.hub.deliver_frame(account_id, &direct.frame);
         }
         Ok(())
+    }
+}
+
+fn service_error(err: ChatError) -> ServiceError {
+    match err {
+        ChatError::Db(e) => e.into(),
+        ChatError::Accounts(e) => e,
+        other => ServiceError::Internal(other.to_string()),
+    }
+}
+
+/// Chat messages as moderation sees them: reportable by members of their room only.
+#[async_trait]
+impl ModerationTarget for Chat {
+    async fn snapshot(&self, viewer: i64, message_id: i64) -> Result<Option<TargetSnapshot>, ServiceError> {
+        let row = self
+            .db
+            .run(move |conn| {
+                let Some(row) = repo::message(conn, message_id)? else { return Ok::<_, DbError>(None) };
+                Ok(repo::is_member(conn, row.room_id, viewer)?.then_some(row))
+            })
+            .await?;
+        Ok(row.map(|row| {
+            let owner_id = row.sender_id;
+            let message = Message::from(row);
+            TargetSnapshot {
+                owner_id,
+                preview: serde_json::json!({
+                    "room_id": message.room_id, "sender_id": message.sender_id, "body": message.body,
+                    "created_at": message.created_at,
+                }),
+            }
+        }))
+    }
+
+    async fn hide(&self, message_id: i64) -> Result<HideOutcome, ServiceError> {
+        self.hide_message(message_id).await.map_err(service_error)
     }
 }
 

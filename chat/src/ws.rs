@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use platform::ApiError;
 use platform::auth::{AuthUser, Jwt};
+use platform::suspension::Suspensions;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+const SUSPENSION_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -40,7 +42,8 @@ fn token<'a>(req: &'a HttpRequest, query: &'a WsQuery) -> Option<&'a str> {
 #[utoipa::path(get, path = "/api/v1/chat/ws", tag = "chat", security(("bearer" = [])), params(WsQuery),
     responses((status = 101, description = "Switched to the WebSocket protocol"),
         (status = 400, description = "Not a WebSocket upgrade request", body = platform::error::ErrorBody),
-        (status = 401, body = platform::error::ErrorBody)))]
+        (status = 401, body = platform::error::ErrorBody),
+        (status = 403, description = "account_suspended", body = platform::error::ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
@@ -50,18 +53,21 @@ pub async fn connect(
     let jwt = req.app_data::<Jwt>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("Jwt not registered")))?;
     let token = token(&req, &query).ok_or_else(|| ApiError::unauthenticated("Authentication required."))?;
     let user = jwt.verify(token)?;
+    platform::auth::refuse_suspended(&req, &user)?;
+    let suspensions = req.app_data::<Suspensions>().cloned();
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("validation_failed", format!("not a WebSocket upgrade: {e}")))?;
     let chat = chat.into_inner();
     let (socket_id, outgoing) = chat.hub().register(user.account_id);
     chat.socket_opened(user.account_id).await;
-    actix_web::rt::spawn(run_socket(chat, user, socket_id, session, stream, outgoing));
+    actix_web::rt::spawn(run_socket(chat, user, suspensions, socket_id, session, stream, outgoing));
     Ok(response)
 }
 
 async fn run_socket(
     chat: Arc<Chat>,
     user: AuthUser,
+    suspensions: Option<Suspensions>,
     socket_id: u64,
     mut session: Session,
     stream: actix_ws::MessageStream,
@@ -72,6 +78,9 @@ async fn run_socket(
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
+    // The in-memory suspension list is checked every second: a suspended account's sockets
+    // close within a second of the list learning of it, on every instance.
+    let mut suspension_check = tokio::time::interval(SUSPENSION_CHECK_EVERY);
     let left = (user.expires_at - chrono::Utc::now().timestamp()).max(0) as u64;
     let expiry = tokio::time::sleep(Duration::from_secs(left));
     tokio::pin!(expiry);
@@ -121,6 +130,11 @@ async fn run_socket(
                 }
                 if session.ping(b"").await.is_err() {
                     break None;
+                }
+            }
+            _ = suspension_check.tick() => {
+                if suspensions.as_ref().is_some_and(|s| s.is_suspended(user.account_id)) {
+                    break Some(CloseReason { code: CloseCode::Policy, description: Some("account suspended".into()) });
                 }
             }
             _ = &mut expiry => {

@@ -101,140 +101,173 @@ pub struct ChatMessagePosted {
 }
 event!(ChatMessagePosted, "chat.message_posted", |e| format!("chat_message:{}", e.message_id));
 
-// ---------------------------------------------------------------------------------------
-// order (published by the order lifecycle; the shapes subscribers rely on)
+/// Payment events (`payment.*`), published by the `payment` module's outbox. Each maps to a
+/// notification kind of the same name (API.md, "Notifications").
+pub mod payment {
+    use super::Event;
+    use serde::{Deserialize, Serialize};
 
-/// Who made an order transition happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Actor {
-    Buyer,
-    Seller,
-    Admin,
-    System,
+    /// Points were credited for a charge (`charge_confirmed`).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ChargeConfirmed {
+        pub charge_id: i64,
+        pub account_id: i64,
+        pub amount: i64,
+    }
+
+    impl Event for ChargeConfirmed {
+        fn topic(&self) -> &'static str {
+            "payment.charge_confirmed"
+        }
+        fn dedupe_key(&self) -> String {
+            format!("charge_confirmed:{}", self.charge_id)
+        }
+    }
+
+    /// Points of a charge went back to the card, or were taken back after the payment was
+    /// cancelled at the gateway (`source: "gateway"`) (`charge_refunded`).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ChargeRefunded {
+        pub charge_id: i64,
+        pub refund_id: i64,
+        pub account_id: i64,
+        pub amount: i64,
+        /// `client` or `gateway`.
+        pub source: String,
+    }
+
+    impl Event for ChargeRefunded {
+        fn topic(&self) -> &'static str {
+            "payment.charge_refunded"
+        }
+        fn dedupe_key(&self) -> String {
+            format!("charge_refunded:{}", self.refund_id)
+        }
+    }
+
+    /// A payout reached the bank account (`payout_paid`).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PayoutPaid {
+        pub payout_id: i64,
+        pub account_id: i64,
+        pub amount: i64,
+    }
+
+    impl Event for PayoutPaid {
+        fn topic(&self) -> &'static str {
+            "payment.payout_paid"
+        }
+        fn dedupe_key(&self) -> String {
+            format!("payout_paid:{}", self.payout_id)
+        }
+    }
+
+    /// A payout failed; its points are back in the wallet (`payout_failed`).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PayoutFailed {
+        pub payout_id: i64,
+        pub account_id: i64,
+        pub amount: i64,
+        pub reason: String,
+    }
+
+    impl Event for PayoutFailed {
+        fn topic(&self) -> &'static str {
+            "payment.payout_failed"
+        }
+        fn dedupe_key(&self) -> String {
+            format!("payout_failed:{}", self.payout_id)
+        }
+    }
+
+    /// Every topic above, for `Dispatcher::declare_events`.
+    pub const TOPICS: [&str; 4] =
+        ["payment.charge_confirmed", "payment.charge_refunded", "payment.payout_paid", "payment.payout_failed"];
 }
 
-/// A checkout succeeded: one event per order, naming every seller with lines in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderPlaced {
-    pub order_id: i64,
-    pub buyer_id: i64,
-    pub seller_ids: Vec<i64>,
-    pub total: i64,
-}
-event!(OrderPlaced, "order.order_placed", |e| format!("order_placed:{}", e.order_id));
-
-/// A transition of some lines of one seller in one order (ship, cancel, refund, return
-/// requested / rejected, confirm). `transition` tells the dedupe key apart when the same
-/// lines move twice (a request of the transition is one event).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderLinesChanged {
-    pub order_id: i64,
-    pub buyer_id: i64,
-    pub seller_id: i64,
-    pub item_ids: Vec<i64>,
-    pub actor: Actor,
-    /// Points involved: refunded to the buyer, or (`sale_confirmed`) the seller's net.
-    #[serde(default)]
-    pub amount: i64,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub carrier: Option<String>,
-    #[serde(default)]
-    pub tracking_number: Option<String>,
+/// `account.account_suspended`: an operator suspended an account (directly, or by resolving
+/// a report with `suspend`). Its sessions are already revoked when this is published.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct AccountSuspended {
+    pub account_id: i64,
+    pub reason: String,
+    /// `None`: until reinstated.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub suspended_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The order topics, `order.{kind}`, each carrying [`OrderLinesChanged`].
-pub const ORDER_LINE_TOPICS: [&str; 6] = [
-    "order.order_cancelled",
-    "order.order_shipped",
-    "order.order_refunded",
-    "order.return_requested",
-    "order.return_rejected",
-    "order.sale_confirmed",
-];
-
-/// An [`OrderLinesChanged`] under one of [`ORDER_LINE_TOPICS`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrderEvent {
-    #[serde(skip)]
-    pub topic: &'static str,
-    #[serde(flatten)]
-    pub change: OrderLinesChanged,
-}
-
-impl Event for OrderEvent {
+impl Event for AccountSuspended {
     fn topic(&self) -> &'static str {
-        self.topic
+        ACCOUNT_SUSPENDED
     }
     fn dedupe_key(&self) -> String {
-        let mut items = self.change.item_ids.clone();
-        items.sort_unstable();
-        let items: Vec<String> = items.iter().map(i64::to_string).collect();
-        let kind = self.topic.trim_start_matches("order.");
-        format!("{kind}:{}:{}:{}", self.change.order_id, self.change.seller_id, items.join(","))
+        format!("account_suspended:{}:{}", self.account_id, self.suspended_at.timestamp_micros())
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// payment (published by the payment module; the shapes subscribers rely on)
+pub const ACCOUNT_SUSPENDED: &str = "account.account_suspended";
 
-/// A charge was credited (`payment.charge_confirmed`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChargeConfirmed {
-    pub charge_id: i64,
+/// `account.account_reinstated`: an operator lifted an account's suspension.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct AccountReinstated {
     pub account_id: i64,
-    pub amount: i64,
-}
-event!(ChargeConfirmed, "payment.charge_confirmed", |e| format!("charge_confirmed:{}", e.charge_id));
-
-/// Points of a charge went back to the card (`payment.charge_refunded`); `refund_key`
-/// names this refund (a charge may be refunded in parts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChargeRefunded {
-    pub charge_id: i64,
-    pub account_id: i64,
-    pub amount: i64,
-    pub refund_key: String,
-}
-event!(ChargeRefunded, "payment.charge_refunded", |e| format!("charge_refunded:{}:{}", e.charge_id, e.refund_key));
-
-/// A payout ended: `payment.payout_paid` or `payment.payout_failed`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PayoutFinished {
-    pub payout_id: i64,
-    pub account_id: i64,
-    pub amount: i64,
-    pub paid: bool,
-    #[serde(default)]
-    pub failure_reason: Option<String>,
+    pub reinstated_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl Event for PayoutFinished {
+impl Event for AccountReinstated {
     fn topic(&self) -> &'static str {
-        if self.paid { "payment.payout_paid" } else { "payment.payout_failed" }
+        ACCOUNT_REINSTATED
     }
     fn dedupe_key(&self) -> String {
-        format!("payout_finished:{}", self.payout_id)
+        format!("account_reinstated:{}:{}", self.account_id, self.reinstated_at.timestamp_micros())
     }
 }
 
-/// Every topic the notification module subscribes to, in one place.
-pub const NOTIFIED_TOPICS: [&str; 15] = [
+pub const ACCOUNT_REINSTATED: &str = "account.account_reinstated";
+
+/// `moderation.report_resolved`: an operator resolved a report; one event per report (each
+/// reporter hears of their own).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct ReportResolved {
+    pub report_id: i64,
+    pub reporter_id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    /// `dismiss`, `hide` or `suspend`.
+    pub action: String,
+    pub resolved_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Event for ReportResolved {
+    fn topic(&self) -> &'static str {
+        REPORT_RESOLVED
+    }
+    fn dedupe_key(&self) -> String {
+        format!("report_resolved:{}", self.report_id)
+    }
+}
+
+pub const REPORT_RESOLVED: &str = "moderation.report_resolved";
+
+/// Every topic the notification module subscribes to, in one place (the events' own
+/// constants: order in `contracts::order`, payment in [`payment`], account and moderation
+/// below).
+pub const NOTIFIED_TOPICS: [&str; 17] = [
     "mission.mission_created",
     "mission.mission_contribution",
     "mission.mission_settled",
     "chat.message_posted",
-    "order.order_placed",
-    "order.order_cancelled",
-    "order.order_shipped",
-    "order.order_refunded",
-    "order.return_requested",
-    "order.return_rejected",
-    "order.sale_confirmed",
+    crate::order::ORDER_PLACED,
+    crate::order::ORDER_CANCELLED,
+    crate::order::ORDER_SHIPPED,
+    crate::order::ORDER_REFUNDED,
+    crate::order::RETURN_REQUESTED,
+    crate::order::RETURN_REJECTED,
+    crate::order::SALE_CONFIRMED,
     "payment.charge_confirmed",
     "payment.charge_refunded",
     "payment.payout_paid",
     "payment.payout_failed",
+    ACCOUNT_SUSPENDED,
+    REPORT_RESOLVED,
 ];

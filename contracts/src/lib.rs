@@ -1,6 +1,7 @@
 //! The service traits and DTOs through which modules call each other: `AccountService`,
 //! `WalletService` (keyed transfers, fences), `CatalogService`, `CartService`, `ChatService`,
-//! `MissionService`, plus the shared `Role`, `Page`/`PageRequest` and `ServiceError`.
+//! `MissionService`, the order module's events ([`order`]), the moderation hooks (`ModerationTarget`,
+//! `Suspender`), plus the shared `Role`, `Page`/`PageRequest` and `ServiceError`.
 //!
 //! - Tables, endpoints, workers: none.
 //! - Never: know about diesel, actix or any storage, or depend on any other crate of the
@@ -13,6 +14,8 @@ pub mod chat;
 pub mod common;
 pub mod events;
 pub mod mission;
+pub mod moderation;
+pub mod order;
 pub mod wallet;
 
 pub use common::{Page, PageRequest, Role, ServiceError};

@@ -48,25 +48,37 @@ pub enum EntryKind {
     Charge,
     Purchase,
     Sale,
+    /// The platform's commission on a confirmed order line (escrow → `system:fees`).
+    PlatformFee,
     PurchaseRefund,
     SaleReversal,
     MissionStake,
     MissionContribution,
     MissionPayout,
     MissionRefund,
+    /// Points of a charge going back to the card (or taken back after a cancellation at the gateway).
+    ChargeRefund,
+    /// Points leaving for a bank account (into the payout's escrow, then out).
+    Payout,
+    /// A failed payout's points coming back.
+    PayoutReversal,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 13] = [
         EntryKind::Charge,
         EntryKind::Purchase,
         EntryKind::Sale,
+        EntryKind::PlatformFee,
         EntryKind::PurchaseRefund,
         EntryKind::SaleReversal,
         EntryKind::MissionStake,
         EntryKind::MissionContribution,
         EntryKind::MissionPayout,
         EntryKind::MissionRefund,
+        EntryKind::ChargeRefund,
+        EntryKind::Payout,
+        EntryKind::PayoutReversal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,12 +86,16 @@ impl EntryKind {
             EntryKind::Charge => "charge",
             EntryKind::Purchase => "purchase",
             EntryKind::Sale => "sale",
+            EntryKind::PlatformFee => "platform_fee",
             EntryKind::PurchaseRefund => "purchase_refund",
             EntryKind::SaleReversal => "sale_reversal",
             EntryKind::MissionStake => "mission_stake",
             EntryKind::MissionContribution => "mission_contribution",
             EntryKind::MissionPayout => "mission_payout",
             EntryKind::MissionRefund => "mission_refund",
+            EntryKind::ChargeRefund => "charge_refund",
+            EntryKind::Payout => "payout",
+            EntryKind::PayoutReversal => "payout_reversal",
         }
     }
 

@@ -2,8 +2,10 @@
 //! is paid out or refunded exactly once, and everybody who paid is told by email.
 //!
 //! - Tables (`migrations/mission/`): `missions`, `mission_contributions` (the creator's
-//!   stake is the first), `mission_outbox` (settlements, result emails, and the events
+//!   stake is the first), `mission_hidden` (hidden by moderation: out of lists, money flows
+//!   go on), `mission_outbox` (settlements, result emails, and the events
 //!   `mission.mission_created`, `mission.mission_contribution`, `mission.mission_settled`).
+//!   Implements `ModerationTarget`.
 //! - Endpoints: `/api/v1/missions`, `/missions/{id}`, `/missions/{id}/contributions`,
 //!   `/missions/{id}/decision` ([`http::configure`]).
 //! - Workers, all started by `app`: the expiry sweep (`Missions::sweep`,

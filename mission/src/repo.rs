@@ -2,7 +2,7 @@
 //! says whether this caller won.
 
 use crate::error::MissionError;
-use crate::schema::{mission_contributions, missions};
+use crate::schema::{mission_contributions, mission_hidden, missions};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::PageRequest;
 use diesel::prelude::*;
@@ -379,7 +379,11 @@ pub struct ListFilter {
 
 pub fn list(conn: &mut DbConn, filter: &ListFilter, page: PageRequest) -> Result<(Vec<MissionRow>, i64), DbError> {
     let query = || {
-        let mut q = missions::table.filter(missions::status.eq_any(PUBLIC_STATUSES)).into_boxed();
+        // Hidden by moderation: out of every list (the mission itself goes on).
+        let mut q = missions::table
+            .filter(missions::status.eq_any(PUBLIC_STATUSES))
+            .filter(diesel::dsl::not(missions::id.eq_any(mission_hidden::table.select(mission_hidden::mission_id))))
+            .into_boxed();
         if let Some(status) = &filter.status {
             q = q.filter(missions::status.eq(status.clone()));
         }
@@ -409,6 +413,7 @@ pub fn open_for(conn: &mut DbConn, account_id: i64, limit: i64) -> Result<Vec<Mi
         .select(mission_contributions::mission_id);
     Ok(missions::table
         .filter(missions::status.eq("open"))
+        .filter(diesel::dsl::not(missions::id.eq_any(mission_hidden::table.select(mission_hidden::mission_id))))
         .filter(
             missions::creator_id
                 .eq(account_id)
@@ -419,4 +424,21 @@ pub fn open_for(conn: &mut DbConn, account_id: i64, limit: i64) -> Result<Vec<Mi
         .limit(limit)
         .select(MissionRow::as_select())
         .load(conn)?)
+}
+
+/// `true` when this call hid it.
+pub fn hide(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let already: i64 = mission_hidden::table.find(id).count().get_result(conn)?;
+    if already > 0 {
+        return Ok(false);
+    }
+    let inserted = diesel::insert_into(mission_hidden::table)
+        .values((mission_hidden::mission_id.eq(id), mission_hidden::hidden_at.eq(to_db(now))))
+        .execute(conn)
+        .map_err(DbError::from);
+    match inserted {
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+        Ok(n) => Ok(n == 1),
+    }
 }

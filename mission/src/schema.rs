@@ -33,4 +33,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(missions, mission_contributions);
+diesel::allow_tables_to_appear_in_same_query!(missions, mission_contributions, mission_hidden);
+
+diesel::table! {
+    mission_hidden (mission_id) {
+        mission_id -> BigInt,
+        hidden_at -> Timestamp,
+    }
+}

@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use contracts::account::AccountService;
 use contracts::events::{MissionContributed, MissionCreated};
 use contracts::mission::{MissionBrief, MissionService};
+use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{Page, PageRequest, Role, ServiceError};
 use platform::clock::{SharedClock, from_db};
@@ -572,6 +573,34 @@ fn enqueue_settlement(
         Some(&format!("mission:{mission_id}:settle")),
     )?;
     Ok(())
+}
+
+/// Missions as moderation sees them: any authenticated account can report one it can see.
+#[async_trait]
+impl ModerationTarget for Missions {
+    async fn snapshot(&self, _viewer: i64, id: i64) -> Result<Option<TargetSnapshot>, ServiceError> {
+        let row = self.db.run(move |conn| repo::find_visible(conn, id)).await.map_err(ServiceError::from)?;
+        Ok(row.map(|m| TargetSnapshot {
+            owner_id: m.creator_id,
+            preview: serde_json::json!({
+                "title": m.title, "description": m.description, "creator_id": m.creator_id,
+                "streamer_id": m.streamer_id, "status": m.status,
+            }),
+        }))
+    }
+
+    async fn hide(&self, id: i64) -> Result<HideOutcome, ServiceError> {
+        let now = self.clock.now();
+        self.db
+            .tx(move |conn| {
+                if repo::find_visible(conn, id)?.is_none() {
+                    return Ok(HideOutcome::Gone);
+                }
+                Ok(if repo::hide(conn, id, now)? { HideOutcome::Hidden } else { HideOutcome::AlreadyHidden })
+            })
+            .await
+            .map_err(|e: DbError| ServiceError::from(e))
+    }
 }
 
 #[async_trait]

@@ -4,9 +4,15 @@
 //! per room, updated in place): see `Notify::chat_message`.
 
 use crate::model::{Kind, NewNotification};
+use contracts::events::payment::{ChargeConfirmed, ChargeRefunded, PayoutFailed, PayoutPaid};
 use contracts::events::{
-    Actor, ChargeConfirmed, ChargeRefunded, MissionContributed, MissionCreated, MissionSettled, OrderLinesChanged,
-    OrderPlaced, PayoutFinished,
+    ACCOUNT_SUSPENDED, AccountSuspended, MissionContributed, MissionCreated, MissionSettled, REPORT_RESOLVED,
+    ReportResolved,
+};
+use contracts::order::{
+    LineRef, ORDER_CANCELLED, ORDER_PLACED, ORDER_REFUNDED, ORDER_SHIPPED, OrderActor, OrderCancelled, OrderPlaced,
+    OrderRefunded, OrderShipped, RETURN_REJECTED, RETURN_REQUESTED, ReturnRejected, ReturnRequested, SALE_CONFIRMED,
+    SaleConfirmed,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -44,13 +50,6 @@ fn note(
         link,
         data,
         dedupe_key: key.to_string(),
-    }
-}
-
-fn items_text(items: &[i64]) -> String {
-    match items.len() {
-        1 => "1 item".to_string(),
-        n => format!("{n} items"),
     }
 }
 
@@ -120,7 +119,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                        "pool": e.pool}),
             )]
         }
-        "order.order_placed" => {
+        ORDER_PLACED => {
             let e: OrderPlaced = decode(topic, payload)?;
             let mut sellers = e.seller_ids.clone();
             sellers.sort_unstable();
@@ -140,95 +139,103 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 })
                 .collect()
         }
-        "order.order_cancelled" => {
-            let e: OrderLinesChanged = decode(topic, payload)?;
-            let data = order_data(&e);
+        ORDER_CANCELLED => {
+            let e: OrderCancelled = decode(topic, payload)?;
+            let l = &e.line;
+            let data = line_data(l, json!({"by": e.by, "reason": e.reason, "refunded": e.refunded}));
             let to_seller = note(
-                e.seller_id,
+                l.seller_id,
                 Kind::OrderCancelled,
                 key,
                 "Order cancelled",
-                format!("The buyer cancelled {} of order #{}.", items_text(&e.item_ids), e.order_id),
-                format!("/seller/orders/{}", e.order_id),
+                format!("The buyer cancelled {} of order #{}.", line_text(l), l.order_id),
+                format!("/seller/orders/{}", l.order_id),
                 data.clone(),
             );
             let to_buyer = note(
-                e.buyer_id,
+                l.buyer_id,
                 Kind::OrderCancelled,
                 key,
                 "Order cancelled",
-                format!("{} of order #{} {} cancelled.", items_text(&e.item_ids), e.order_id, was(&e.item_ids)),
-                format!("/orders/{}", e.order_id),
+                format!("{} of order #{} was cancelled.", line_text(l), l.order_id),
+                format!("/orders/{}", l.order_id),
                 data,
             );
-            match e.actor {
-                Actor::Buyer => vec![to_seller],
-                Actor::Seller => vec![to_buyer],
-                Actor::Admin | Actor::System => vec![to_buyer, to_seller],
+            match e.by {
+                OrderActor::Buyer => vec![to_seller],
+                OrderActor::Seller => vec![to_buyer],
+                OrderActor::Admin | OrderActor::System => vec![to_buyer, to_seller],
             }
         }
-        "order.order_shipped" => {
-            let e: OrderLinesChanged = decode(topic, payload)?;
-            let carrier = match (&e.carrier, &e.tracking_number) {
-                (Some(c), Some(t)) => format!(" with {c} ({t})"),
-                _ => String::new(),
-            };
+        ORDER_SHIPPED => {
+            let e: OrderShipped = decode(topic, payload)?;
+            let l = &e.line;
             vec![note(
-                e.buyer_id,
+                l.buyer_id,
                 Kind::OrderShipped,
                 key,
                 "Order shipped",
-                format!("{} of order #{} shipped{carrier}.", items_text(&e.item_ids), e.order_id),
-                format!("/orders/{}", e.order_id),
-                order_data(&e),
+                format!(
+                    "{} of order #{} shipped with {} ({}).",
+                    line_text(l),
+                    l.order_id,
+                    e.carrier,
+                    e.tracking_number
+                ),
+                format!("/orders/{}", l.order_id),
+                line_data(l, json!({"carrier": e.carrier, "tracking_number": e.tracking_number})),
             )]
         }
-        "order.order_refunded" => {
-            let e: OrderLinesChanged = decode(topic, payload)?;
+        ORDER_REFUNDED => {
+            let e: OrderRefunded = decode(topic, payload)?;
+            let l = &e.line;
             vec![note(
-                e.buyer_id,
+                l.buyer_id,
                 Kind::OrderRefunded,
                 key,
                 "Order refunded",
-                format!("{} back to your wallet for order #{}.", points(e.amount), e.order_id),
-                format!("/orders/{}", e.order_id),
-                order_data(&e),
+                format!("{} back to your wallet for order #{}.", points(e.refunded), l.order_id),
+                format!("/orders/{}", l.order_id),
+                line_data(l, json!({"by": e.by, "reason": e.reason, "refunded": e.refunded})),
             )]
         }
-        "order.return_requested" => {
-            let e: OrderLinesChanged = decode(topic, payload)?;
+        RETURN_REQUESTED => {
+            let e: ReturnRequested = decode(topic, payload)?;
+            let l = &e.line;
             vec![note(
-                e.seller_id,
+                l.seller_id,
                 Kind::ReturnRequested,
                 key,
                 "Return requested",
-                format!("The buyer wants to return {} of order #{}.", items_text(&e.item_ids), e.order_id),
-                format!("/seller/orders/{}", e.order_id),
-                order_data(&e),
+                format!("The buyer wants to return {} of order #{}.", line_text(l), l.order_id),
+                format!("/seller/orders/{}", l.order_id),
+                line_data(l, json!({"reason": e.reason})),
             )]
         }
-        "order.return_rejected" => {
-            let e: OrderLinesChanged = decode(topic, payload)?;
+        RETURN_REJECTED => {
+            let e: ReturnRejected = decode(topic, payload)?;
+            let l = &e.line;
             vec![note(
-                e.buyer_id,
+                l.buyer_id,
                 Kind::ReturnRejected,
                 key,
                 "Return rejected",
-                format!("The seller rejected the return of {} of order #{}.", items_text(&e.item_ids), e.order_id),
-                format!("/orders/{}", e.order_id),
-                order_data(&e),
+                format!("The seller rejected the return of {} of order #{}.", line_text(l), l.order_id),
+                format!("/orders/{}", l.order_id),
+                line_data(l, json!({"reason": e.reason})),
             )]
         }
-        "order.sale_confirmed" => {
-            let e: OrderLinesChanged = decode(topic, payload)?;
+        SALE_CONFIRMED => {
+            let e: SaleConfirmed = decode(topic, payload)?;
+            let l = &e.line;
             vec![note(
-                e.seller_id,
+                l.seller_id,
                 Kind::SaleConfirmed,
                 key,
                 "Sale confirmed",
-                format!("{} released to your wallet for order #{}.", points(e.amount), e.order_id),
-                format!("/seller/orders/{}", e.order_id),
-                order_data(&e),
+                format!("{} released to your wallet for order #{}.", points(e.net), l.order_id),
+                format!("/seller/orders/{}", l.order_id),
+                line_data(l, json!({"by": e.by, "fee": e.fee, "net": e.net, "amount": e.net})),
             )]
         }
         "payment.charge_confirmed" => {
@@ -252,59 +259,108 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 "Charge refunded",
                 format!("{} went back to your card.", points(e.amount)),
                 "/wallet".to_string(),
-                json!({"charge_id": e.charge_id, "amount": e.amount}),
+                json!({"charge_id": e.charge_id, "refund_id": e.refund_id, "amount": e.amount, "source": e.source}),
             )]
         }
-        "payment.payout_paid" | "payment.payout_failed" => {
-            let e: PayoutFinished = decode(topic, payload)?;
-            let (kind, title, body) = if e.paid {
-                (Kind::PayoutPaid, "Payout sent", format!("{} sent to your bank account.", points(e.amount)))
-            } else {
-                (
-                    Kind::PayoutFailed,
-                    "Payout failed",
-                    format!("{} could not be sent and are back in your wallet.", points(e.amount)),
-                )
+        "payment.payout_paid" => {
+            let e: PayoutPaid = decode(topic, payload)?;
+            vec![note(
+                e.account_id,
+                Kind::PayoutPaid,
+                key,
+                "Payout sent",
+                format!("{} sent to your bank account.", points(e.amount)),
+                "/wallet".to_string(),
+                json!({"payout_id": e.payout_id, "amount": e.amount, "failure_reason": null}),
+            )]
+        }
+        "payment.payout_failed" => {
+            let e: PayoutFailed = decode(topic, payload)?;
+            vec![note(
+                e.account_id,
+                Kind::PayoutFailed,
+                key,
+                "Payout failed",
+                format!("{} could not be sent and are back in your wallet.", points(e.amount)),
+                "/wallet".to_string(),
+                json!({"payout_id": e.payout_id, "amount": e.amount, "failure_reason": e.reason}),
+            )]
+        }
+        ACCOUNT_SUSPENDED => {
+            let e: AccountSuspended = decode(topic, payload)?;
+            let body = match e.until {
+                Some(until) => format!("Your account is suspended until {}: {}", until.to_rfc3339(), e.reason),
+                None => format!("Your account is suspended: {}", e.reason),
             };
             vec![note(
                 e.account_id,
-                kind,
+                Kind::AccountSuspended,
                 key,
-                title,
+                "Account suspended",
                 body,
-                "/wallet".to_string(),
-                json!({"payout_id": e.payout_id, "amount": e.amount, "failure_reason": e.failure_reason}),
+                "/account".to_string(),
+                json!({"reason": e.reason, "until": e.until, "suspended_at": e.suspended_at}),
+            )]
+        }
+        REPORT_RESOLVED => {
+            let e: ReportResolved = decode(topic, payload)?;
+            let outcome = match e.action.as_str() {
+                "dismiss" => "no action was taken",
+                "hide" => "the content was hidden",
+                _ => "the account was suspended",
+            };
+            vec![note(
+                e.reporter_id,
+                Kind::ReportResolved,
+                key,
+                "Report resolved",
+                format!("Thanks for your report: {outcome}."),
+                format!("/reports/{}", e.report_id),
+                json!({"report_id": e.report_id, "target_type": e.target_type, "target_id": e.target_id,
+                       "action": e.action}),
             )]
         }
         _ => Vec::new(),
     })
 }
 
-fn was(items: &[i64]) -> &'static str {
-    if items.len() == 1 { "was" } else { "were" }
+fn line_text(l: &LineRef) -> String {
+    if l.quantity == 1 {
+        format!("“{}”", l.product_name)
+    } else {
+        format!("{} × “{}”", l.quantity, l.product_name)
+    }
 }
 
-fn order_data(e: &OrderLinesChanged) -> Value {
-    json!({"order_id": e.order_id, "item_ids": e.item_ids, "buyer_id": e.buyer_id, "seller_id": e.seller_id,
-           "amount": e.amount, "reason": e.reason, "carrier": e.carrier, "tracking_number": e.tracking_number})
+/// The line an order notification is about, and what the event adds.
+fn line_data(l: &LineRef, extra: Value) -> Value {
+    let mut data = json!({"order_id": l.order_id, "item_id": l.item_id, "item_ids": [l.item_id],
+        "product_id": l.product_id, "buyer_id": l.buyer_id, "seller_id": l.seller_id,
+        "product_name": l.product_name, "item_name": l.item_name, "quantity": l.quantity,
+        "line_total": l.line_total});
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    data
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::events::{Event, NOTIFIED_TOPICS, OrderEvent};
+    use contracts::events::{Event, NOTIFIED_TOPICS};
 
-    fn change(actor: Actor) -> OrderLinesChanged {
-        OrderLinesChanged {
+    fn line() -> LineRef {
+        LineRef {
             order_id: 7,
+            item_id: 3,
+            product_id: 4,
             buyer_id: 1,
             seller_id: 2,
-            item_ids: vec![3],
-            actor,
-            amount: 900,
-            reason: None,
-            carrier: Some("CJ".into()),
-            tracking_number: Some("123".into()),
+            product_name: "Mug".into(),
+            item_name: "Blue".into(),
+            quantity: 1,
+            line_total: 900,
+            version: 1,
         }
     }
 
@@ -312,32 +368,39 @@ mod tests {
         notifications_for(event.topic(), &serde_json::to_value(event).unwrap(), &event.dedupe_key()).unwrap()
     }
 
+    fn to(notes: &[NewNotification]) -> Vec<i64> {
+        notes.iter().map(|n| n.account_id).collect()
+    }
+
     #[test]
     fn order_events_reach_the_party_api_md_names_with_a_web_app_link() {
-        let placed = OrderPlaced { order_id: 7, buyer_id: 1, seller_ids: vec![2, 5, 2], total: 100 };
+        let placed =
+            OrderPlaced { order_id: 7, buyer_id: 1, seller_ids: vec![2, 5, 2], total: 100, lines: vec![line()] };
         let notes = map(&placed);
-        assert_eq!(notes.iter().map(|n| n.account_id).collect::<Vec<_>>(), vec![2, 5], "each seller once");
+        assert_eq!(to(&notes), vec![2, 5], "each seller once");
         assert!(notes.iter().all(|n| n.link == "/seller/orders/7" && n.kind == Kind::OrderPlaced));
 
-        let shipped = OrderEvent { topic: "order.order_shipped", change: change(Actor::Seller) };
+        let shipped = OrderShipped { line: line(), carrier: "CJ".into(), tracking_number: "123".into() };
         let notes = map(&shipped);
         assert_eq!((notes[0].account_id, notes[0].kind, notes[0].link.as_str()), (1, Kind::OrderShipped, "/orders/7"));
         assert!(notes[0].body.contains("CJ (123)"));
 
-        let by_buyer = map(&OrderEvent { topic: "order.order_cancelled", change: change(Actor::Buyer) });
-        assert_eq!(by_buyer.iter().map(|n| n.account_id).collect::<Vec<_>>(), vec![2], "the other party");
-        let by_seller = map(&OrderEvent { topic: "order.order_cancelled", change: change(Actor::Seller) });
-        assert_eq!(by_seller.iter().map(|n| n.account_id).collect::<Vec<_>>(), vec![1]);
+        let cancel = |by| OrderCancelled { line: line(), by, reason: None, refunded: 900 };
+        assert_eq!(to(&map(&cancel(OrderActor::Buyer))), vec![2], "the other party");
+        assert_eq!(to(&map(&cancel(OrderActor::Seller))), vec![1]);
+        assert_eq!(to(&map(&cancel(OrderActor::Admin))), vec![1, 2]);
 
-        for (topic, to, kind) in [
-            ("order.order_refunded", 1, Kind::OrderRefunded),
-            ("order.return_requested", 2, Kind::ReturnRequested),
-            ("order.return_rejected", 1, Kind::ReturnRejected),
-            ("order.sale_confirmed", 2, Kind::SaleConfirmed),
-        ] {
-            let notes = map(&OrderEvent { topic, change: change(Actor::Buyer) });
-            assert_eq!((notes.len(), notes[0].account_id, notes[0].kind), (1, to, kind), "{topic}");
-        }
+        let refunded =
+            OrderRefunded { line: line(), by: OrderActor::Admin, reason: None, restocked: true, refunded: 900 };
+        let notes = map(&refunded);
+        assert_eq!((to(&notes), notes[0].kind), (vec![1], Kind::OrderRefunded));
+        let notes = map(&ReturnRequested { line: line(), reason: "broken".into() });
+        assert_eq!((to(&notes), notes[0].kind), (vec![2], Kind::ReturnRequested));
+        let notes = map(&ReturnRejected { line: line(), reason: "no".into() });
+        assert_eq!((to(&notes), notes[0].kind), (vec![1], Kind::ReturnRejected));
+        let notes = map(&SaleConfirmed { line: line(), by: OrderActor::Buyer, fee: 90, net: 810 });
+        assert_eq!((to(&notes), notes[0].kind), (vec![2], Kind::SaleConfirmed));
+        assert!(notes[0].body.contains("810 P"), "{}", notes[0].body);
     }
 
     #[test]
@@ -361,12 +424,24 @@ mod tests {
     }
 
     #[test]
-    fn payment_events_and_every_subscribed_topic_decode() {
-        let paid = PayoutFinished { payout_id: 1, account_id: 2, amount: 10_000, paid: true, failure_reason: None };
+    fn payment_account_and_moderation_events_and_every_subscribed_topic_decode() {
+        let paid = PayoutPaid { payout_id: 1, account_id: 2, amount: 10_000 };
         assert_eq!(map(&paid)[0].kind, Kind::PayoutPaid);
-        let failed = PayoutFinished { paid: false, ..paid };
+        let failed = PayoutFailed { payout_id: 1, account_id: 2, amount: 10_000, reason: "bank".into() };
         assert_eq!((failed.topic(), map(&failed)[0].kind), ("payment.payout_failed", Kind::PayoutFailed));
         assert_eq!(points(-1_234_567), "-1,234,567 P");
+        let now = chrono::Utc::now();
+        let suspended = AccountSuspended { account_id: 5, reason: "spam".into(), until: None, suspended_at: now };
+        assert_eq!((to(&map(&suspended)), map(&suspended)[0].kind), (vec![5], Kind::AccountSuspended));
+        let resolved = ReportResolved {
+            report_id: 3,
+            reporter_id: 6,
+            target_type: "product".into(),
+            target_id: 8,
+            action: "hide".into(),
+            resolved_at: now,
+        };
+        assert_eq!((to(&map(&resolved)), map(&resolved)[0].kind), (vec![6], Kind::ReportResolved));
         // A payload that does not decode is an error (the row retries, then parks), never silence.
         for topic in NOTIFIED_TOPICS.iter().filter(|t| **t != "chat.message_posted") {
             assert!(notifications_for(topic, &json!({}), "k").is_err(), "{topic}");

@@ -20,6 +20,15 @@ pub enum OrderError {
     CartChanged(Vec<String>),
     #[error("insufficient balance")]
     InsufficientBalance,
+    /// Setting `stock` below what is reserved.
+    #[error("stock below the reserved {0}")]
+    StockReserved(i64),
+    /// A line whose status does not allow the transition.
+    #[error("line {item_id} is {status}")]
+    InvalidState { item_id: i64, status: String },
+    /// Recovery gave up on this checkout while its request still ran.
+    #[error("checkout interrupted")]
+    CheckoutInterrupted,
     #[error("idempotency key reused with a different request")]
     IdempotencyConflict,
     #[error("the same request is still running")]
@@ -41,6 +50,7 @@ impl From<WalletError> for OrderError {
     fn from(err: WalletError) -> Self {
         match err {
             WalletError::InsufficientBalance => OrderError::InsufficientBalance,
+            WalletError::Cancelled => OrderError::CheckoutInterrupted,
             other => OrderError::Wallet(other),
         }
     }
@@ -64,6 +74,19 @@ impl From<OrderError> for ApiError {
             OrderError::InsufficientBalance => {
                 ApiError::conflict("insufficient_balance", "Your balance is too low for this order.")
             }
+            OrderError::StockReserved(reserved) => ApiError::conflict(
+                "stock_reserved",
+                format!("{reserved} units are reserved by orders; stock cannot go below that."),
+            )
+            .with_details(json!({ "reserved": reserved })),
+            OrderError::InvalidState { item_id, status } => {
+                ApiError::conflict("invalid_order_state", format!("Order line {item_id} is {status}."))
+                    .with_details(json!({ "item_id": item_id, "status": status }))
+            }
+            OrderError::CheckoutInterrupted => ApiError::unavailable(anyhow::anyhow!(
+                "the checkout was interrupted and undone by recovery; retry with the same key"
+            ))
+            .with_retry_after(1),
             OrderError::IdempotencyConflict => ApiError::conflict(
                 "idempotency_conflict",
                 "This Idempotency-Key was already used with a different request.",

@@ -22,12 +22,16 @@ mod settings;
 
 pub use cart::Carts;
 pub use catalog::Catalog;
-pub use checkout::{Order, Orders};
+pub use checkout::lifecycle::Action;
+pub use checkout::{LifecycleSettings, Order, Orders, RecoverySettings, Viewer};
 pub use error::OrderError;
 pub use settings::OrderSettings;
 
 use diesel_migrations::embed_migrations;
 use platform::db::Migrations;
+
+/// The order module's outbox (its `order.*` events, [`contracts::order`]).
+pub const OUTBOX_TABLE: &str = "order_outbox";
 
 pub const MIGRATIONS: Migrations = Migrations {
     module: "order",

@@ -8,6 +8,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        hidden -> Bool,
     }
 }
 
@@ -19,6 +20,7 @@ diesel::table! {
         active_name -> Nullable<Text>,
         price -> BigInt,
         stock -> BigInt,
+        reserved -> BigInt,
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -37,6 +39,7 @@ diesel::table! {
         buyer_id -> BigInt,
         version -> BigInt,
         updated_at -> Timestamp,
+        checkout_order_id -> Nullable<BigInt>,
     }
 }
 
@@ -88,6 +91,23 @@ diesel::table! {
         item_name -> Text,
         price -> BigInt,
         quantity -> BigInt,
+        status -> Text,
+        fee -> BigInt,
+        auto_confirm_at -> Nullable<Timestamp>,
+        money_due -> Nullable<Text>,
+        money_retry_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_shipments (order_id, item_id) {
+        order_id -> BigInt,
+        item_id -> BigInt,
+        carrier -> Text,
+        tracking_number -> Text,
+        shipped_at -> Timestamp,
     }
 }
 
@@ -96,6 +116,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_items,
     product_search_terms,
     cart_lines,
+    carts,
     orders,
-    order_lines
+    order_lines,
+    order_shipments
 );

@@ -20,6 +20,17 @@ pub enum PaymentError {
     DuplicateKey,
     #[error("charge not found")]
     ChargeNotFound,
+    #[error("payout not found")]
+    PayoutNotFound,
+    /// More than what is left of the charge after earlier refunds.
+    #[error("refund exceeds what is left of the charge")]
+    RefundExceedsCharge,
+    /// Only a confirmed charge can be refunded.
+    #[error("charge is not confirmed")]
+    ChargeNotRefundable,
+    /// A refund under this key is still waiting for the gateway.
+    #[error("refund in progress")]
+    InProgress,
     /// The gateway refused the payment; nothing was credited.
     #[error("payment refused: {code}")]
     Refused { code: String, message: String },
@@ -48,7 +59,18 @@ impl From<PaymentError> for WalletError {
 impl From<PaymentError> for ApiError {
     fn from(err: PaymentError) -> Self {
         match err {
-            PaymentError::ChargeNotFound => ApiError::not_found(),
+            PaymentError::ChargeNotFound | PaymentError::PayoutNotFound => ApiError::not_found(),
+            PaymentError::RefundExceedsCharge => {
+                ApiError::conflict("refund_exceeds_charge", "The refund is more than what is left of the charge.")
+            }
+            PaymentError::ChargeNotRefundable => {
+                ApiError::conflict("invalid_charge_state", "Only a confirmed charge can be refunded.")
+            }
+            PaymentError::InProgress => ApiError::conflict(
+                "request_in_progress",
+                "A request with this Idempotency-Key is still running; retry shortly.",
+            )
+            .with_retry_after(1),
             PaymentError::Refused { code, message } => ApiError::new(
                 actix_web::http::StatusCode::PAYMENT_REQUIRED,
                 "payment_refused",

@@ -54,5 +54,53 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
+        refunded_amount -> BigInt,
     }
 }
+
+diesel::table! {
+    charge_attention (charge_id) {
+        charge_id -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    charge_refunds (id) {
+        id -> BigInt,
+        charge_id -> BigInt,
+        account_id -> BigInt,
+        client_key -> Nullable<Text>,
+        request_hash -> Text,
+        amount -> BigInt,
+        status -> Text,
+        source -> Text,
+        failure_code -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        client_key -> Text,
+        request_hash -> Text,
+        amount -> BigInt,
+        status -> Text,
+        gateway -> Text,
+        bank_code -> Text,
+        account_number_enc -> Text,
+        account_number_masked -> Text,
+        account_holder -> Text,
+        attempts -> Integer,
+        failure_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(charges, charge_attention);

@@ -4,6 +4,7 @@
 use crate::clock::SharedClock;
 use crate::config::AuthSettings;
 use crate::error::ApiError;
+use crate::suspension::Suspensions;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest};
@@ -145,7 +146,21 @@ fn authenticate(req: &HttpRequest, token: &str) -> Result<AuthUser, ApiError> {
     let jwt = req.app_data::<Jwt>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("Jwt not registered")))?;
     let user = jwt.verify(token)?;
     tracing::Span::current().record("account_id", user.account_id);
+    refuse_suspended(req, &user)?;
     Ok(user)
+}
+
+/// 403 `account_suspended` when the caller's account is on the in-memory suspension list
+/// (registered as app data by `app`; without it nobody is suspended).
+pub fn refuse_suspended(req: &HttpRequest, user: &AuthUser) -> Result<(), ApiError> {
+    match req.app_data::<Suspensions>() {
+        Some(list) if list.is_suspended(user.account_id) => Err(suspended_error()),
+        _ => Ok(()),
+    }
+}
+
+pub fn suspended_error() -> ApiError {
+    ApiError::forbidden_because("account_suspended", "This account is suspended.")
 }
 
 impl FromRequest for AuthUser {

@@ -83,6 +83,14 @@ pub struct AuthSettings {
     pub login_max_failures: i64,
     pub login_lockout_secs: u64,
     pub hash_concurrency: usize,
+    /// How often each instance reloads the whole suspension list (changes also arrive over
+    /// pub/sub at once); a suspended account is refused everywhere within this at worst.
+    #[serde(default = "default_suspension_reload_ms")]
+    pub suspension_reload_ms: u64,
+}
+
+fn default_suspension_reload_ms() -> u64 {
+    2000
 }
 
 #[derive(Debug, Clone, Deserialize)]

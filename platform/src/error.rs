@@ -231,7 +231,7 @@ pub fn status_for_code(code: &str) -> Option<StatusCode> {
     Some(match code {
         "invalid_json" | "validation_failed" | "idempotency_key_required" | "invalid_token" => StatusCode::BAD_REQUEST,
         "unauthenticated" | "invalid_credentials" | "token_expired" => StatusCode::UNAUTHORIZED,
-        "forbidden" | "email_not_verified" => StatusCode::FORBIDDEN,
+        "forbidden" | "email_not_verified" | "account_suspended" | "blocked" => StatusCode::FORBIDDEN,
         "not_found" => StatusCode::NOT_FOUND,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
         "email_taken"
@@ -328,7 +328,7 @@ mod tests {
         let table: &[(u16, &[&str])] = &[
             (400, &["invalid_json", "validation_failed", "idempotency_key_required", "invalid_token"]),
             (401, &["unauthenticated", "invalid_credentials", "token_expired"]),
-            (403, &["forbidden", "email_not_verified"]),
+            (403, &["forbidden", "email_not_verified", "account_suspended", "blocked"]),
             (404, &["not_found"]),
             (405, &["method_not_allowed"]),
             (
@@ -373,6 +373,7 @@ mod tests {
             ApiError::internal(anyhow::anyhow!("boom")),
             ApiError::unavailable(anyhow::anyhow!("down")),
             ApiError::method_not_allowed(),
+            crate::auth::suspended_error(),
             ApiError::from(WalletError::InsufficientBalance),
             ApiError::from(WalletError::IdempotencyConflict),
             ApiError::from(ServiceError::Unavailable("db".into())),

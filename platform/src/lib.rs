@@ -1,11 +1,12 @@
 //! Infrastructure every module uses, and no business rules: layered configuration
 //! ([`config`]); one diesel pool per module on SQLite or MySQL/MariaDB, with migrations,
 //! write transactions, retries and timeouts ([`db`]); a cache ([`cache`]) and pub/sub
-//! ([`pubsub`]) over Redis or in-process; the transactional outbox ([`outbox`]) and mail
+//! ([`pubsub`]) over Redis or in-process; an in-process cache of rendered answers kept true
+//! across instances over pub/sub ([`hotcache`]); the transactional outbox ([`outbox`]) and mail
 //! ([`mailer`]); the injectable clock ([`clock`]); the API error type and error bodies
 //! ([`error`]); access-token verification and the `AuthUser` extractors ([`auth`]); request
 //! helpers (JSON bodies, `Idempotency-Key`, paging, client IP: [`http`]); per-IP rate limits
-//! ([`ratelimit`]); logging and request ids ([`telemetry`]); and, behind the `testkit`
+//! ([`ratelimit`]); the in-memory list of suspended accounts ([`suspension`]); logging and request ids ([`telemetry`]); and, behind the `testkit`
 //! feature, a fresh test database per test.
 //!
 //! - Tables: none of its own. The outbox it writes is the calling module's table
@@ -22,11 +23,13 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod hotcache;
 pub mod http;
 pub mod mailer;
 pub mod outbox;
 pub mod pubsub;
 pub mod ratelimit;
+pub mod suspension;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;

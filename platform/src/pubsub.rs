@@ -9,6 +9,7 @@ use futures::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -24,6 +25,11 @@ pub trait PubSub: Send + Sync + 'static {
     /// Bumped each time the subscription connection is re-established; subscribers that
     /// must not miss anything catch up from the database when it changes.
     fn reconnections(&self) -> watch::Receiver<u64>;
+    /// The subscription connection in use: `Some(n)` while subscribed on the `n`th one,
+    /// `None` while disconnected (messages published now are lost for this instance). An
+    /// in-process broadcaster is always `Some(0)`. Whoever keeps state that only
+    /// invalidations keep true stamps it with this and trusts it only while it is unchanged.
+    fn session(&self) -> Option<u64>;
     fn kind(&self) -> &'static str;
 }
 
@@ -67,6 +73,10 @@ impl PubSub for MemoryPubSub {
         self.reconnections.subscribe()
     }
 
+    fn session(&self) -> Option<u64> {
+        Some(0)
+    }
+
     fn kind(&self) -> &'static str {
         "memory"
     }
@@ -80,6 +90,8 @@ pub struct RedisPubSub {
     senders: Senders,
     new_channels: mpsc::UnboundedSender<String>,
     reconnections: watch::Receiver<u64>,
+    /// 0 while disconnected, else the number of the connection in use (see [`PubSub::session`]).
+    session: Arc<AtomicU64>,
     prefix: String,
 }
 
@@ -96,8 +108,16 @@ impl RedisPubSub {
         let (new_tx, new_rx) = mpsc::unbounded_channel();
         let (reconnect_tx, reconnect_rx) = watch::channel(0);
         let prefix = settings.key_prefix.clone();
-        tokio::spawn(subscriber_loop(client, senders.clone(), new_rx, reconnect_tx, prefix.clone()));
-        Ok(Arc::new(RedisPubSub { publisher, senders, new_channels: new_tx, reconnections: reconnect_rx, prefix }))
+        let session = Arc::new(AtomicU64::new(0));
+        tokio::spawn(subscriber_loop(client, senders.clone(), new_rx, reconnect_tx, session.clone(), prefix.clone()));
+        Ok(Arc::new(RedisPubSub {
+            publisher,
+            senders,
+            new_channels: new_tx,
+            reconnections: reconnect_rx,
+            session,
+            prefix,
+        }))
     }
 }
 
@@ -106,10 +126,12 @@ async fn subscriber_loop(
     senders: Senders,
     mut new_channels: mpsc::UnboundedReceiver<String>,
     reconnections: watch::Sender<u64>,
+    session: Arc<AtomicU64>,
     prefix: String,
 ) {
     let mut backoff = Duration::from_millis(100);
     let mut connected_before = false;
+    let mut connections = 0u64;
     loop {
         let connect = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await;
         let mut pubsub = match connect {
@@ -149,6 +171,8 @@ async fn subscriber_loop(
             reconnections.send_modify(|n| *n += 1);
         }
         connected_before = true;
+        connections += 1;
+        session.store(connections, Ordering::SeqCst);
         let (mut sink, mut stream) = pubsub.split();
         loop {
             tokio::select! {
@@ -168,6 +192,7 @@ async fn subscriber_loop(
                 }
             }
         }
+        session.store(0, Ordering::SeqCst);
         tracing::warn!("redis pub/sub connection lost; reconnecting");
         tokio::time::sleep(backoff).await;
     }
@@ -197,6 +222,10 @@ impl PubSub for RedisPubSub {
 
     fn reconnections(&self) -> watch::Receiver<u64> {
         self.reconnections.clone()
+    }
+
+    fn session(&self) -> Option<u64> {
+        Some(self.session.load(Ordering::SeqCst)).filter(|n| *n > 0)
     }
 
     fn kind(&self) -> &'static str {

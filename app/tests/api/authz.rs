@@ -179,6 +179,8 @@ struct Fx {
     row: i64,
     row_to_delete: i64,
     ad_slot_to_delete: i64,
+    report: i64,
+    suspendable: i64,
     verify_tokens: Mutex<Vec<String>>,
     reset_tokens: Mutex<Vec<String>>,
     refresh_tokens: Mutex<Vec<String>>,
@@ -319,6 +321,33 @@ fn rules() -> Vec<Rule> {
         rule("GET", "/api/v1/orders", HasRole(Role::Customer), OK, |_, _| Call::new().query("page=0&size=10")),
         rule("GET", "/api/v1/orders/{id}", Owner(Role::Customer), OK, |fx, _| Call::new().arg("id", fx.order)),
         rule("GET", "/api/v1/seller/orders", HasRole(Role::Seller), OK, |_, _| Call::new().query("page=0&size=10")),
+        rule("GET", "/api/v1/seller/orders/{id}", Owner(Role::Seller), OK, |fx, _| Call::new().arg("id", fx.order)),
+        rule("GET", "/api/v1/admin/orders/{id}", HasRole(Role::Admin), OK, |fx, _| Call::new().arg("id", fx.order)),
+        // Transitions: allowed callers get 200, or 409 once an earlier rule moved the line on.
+        rule("POST", "/api/v1/orders/{id}/returns", Owner(Role::Customer), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/orders/{id}/confirm", Owner(Role::Customer), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({}))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/ship", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "carrier": "CJ", "tracking_number": "1" }))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/returns/reject", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/returns/accept", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "restock": true }))
+        }),
+        rule("POST", "/api/v1/orders/{id}/cancel", Owner(Role::Customer), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({}))
+        }),
+        rule("POST", "/api/v1/seller/orders/{id}/cancel", Owner(Role::Seller), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/admin/orders/{id}/refund", HasRole(Role::Admin), &[200, 409], |fx, _| {
+            Call::new().arg("id", fx.order).body(json!({ "reason": "matrix" }))
+        }),
         // Chat.
         rule("POST", "/api/v1/chat/rooms", Authenticated, CREATED, |fx, _| {
             Call::new().body(json!({ "name": "matrix", "member_ids": [fx.bystander.id] }))
@@ -403,6 +432,31 @@ fn rules() -> Vec<Rule> {
             Call::new().body(json!({ "account_id": fx.id(Who::Customer), "country": "KR" }))
         }),
         rule("GET", "/api/v1/admin/feed/ad-slots", HasRole(Role::Admin), OK, |_, _| Call::new()),
+        // Reports and moderation.
+        // Each caller reports the bystander: a first report (201), or the same one again (200).
+        rule("POST", "/api/v1/reports", Authenticated, &[200, 201], |fx, _| {
+            Call::new().body(json!({ "target_type": "account", "target_id": fx.bystander.id, "reason": "spam" }))
+        }),
+        rule("GET", "/api/v1/reports", Authenticated, OK, |_, _| Call::new().query("page=0&size=10")),
+        rule("GET", "/api/v1/admin/reports", HasRole(Role::Admin), OK, |_, _| Call::new().query("status=open")),
+        rule("POST", "/api/v1/admin/reports/{id}/resolve", HasRole(Role::Admin), OK, |fx, _| {
+            Call::new().arg("id", fx.report).body(json!({ "action": "dismiss", "note": "matrix" }))
+        }),
+        rule("GET", "/api/v1/admin/accounts", HasRole(Role::Admin), OK, |_, _| Call::new().query("q=test&page=0")),
+        rule("POST", "/api/v1/admin/accounts/{id}/suspend", HasRole(Role::Admin), OK, |fx, _| {
+            Call::new().arg("id", fx.suspendable).body(json!({ "reason": "matrix" }))
+        }),
+        rule("POST", "/api/v1/admin/accounts/{id}/reinstate", HasRole(Role::Admin), OK, |fx, _| {
+            Call::new().arg("id", fx.suspendable)
+        }),
+        // Chat blocks (of the bystander, whom nobody else talks to in the matrix).
+        rule("POST", "/api/v1/chat/blocks", Authenticated, CREATED, |fx, _| {
+            Call::new().body(json!({ "user_id": fx.bystander.id }))
+        }),
+        rule("GET", "/api/v1/chat/blocks", Authenticated, OK, |_, _| Call::new()),
+        rule("DELETE", "/api/v1/chat/blocks/{user_id}", Authenticated, NO_CONTENT, |fx, _| {
+            Call::new().arg("user_id", fx.bystander.id)
+        }),
         rule("POST", "/api/v1/admin/feed/ad-slots", HasRole(Role::Admin), CREATED, |fx, _| {
             Call::new().body(json!({
                 "slot_name": format!("matrix-{}", fx.n()), "title": "Ad",
@@ -605,6 +659,12 @@ async fn fixtures(app: &TestApp) -> Fx {
     let slot = json!({ "slot_name": "doomed", "title": "Ad", "image_url": "https://example.com/a.png",
         "link_url": "https://example.com/" });
     let ad_slot_to_delete: AdSlot = admin.post("/admin/feed/ad-slots", &slot).returns(201).await;
+    let report: Report = customer
+        .post("/reports", &json!({ "target_type": "product", "target_id": product.id, "reason": "spam" }))
+        .returns(201)
+        .await;
+    // Suspended and reinstated by the matrix; an account of its own so no caller is locked out.
+    let suspendable = app.user(Role::Customer).await.id;
 
     // Single-use tokens: verification links of fresh sign-ups, password-reset links, and
     // refresh tokens from logins, one per call.
@@ -644,6 +704,8 @@ async fn fixtures(app: &TestApp) -> Fx {
         row: row.id,
         row_to_delete: row_to_delete.id,
         ad_slot_to_delete: ad_slot_to_delete.id,
+        report: report.id,
+        suspendable,
         verify_tokens: Mutex::new(verify_tokens),
         reset_tokens: Mutex::new(reset_tokens),
         refresh_tokens: Mutex::new(refresh_tokens),

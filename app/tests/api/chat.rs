@@ -8,13 +8,13 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn ws_url(app: &TestApp) -> String {
     format!("{}/api/v1/chat/ws", app.address.replace("http://", "ws://"))
 }
 
-async fn connect(app: &TestApp, token: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     let mut request = ws_url(app).into_client_request().unwrap();
     request.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
     let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
@@ -27,7 +27,7 @@ fn is_notification(text: &str) -> bool {
 }
 
 /// The next JSON chat frame (pings, pongs and notification frames skipped); panics after 10 s.
-async fn next_frame(socket: &mut Socket) -> ServerFrame {
+pub(crate) async fn next_frame(socket: &mut Socket) -> ServerFrame {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("a frame within 10 s");
         match frame.expect("socket open").expect("no socket error") {
@@ -40,7 +40,7 @@ async fn next_frame(socket: &mut Socket) -> ServerFrame {
 }
 
 /// No JSON frame arrives within `wait`.
-async fn silent(socket: &mut Socket, wait: Duration) -> bool {
+pub(crate) async fn silent(socket: &mut Socket, wait: Duration) -> bool {
     loop {
         match tokio::time::timeout(wait, socket.next()).await {
             Err(_) => return true,
@@ -58,12 +58,12 @@ async fn send(socket: &mut Socket, value: Value) {
     socket.send(Frame::text(value.to_string())).await.unwrap();
 }
 
-async fn room(owner: &User, members: &[&User]) -> Room {
+pub(crate) async fn room(owner: &User, members: &[&User]) -> Room {
     let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
     owner.post("/chat/rooms", &json!({"name": "Team", "member_ids": ids})).returns(201).await
 }
 
-async fn post(sender: &Client, room_id: i64, body: &str) -> Message {
+pub(crate) async fn post(sender: &Client, room_id: i64, body: &str) -> Message {
     sender.post(&format!("/chat/rooms/{room_id}/messages"), &json!({"body": body})).returns(201).await
 }
 

@@ -44,6 +44,12 @@ const METRICS: &[&str] = &[
     "notify_push_total",
     "notify_push_retries_total",
     "notify_fcm_token_fetches_total",
+    "moderation_reports_total",
+    "moderation_resolutions_total",
+    "moderation_reports_resolved_total",
+    "moderation_open_reports",
+    "account_suspensions_total",
+    "account_suspended",
 ];
 
 /// The metrics rendered as histograms (the recorder gives buckets to names ending `_seconds`).
@@ -375,7 +381,7 @@ fn every_listed_metric_is_recorded_by_the_code() {
         }
     }
     let mut code = String::new();
-    for krate in ["platform", "account", "payment", "order", "chat", "mission", "feed", "notify", "app"] {
+    for krate in ["platform", "account", "payment", "order", "chat", "mission", "feed", "moderation", "notify", "app"] {
         sources(&repo_root().join(krate).join("src"), &mut code);
     }
     for name in METRICS {

@@ -6,7 +6,8 @@ use crate::helpers::*;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
 use contracts::Role;
-use contracts::events::{Event, OrderPlaced};
+use contracts::events::Event;
+use contracts::order::OrderPlaced;
 use platform::db::write_tx;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -105,7 +106,7 @@ async fn notify_seller(app: &TestApp, seller_id: i64, order_id: i64) {
     let m = app.assembled.databases.iter().find(|m| m.module == "account").unwrap();
     let (db, outbox) = (m.db.clone(), m.outbox.clone().unwrap());
     let now = platform::clock::Clock::now(&*app.clock);
-    let event = OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller_id], total: 1 };
+    let event = OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller_id], total: 1, lines: vec![] };
     assert_eq!(event.topic(), "order.order_placed");
     let wake = outbox.clone();
     db.run(move |c| write_tx(c, |c| outbox.publish(c, now, &event))).await.unwrap();

@@ -4,8 +4,11 @@
 
 use crate::helpers::*;
 use contracts::Role;
-use contracts::events::{
-    Actor, ChargeConfirmed, ChargeRefunded, Event, OrderEvent, OrderLinesChanged, OrderPlaced, PayoutFinished,
+use contracts::events::Event;
+use contracts::events::payment::{ChargeConfirmed, ChargeRefunded, PayoutFailed, PayoutPaid};
+use contracts::order::{
+    LineRef, OrderActor, OrderCancelled, OrderPlaced, OrderRefunded, OrderShipped, ReturnRejected, ReturnRequested,
+    SaleConfirmed,
 };
 use diesel::prelude::*;
 use futures::StreamExt;
@@ -168,56 +171,51 @@ async fn order_and_payment_events_reach_the_party_api_md_names() {
     let buyer = app.user(Role::Customer).await;
     let seller = app.user(Role::Seller).await;
     let other_seller = app.user(Role::Seller).await;
+    let line = |version| LineRef {
+        order_id: 7,
+        item_id: 3,
+        product_id: 4,
+        buyer_id: buyer.id,
+        seller_id: seller.id,
+        product_name: "Mug".into(),
+        item_name: "Blue".into(),
+        quantity: 1,
+        line_total: 950,
+        version,
+    };
     publish(
         &app,
         "account",
-        OrderPlaced { order_id: 7, buyer_id: buyer.id, seller_ids: vec![seller.id, other_seller.id], total: 5_000 },
+        OrderPlaced {
+            order_id: 7,
+            buyer_id: buyer.id,
+            seller_ids: vec![seller.id, other_seller.id],
+            total: 5_000,
+            lines: vec![line(0)],
+        },
     )
     .await;
-    let change = |actor| OrderLinesChanged {
-        order_id: 7,
-        buyer_id: buyer.id,
-        seller_id: seller.id,
-        item_ids: vec![3],
-        actor,
-        amount: 950,
-        reason: None,
-        carrier: Some("CJ".into()),
-        tracking_number: Some("T1".into()),
-    };
-    for (topic, actor) in [
-        ("order.order_shipped", Actor::Seller),
-        ("order.order_cancelled", Actor::Buyer),
-        ("order.order_refunded", Actor::Admin),
-        ("order.return_requested", Actor::Buyer),
-        ("order.return_rejected", Actor::Seller),
-        ("order.sale_confirmed", Actor::System),
-    ] {
-        publish(&app, "account", OrderEvent { topic, change: change(actor) }).await;
-    }
+    publish(&app, "account", OrderShipped { line: line(1), carrier: "CJ".into(), tracking_number: "T1".into() }).await;
+    publish(&app, "account", OrderCancelled { line: line(2), by: OrderActor::Buyer, reason: None, refunded: 950 })
+        .await;
+    let refunded =
+        OrderRefunded { line: line(3), by: OrderActor::Admin, reason: None, restocked: false, refunded: 950 };
+    publish(&app, "account", refunded).await;
+    publish(&app, "account", ReturnRequested { line: line(4), reason: "broken".into() }).await;
+    publish(&app, "account", ReturnRejected { line: line(5), reason: "used".into() }).await;
+    publish(&app, "account", SaleConfirmed { line: line(6), by: OrderActor::System, fee: 95, net: 855 }).await;
     publish(&app, "account", ChargeConfirmed { charge_id: 1, account_id: buyer.id, amount: 10_000 }).await;
     publish(
         &app,
         "account",
-        ChargeRefunded { charge_id: 1, account_id: buyer.id, amount: 500, refund_key: "r1".into() },
+        ChargeRefunded { charge_id: 1, refund_id: 1, account_id: buyer.id, amount: 500, source: "client".into() },
     )
     .await;
+    publish(&app, "account", PayoutPaid { payout_id: 2, account_id: seller.id, amount: 20_000 }).await;
     publish(
         &app,
         "account",
-        PayoutFinished { payout_id: 2, account_id: seller.id, amount: 20_000, paid: true, failure_reason: None },
-    )
-    .await;
-    publish(
-        &app,
-        "account",
-        PayoutFinished {
-            payout_id: 3,
-            account_id: seller.id,
-            amount: 20_000,
-            paid: false,
-            failure_reason: Some("bank closed".into()),
-        },
+        PayoutFailed { payout_id: 3, account_id: seller.id, amount: 20_000, reason: "bank closed".into() },
     )
     .await;
 
@@ -277,7 +275,7 @@ async fn a_redelivered_event_after_a_crash_before_marking_done_notifies_once() {
     let app = spawn_app().await;
     let seller = app.user(Role::Seller).await;
     let mut socket = connect(&app, &seller.token).await;
-    let event = OrderPlaced { order_id: 11, buyer_id: 1, seller_ids: vec![seller.id], total: 1 };
+    let event = OrderPlaced { order_id: 11, buyer_id: 1, seller_ids: vec![seller.id], total: 1, lines: vec![] };
     publish(&app, "account", event.clone()).await;
     let (frame, unread_count) = next_notification(&mut socket, Duration::from_secs(10)).await;
     assert_eq!((frame.kind.as_str(), unread_count), ("order_placed", 1));
@@ -330,7 +328,7 @@ async fn an_event_whose_transaction_rolls_back_notifies_nobody() {
                 outbox.publish(
                     conn,
                     now,
-                    &OrderPlaced { order_id: 5, buyer_id: 1, seller_ids: vec![seller_id], total: 1 },
+                    &OrderPlaced { order_id: 5, buyer_id: 1, seller_ids: vec![seller_id], total: 1, lines: vec![] },
                 )?;
                 Err::<(), _>(DbError::Task("the order's own write failed".into()))
             })
@@ -401,14 +399,10 @@ async fn reading_marks_and_muted_kinds_shape_the_unread_count() {
     let seller = app.user(Role::Seller).await;
     let other = app.user(Role::Seller).await;
     for order_id in 1..=3 {
-        publish(&app, "account", OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller.id], total: 1 }).await;
+        let placed = OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller.id], total: 1, lines: vec![] };
+        publish(&app, "account", placed).await;
     }
-    publish(
-        &app,
-        "account",
-        PayoutFinished { payout_id: 9, account_id: seller.id, amount: 10_000, paid: true, failure_reason: None },
-    )
-    .await;
+    publish(&app, "account", PayoutPaid { payout_id: 9, account_id: seller.id, amount: 10_000 }).await;
     let placed = wait_for(&seller, "order_placed", 3).await;
     wait_for(&seller, "payout_paid", 1).await;
     assert_eq!(unread(&seller).await, 4);
@@ -486,11 +480,21 @@ async fn notifications_past_the_retention_period_are_deleted() {
     let app = spawn_app_with(TestOptions::default().with("notify.retention_days", 30)).await;
     let seller_id = app.user(Role::Seller).await.id;
     let seller = app.client_for(seller_id, Role::Seller);
-    publish(&app, "account", OrderPlaced { order_id: 1, buyer_id: 1, seller_ids: vec![seller_id], total: 1 }).await;
+    publish(
+        &app,
+        "account",
+        OrderPlaced { order_id: 1, buyer_id: 1, seller_ids: vec![seller_id], total: 1, lines: vec![] },
+    )
+    .await;
     wait_for(&seller, "order_placed", 1).await;
     app.clock.advance(chrono::Duration::days(29));
     let seller = app.client_for(seller_id, Role::Seller);
-    publish(&app, "account", OrderPlaced { order_id: 2, buyer_id: 1, seller_ids: vec![seller_id], total: 1 }).await;
+    publish(
+        &app,
+        "account",
+        OrderPlaced { order_id: 2, buyer_id: 1, seller_ids: vec![seller_id], total: 1, lines: vec![] },
+    )
+    .await;
     wait_for(&seller, "order_placed", 2).await;
     app.clock.advance(chrono::Duration::days(2));
     let seller = app.client_for(seller_id, Role::Seller);
@@ -542,7 +546,12 @@ async fn measure_notification_latency_and_throughput() {
     let mut latencies = Vec::new();
     for order_id in 1..=200 {
         let started = std::time::Instant::now();
-        publish(&a_side, "account", OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller.id], total: 1 }).await;
+        publish(
+            &a_side,
+            "account",
+            OrderPlaced { order_id, buyer_id: 1, seller_ids: vec![seller.id], total: 1, lines: vec![] },
+        )
+        .await;
         let (n, _) = next_notification(&mut on_b, Duration::from_secs(10)).await;
         latencies.push(started.elapsed());
         assert_eq!(n.data["order_id"], order_id);
@@ -568,6 +577,7 @@ async fn measure_notification_latency_and_throughput() {
                     buyer_id: 1,
                     seller_ids: vec![sellers[(i % 20) as usize]],
                     total: 1,
+                    lines: vec![],
                 };
                 outbox.publish(conn, now, &e)?;
             }

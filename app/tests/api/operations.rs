@@ -55,6 +55,28 @@ async fn metrics_expose_http_and_pool_series() {
 }
 
 #[tokio::test]
+async fn latency_samples_are_drained_without_a_scrape_and_still_counted() {
+    // Nobody scrapes this instance: its workers must drain the recorder by themselves
+    // (otherwise every request's sample stays in memory until a scrape).
+    let app = spawn_app().await;
+    let user = app.user(Role::Customer).await;
+    user.get("/wallet").await;
+    let upkeeps = || app.assembled.metrics_upkeeps.load(std::sync::atomic::Ordering::Relaxed);
+    let before = upkeeps();
+    let drained = platform::testkit::eventually(std::time::Duration::from_secs(10), || async {
+        (upkeeps() > before).then_some(())
+    })
+    .await;
+    assert!(drained.is_some(), "the metrics upkeep never ran");
+    // Drained samples are folded into the histograms, not lost.
+    let text = app.get_root("/metrics").await.text().await;
+    let count = text
+        .lines()
+        .find(|l| l.starts_with("http_request_duration_seconds_count") && l.contains("route=\"/api/v1/wallet\""));
+    assert!(count.is_some_and(|l| !l.ends_with(" 0")), "{text}");
+}
+
+#[tokio::test]
 async fn openapi_document_lists_the_routes_and_swagger_is_served() {
     let app = spawn_app().await;
     let doc: Value = app.get_root("/api-docs/openapi.json").returns(200).await;

@@ -26,6 +26,7 @@ async fn seed_demo_fills_every_module_and_is_idempotent() {
     assert!(first.changed_anything());
     assert_eq!((first.accounts_created, first.products_created, first.feed_rows_created), (7, 9, 8), "{first}");
     assert_eq!(first.notifications_created, 2, "{first}");
+    assert_eq!((first.reports_created, first.blocks_created), (1, 1), "{first}");
 
     let ara = app.login_user("ara@demo.example", app::seed::DEMO_PASSWORD).await;
     let streamer = app.login_user("streamer@demo.example", app::seed::DEMO_PASSWORD).await;
@@ -61,4 +62,12 @@ async fn seed_demo_fills_every_module_and_is_idempotent() {
             "CHAT_UI"
         ]
     );
+    // Moderation: one report in the operators' queue, and Chloe blocked Ben.
+    let admin = app.login_user("admin@demo.example", app::seed::DEMO_PASSWORD).await;
+    let queue: Page<AdminReport> = admin.get("/admin/reports?status=open").returns(200).await;
+    assert_eq!(queue.total, 1);
+    assert_eq!((queue.items[0].target_type.as_str(), queue.items[0].reporter_id), ("product", ara.id));
+    let chloe = app.login_user("chloe@demo.example", app::seed::DEMO_PASSWORD).await;
+    let blocks: Items<Block> = chloe.get("/chat/blocks").returns(200).await;
+    assert_eq!(blocks.items.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["Ben Park"]);
 }

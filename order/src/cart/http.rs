@@ -1,6 +1,7 @@
 //! Cart routes (customers only).
 
 use super::{CartEdit, CartItem, CartView, Carts, MAX_QUANTITY};
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use contracts::Role;
 use platform::ApiResult;
@@ -32,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = CartView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn get_cart(carts: web::Data<Carts>, user: AuthUser) -> ApiResult<HttpResponse> {
     user.require(Role::Customer)?;
-    Ok(HttpResponse::Ok().json(carts.view(user.account_id).await?))
+    let body = carts.view_json(user.account_id).await?;
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -13,9 +13,11 @@ use contracts::catalog::{CartService, CartSummary};
 use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbConn};
+use platform::hotcache::HotCache;
 use reconcile::{Change, ItemState, Line, Mode};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -65,10 +67,17 @@ pub struct Carts {
     cache: SharedCache,
     clock: SharedClock,
     ttl: Duration,
+    /// Rendered carts (`c:{buyer}`, tagged with their products' `p:{id}`).
+    hot: Arc<HotCache>,
 }
 
 fn cache_key(buyer_id: i64) -> String {
     format!("cart:{buyer_id}")
+}
+
+/// The in-process cache key of a buyer's rendered cart.
+fn hot_key(buyer_id: i64) -> String {
+    format!("c:{buyer_id}")
 }
 
 /// Applies reconciliation changes to the stored lines and records one notice each.
@@ -132,8 +141,19 @@ fn summarize(lines: &[Line]) -> CartSummary {
 }
 
 impl Carts {
-    pub fn new(db: Db, cache: SharedCache, clock: SharedClock, ttl: Duration) -> Self {
-        Carts { db, cache, clock, ttl }
+    pub fn new(db: Db, cache: SharedCache, clock: SharedClock, ttl: Duration, hot: Arc<HotCache>) -> Self {
+        Carts { db, cache, clock, ttl, hot }
+    }
+
+    pub(crate) fn hot(&self) -> &HotCache {
+        &self.hot
+    }
+
+    /// After a committed change of the buyer's cart: caches the new state and drops the
+    /// rendered cart on every instance.
+    pub(crate) async fn changed(&self, buyer_id: i64, version: i64, lines: Vec<Line>, pending_notices: bool) {
+        self.remember(buyer_id, version, lines, pending_notices).await;
+        self.hot.invalidate(&[hot_key(buyer_id)]).await;
     }
 
     /// Writes a cart state to the cache; on failure drops the entry so nothing stale stays.
@@ -179,6 +199,27 @@ impl Carts {
         self.edit(buyer_id, CartEdit::None).await
     }
 
+    /// [`Carts::view`] as the JSON the API answers, from memory when this instance may
+    /// trust it (see `platform::hotcache`). Only a cart without messages is kept: messages
+    /// are shown once.
+    pub async fn view_json(&self, buyer_id: i64) -> Result<actix_web::web::Bytes, OrderError> {
+        let key = hot_key(buyer_id);
+        if let Some(hit) = self.hot.get(&key) {
+            metrics::counter!("cart_reads_total", "source" => "memory").increment(1);
+            return Ok(hit);
+        }
+        let ticket = self.hot.ticket();
+        let view = self.view(buyer_id).await?;
+        let body = actix_web::web::Bytes::from(
+            serde_json::to_vec(&view).map_err(|e| OrderError::Internal(anyhow::anyhow!("cart json: {e}")))?,
+        );
+        if view.messages.is_empty() {
+            let tags = view.items.iter().map(|i| crate::catalog::product_key(i.product_id)).collect();
+            self.hot.put(ticket, &key, tags, body.clone());
+        }
+        Ok(body)
+    }
+
     /// Reconciles, applies `edit`, and answers the cart with its pending messages.
     pub async fn edit(&self, buyer_id: i64, edit: CartEdit) -> Result<CartView, OrderError> {
         let now = self.clock.now();
@@ -200,7 +241,7 @@ impl Carts {
                 Ok::<_, OrderError>((build_view(&lines, &states, messages), version, lines))
             })
             .await?;
-        self.remember(buyer_id, version, lines, false).await;
+        self.changed(buyer_id, version, lines, false).await;
         Ok(view)
     }
 }

@@ -21,6 +21,7 @@ pub struct ItemState {
     pub product_live: bool,
     pub item_live: bool,
     pub price: i64,
+    /// Available: `stock − reserved`.
     pub stock: i64,
 }
 

@@ -26,7 +26,8 @@ pub fn item_states(conn: &mut DbConn, item_ids: &[i64]) -> Result<HashMap<i64, I
     if item_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    type Row = (i64, i64, i64, String, String, Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>, i64, i64);
+    type Row =
+        (i64, i64, i64, String, String, Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>, i64, i64, bool);
     let rows: Vec<Row> = product_items::table
         .inner_join(products::table.on(products::id.eq(product_items::product_id)))
         .filter(product_items::id.eq_any(item_ids))
@@ -39,26 +40,42 @@ pub fn item_states(conn: &mut DbConn, item_ids: &[i64]) -> Result<HashMap<i64, I
             products::deleted_at,
             product_items::deleted_at,
             product_items::price,
-            product_items::stock,
+            // What buyers can buy: on hand minus what checkouts and unshipped lines hold.
+            product_items::stock - product_items::reserved,
+            products::hidden,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, product_id, seller_id, product_name, item_name, product_deleted, item_deleted, price, stock)| {
-            (
+        .map(
+            |(
                 id,
-                ItemState {
-                    product_id,
-                    seller_id,
-                    product_name,
-                    item_name,
-                    product_live: product_deleted.is_none(),
-                    item_live: item_deleted.is_none(),
-                    price,
-                    stock,
-                },
-            )
-        })
+                product_id,
+                seller_id,
+                product_name,
+                item_name,
+                product_deleted,
+                item_deleted,
+                price,
+                stock,
+                hidden,
+            )| {
+                (
+                    id,
+                    ItemState {
+                        product_id,
+                        seller_id,
+                        product_name,
+                        item_name,
+                        // A product hidden by moderation leaves carts like a deleted one.
+                        product_live: product_deleted.is_none() && !hidden,
+                        item_live: item_deleted.is_none(),
+                        price,
+                        stock,
+                    },
+                )
+            },
+        )
         .collect())
 }
 

@@ -4,6 +4,7 @@ use super::model::{
     Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product, check_description, check_name, check_price, check_stock,
 };
 use super::{Catalog, ItemUpdate};
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use contracts::catalog::ProductSummary;
 use contracts::{Page, Role};
@@ -244,6 +245,8 @@ async fn search(
 
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = i64, Path, description = "Product id")),
     responses((status = 200, body = Product), (status = 401, description = "A token was sent and is invalid", body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn product(catalog: web::Data<Catalog>, _user: MaybeAuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(catalog.product(id.into_inner()).await?))
+async fn product(catalog: web::Data<Catalog>, user: MaybeAuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let viewer = user.0.map(|u| u.account_id);
+    let body = catalog.product_json(id.into_inner(), viewer).await?;
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
 }

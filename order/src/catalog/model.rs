@@ -12,7 +12,12 @@ pub struct Item {
     pub id: i64,
     pub name: String,
     pub price: i64,
+    /// On hand, as the seller set it.
     pub stock: i64,
+    /// Held by pending checkouts and paid, unshipped order lines.
+    pub reserved: i64,
+    /// `stock − reserved`: what buyers can buy.
+    pub available: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -23,6 +28,8 @@ pub struct Product {
     pub description: String,
     pub items: Vec<Item>,
     pub created_at: DateTime<Utc>,
+    /// Hidden by moderation: only its seller still sees it (and this flag).
+    pub hidden: bool,
 }
 
 /// A validated item to create.

@@ -21,6 +21,7 @@ pub struct ProductRow {
     pub name: String,
     pub description: String,
     pub created_at: NaiveDateTime,
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -31,11 +32,23 @@ pub struct ItemRow {
     pub name: String,
     pub price: i64,
     pub stock: i64,
+    pub reserved: i64,
 }
 
 impl ItemRow {
+    pub fn available(&self) -> i64 {
+        self.stock - self.reserved
+    }
+
     pub fn view(&self) -> Item {
-        Item { id: self.id, name: self.name.clone(), price: self.price, stock: self.stock }
+        Item {
+            id: self.id,
+            name: self.name.clone(),
+            price: self.price,
+            stock: self.stock,
+            reserved: self.reserved,
+            available: self.available(),
+        }
     }
 }
 
@@ -161,6 +174,7 @@ pub fn with_items(conn: &mut DbConn, rows: Vec<ProductRow>) -> Result<Vec<Produc
             name: r.name,
             description: r.description,
             created_at: from_db(r.created_at),
+            hidden: r.hidden,
         })
         .collect())
 }
@@ -241,7 +255,15 @@ pub fn update_item(
         diesel::update(target()).set(product_items::price.eq(price)).execute(conn)?;
     }
     if let Some(stock) = changes.stock {
-        diesel::update(target()).set(product_items::stock.eq(stock)).execute(conn)?;
+        // Never below what checkouts and unshipped lines hold (a conditional update: a
+        // concurrent reservation cannot slip in between a check and the write).
+        let set = diesel::update(target().filter(product_items::reserved.le(stock)))
+            .set(product_items::stock.eq(stock))
+            .execute(conn)?;
+        if set == 0 {
+            let reserved = product_items::table.find(item_id).select(product_items::reserved).first(conn)?;
+            return Err(OrderError::StockReserved(reserved));
+        }
     }
     diesel::update(target()).set(product_items::updated_at.eq(to_db(now))).execute(conn)?;
     Ok(())
@@ -272,9 +294,21 @@ struct CountRow {
 
 /// Live products matching every term, newest first. Driven by the index of the longest
 /// (most selective) term, joined on the others; terms exist only for live products.
-pub fn search(conn: &mut DbConn, terms: &[String], page: PageRequest) -> Result<(Vec<ProductRow>, i64), DbError> {
+pub fn search(
+    conn: &mut DbConn,
+    terms: &[String],
+    excluded_sellers: &[i64],
+    page: PageRequest,
+) -> Result<(Vec<ProductRow>, i64), DbError> {
     if terms.is_empty() {
-        let live = || products::table.filter(products::deleted_at.is_null());
+        let live = || {
+            let mut q =
+                products::table.filter(products::deleted_at.is_null()).filter(products::hidden.eq(false)).into_boxed();
+            if !excluded_sellers.is_empty() {
+                q = q.filter(products::seller_id.ne_all(excluded_sellers.to_vec()));
+            }
+            q
+        };
         let total: i64 = live().count().get_result(conn)?;
         let rows = live()
             .order(products::id.desc())
@@ -290,7 +324,18 @@ pub fn search(conn: &mut DbConn, terms: &[String], page: PageRequest) -> Result<
     let joins: String = (1..=others.len())
         .map(|i| format!(" JOIN product_search_terms t{i} ON t{i}.product_id = t0.product_id AND t{i}.term = ?"))
         .collect();
-    let from = format!("FROM product_search_terms t0{joins} WHERE t0.term = ?");
+    // Hidden products and those of suspended sellers are left out (ids are integers, so
+    // they are spliced in as they are).
+    let excluded = if excluded_sellers.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = excluded_sellers.iter().map(i64::to_string).collect();
+        format!(" AND p.seller_id NOT IN ({})", ids.join(", "))
+    };
+    let from = format!(
+        "FROM product_search_terms t0{joins} JOIN products p ON p.id = t0.product_id AND p.hidden = FALSE \
+         AND p.deleted_at IS NULL{excluded} WHERE t0.term = ?"
+    );
     type Backend = <DbConn as diesel::Connection>::Backend;
     let bind_all = |sql: String| {
         let mut q = diesel::sql_query(sql).into_boxed::<Backend>();
@@ -327,7 +372,7 @@ pub fn summaries(conn: &mut DbConn, rows: Vec<ProductRow>) -> Result<Vec<Product
     for item in live_items(conn, &ids)? {
         let entry = stats.entry(item.product_id).or_insert((item.price, false));
         entry.0 = entry.0.min(item.price);
-        entry.1 |= item.stock > 0;
+        entry.1 |= item.available() > 0;
     }
     Ok(rows
         .into_iter()
@@ -342,4 +387,13 @@ pub fn summaries(conn: &mut DbConn, rows: Vec<ProductRow>) -> Result<Vec<Product
             }
         })
         .collect())
+}
+
+/// `true` when this call hid it; its search terms go, so it leaves search at once.
+pub fn hide_product(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
+    let n = diesel::update(products::table.find(id).filter(products::hidden.eq(false)))
+        .set(products::hidden.eq(true))
+        .execute(conn)?;
+    delete_terms(conn, id)?;
+    Ok(n == 1)
 }

@@ -1,6 +1,7 @@
-//! Checkout and order history routes.
+//! Checkout, order history and order transition routes.
 
-use super::{Order, OrderLine, Orders};
+use super::lifecycle::Action;
+use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
 use actix_web::{HttpResponse, web};
 use contracts::{Page, Role};
 use platform::ApiResult;
@@ -8,20 +9,32 @@ use platform::auth::AuthUser;
 use platform::error::ErrorBody;
 use platform::http::{IdempotencyKey, OptionalJson, PageQuery, Validator};
 use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(checkout, my_orders, my_order, seller_orders),
-    components(schemas(Order, OrderLine, CheckoutRequest)),
-    tags((name = "orders", description = "Checkout and order history"))
+    paths(checkout, my_orders, my_order, seller_orders, seller_order, admin_order, buyer_cancel, buyer_confirm,
+        buyer_return, seller_ship, seller_cancel, seller_accept_return, seller_reject_return, admin_refund),
+    components(schemas(Order, OrderLine, Shipment, CheckoutRequest, ItemsRequest, ReasonRequest, CancelRequest,
+        ShipRequest, AcceptReturnRequest)),
+    tags((name = "orders", description = "Checkout, order history and the order lifecycle"))
 )]
 pub struct OrdersApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders").route(web::post().to(checkout)).route(web::get().to(my_orders)))
         .service(web::resource("/orders/{id}").route(web::get().to(my_order)))
-        .service(web::resource("/seller/orders").route(web::get().to(seller_orders)));
+        .service(web::resource("/orders/{id}/cancel").route(web::post().to(buyer_cancel)))
+        .service(web::resource("/orders/{id}/confirm").route(web::post().to(buyer_confirm)))
+        .service(web::resource("/orders/{id}/returns").route(web::post().to(buyer_return)))
+        .service(web::resource("/seller/orders").route(web::get().to(seller_orders)))
+        .service(web::resource("/seller/orders/{id}").route(web::get().to(seller_order)))
+        .service(web::resource("/seller/orders/{id}/ship").route(web::post().to(seller_ship)))
+        .service(web::resource("/seller/orders/{id}/cancel").route(web::post().to(seller_cancel)))
+        .service(web::resource("/seller/orders/{id}/returns/accept").route(web::post().to(seller_accept_return)))
+        .service(web::resource("/seller/orders/{id}/returns/reject").route(web::post().to(seller_reject_return)))
+        .service(web::resource("/admin/orders/{id}").route(web::get().to(admin_order)))
+        .service(web::resource("/admin/orders/{id}/refund").route(web::post().to(admin_refund)));
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -31,11 +44,96 @@ pub struct CheckoutRequest {
     expected_total: Option<i64>,
 }
 
+/// `?status=&page=&size=`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrdersQuery {
+    /// `paid`, `in_progress`, `completed` or `cancelled`.
+    status: Option<String>,
+    page: Option<i64>,
+    size: Option<i64>,
+}
+
+impl OrdersQuery {
+    fn validate(&self) -> ApiResult<(Option<String>, contracts::PageRequest)> {
+        let page = PageQuery { page: self.page, size: self.size }.validate()?;
+        if let Some(status) = &self.status {
+            Validator::default()
+                .check(
+                    ORDER_STATUSES.contains(&status.as_str()),
+                    "status",
+                    "must be one of paid, in_progress, completed, cancelled",
+                )
+                .finish()?;
+        }
+        Ok((self.status.clone(), page))
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ItemsRequest {
+    /// The lines (by `item_id`); omitted: every line the transition applies to.
+    item_ids: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CancelRequest {
+    item_ids: Option<Vec<i64>>,
+    /// Optional for buyers, required for sellers (1..=500 characters).
+    reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    item_ids: Option<Vec<i64>>,
+    /// 1..=500 characters.
+    reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ShipRequest {
+    item_ids: Option<Vec<i64>>,
+    /// 1..=100 characters.
+    carrier: Option<String>,
+    /// 1..=100 characters.
+    tracking_number: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AcceptReturnRequest {
+    item_ids: Option<Vec<i64>>,
+    /// Put the returned units back in stock.
+    restock: Option<bool>,
+}
+
+fn check_items(v: &mut Validator, ids: &Option<Vec<i64>>) {
+    if let Some(ids) = ids {
+        v.check(!ids.is_empty() && ids.len() <= 100, "item_ids", "must list 1..=100 item ids");
+    }
+}
+
+fn text(v: &mut Validator, field: &str, raw: &Option<String>, required: bool, max: usize) -> Option<String> {
+    let value = raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    match &value {
+        None if required => {
+            v.check(false, field, "is required");
+        }
+        Some(s) => {
+            v.length(s, field, 1, max);
+            v.check(!s.chars().any(char::is_control), field, "must not contain control characters");
+        }
+        None => {}
+    }
+    value
+}
+
+type Id = web::Path<i64>;
+
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), request_body = Option<CheckoutRequest>,
     params(("Idempotency-Key" = String, Header, description = "1..=128 printable ASCII characters")),
-    responses((status = 201, description = "Paid, or the original order of a replayed key", body = Order),
+    responses((status = 201, description = "Paid into escrow, or the original order of a replayed key", body = Order),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "cart_empty, cart_changed, out_of_stock, insufficient_balance, idempotency_conflict or request_in_progress", body = ErrorBody)))]
+        (status = 409, description = "cart_empty, cart_changed, out_of_stock, insufficient_balance, idempotency_conflict or request_in_progress", body = ErrorBody),
+        (status = 503, description = "unavailable: interrupted; retry with the same key", body = ErrorBody)))]
 async fn checkout(
     orders: web::Data<Orders>,
     user: AuthUser,
@@ -50,31 +148,217 @@ async fn checkout(
     Ok(HttpResponse::Created().json(order))
 }
 
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = Page<Order>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn my_orders(orders: web::Data<Orders>, user: AuthUser, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
+    responses((status = 200, body = Page<Order>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn my_orders(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    query: web::Query<OrdersQuery>,
+) -> ApiResult<HttpResponse> {
     user.require(Role::Customer)?;
-    let page = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account_id, page).await?))
+    let (status, page) = query.validate()?;
+    Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account_id, status, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn my_order(orders: web::Data<Orders>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn my_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
     user.require(Role::Customer)?;
-    Ok(HttpResponse::Ok().json(orders.order(user.account_id, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner()).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/seller/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, description = "Orders with the seller's lines; only those lines, totalled", body = Page<Order>),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/seller/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
+    responses((status = 200, description = "Orders with the seller's lines; only those lines, totalled, with fee and net", body = Page<Order>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn seller_orders(
     orders: web::Data<Orders>,
     user: AuthUser,
-    query: web::Query<PageQuery>,
+    query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
     user.require(Role::Seller)?;
-    let page = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account_id, page).await?))
+    let (status, page) = query.validate()?;
+    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account_id, status, page).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/seller/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The seller's lines of the order, with fee and net", body = Order),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn seller_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn admin_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner()).await?))
+}
+
+async fn run(
+    orders: &Orders,
+    viewer: Viewer,
+    id: i64,
+    items: Option<Vec<i64>>,
+    action: Action,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(orders.transition(viewer, id, items, action).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = Option<CancelRequest>,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Cancelled lines: stock released, line_total back to the buyer", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn buyer_cancel(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<CancelRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Customer)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    let reason = text(&mut v, "reason", &body.reason, false, 500);
+    v.finish()?;
+    run(&orders, Viewer::Buyer(user.account_id), id.into_inner(), body.item_ids, Action::Cancel { reason }).await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), request_body = Option<ItemsRequest>,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Confirmed lines: the seller is paid line_total - fee", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn buyer_confirm(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<ItemsRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Customer)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    v.finish()?;
+    run(&orders, Viewer::Buyer(user.account_id), id.into_inner(), body.item_ids, Action::Confirm).await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/returns", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Return requested: the auto-confirm clock stops", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn buyer_return(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<ReasonRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Customer)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
+    v.finish()?;
+    run(&orders, Viewer::Buyer(user.account_id), id.into_inner(), body.item_ids, Action::RequestReturn { reason }).await
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/ship", tag = "orders", security(("bearer" = [])), request_body = ShipRequest,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Shipped lines: stock taken off the shelf; auto-confirmation scheduled", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn seller_ship(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<ShipRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    let carrier = text(&mut v, "carrier", &body.carrier, true, 100).unwrap_or_default();
+    let tracking_number = text(&mut v, "tracking_number", &body.tracking_number, true, 100).unwrap_or_default();
+    v.finish()?;
+    let action = Action::Ship { carrier, tracking_number };
+    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, action).await
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Cancelled lines: stock released, line_total back to the buyer", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn seller_cancel(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<ReasonRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    let reason = text(&mut v, "reason", &body.reason, true, 500);
+    v.finish()?;
+    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, Action::Cancel { reason }).await
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/returns/accept", tag = "orders", security(("bearer" = [])), request_body = AcceptReturnRequest,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Refunded lines: line_total back to the buyer; restocked if asked", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn seller_accept_return(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<AcceptReturnRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    v.check(body.restock.is_some(), "restock", "is required");
+    v.finish()?;
+    let action = Action::AcceptReturn { restock: body.restock.unwrap_or(false) };
+    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, action).await
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/returns/reject", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Back to shipped; the auto-confirm clock restarts", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn seller_reject_return(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<ReasonRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Seller)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
+    v.finish()?;
+    let action = Action::RejectReturn { reason };
+    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, action).await
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refund", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "Refunded lines (any not confirmed, cancelled or refunded)", body = Order),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "invalid_order_state", body = ErrorBody)))]
+async fn admin_refund(
+    orders: web::Data<Orders>,
+    user: AuthUser,
+    id: Id,
+    OptionalJson(body): OptionalJson<ReasonRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let mut v = Validator::default();
+    check_items(&mut v, &body.item_ids);
+    let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
+    v.finish()?;
+    run(&orders, Viewer::Admin, id.into_inner(), body.item_ids, Action::Refund { reason }).await
 }

@@ -1,34 +1,48 @@
-//! Checkout as a saga across two modules that cannot share a transaction:
+//! Checkout as a saga across two modules that cannot share a transaction, then the order
+//! lifecycle ([`lifecycle`]):
 //!
-//! 1. one `order` transaction claims the client's key with a `pending` order, reconciles the
-//!    cart, reserves stock with conditional updates and snapshots the lines;
+//! 1. one `order` transaction claims the client's key with a `pending` order and the cart
+//!    (`carts.checkout_order_id`: a cart is checked out once), reconciles the cart, reserves
+//!    stock (`reserved += q`) with conditional updates and snapshots the lines with their fee;
 //! 2. the buyer is debited into the order's escrow (`order:{id}:debit`);
-//! 3. each seller is credited their lines from the escrow (`order:{id}:sale:{seller}`);
-//! 4. one `order` transaction marks the order `paid` and empties the bought cart lines.
+//! 3. one `order` transaction marks the order `paid`, empties the bought cart lines, lets go
+//!    of the cart and publishes `order.order_placed`.
 //!
-//! Every transfer is keyed, so repeating a step moves nothing twice. A crash anywhere leaves a
-//! `pending` order that the recovery sweep picks up once stale: it *cancels* the debit key
-//! (a fence no late retry can cross); if the debit had already happened the order is
-//! completed forward, otherwise it is failed and its stock restored. So every order ends
-//! `paid` or without any effect.
+//! Sellers are paid per line when it is confirmed (see [`lifecycle`]). Every transfer is
+//! keyed, so repeating a step moves nothing twice. A crash anywhere leaves a `pending` order
+//! that the recovery sweep picks up once stale: it *cancels* the debit key (a fence no late
+//! retry can cross); if the debit had already happened the order is completed forward,
+//! otherwise it is failed and its reservation released. So every checkout ends `paid` or
+//! without any effect.
 
 pub mod http;
+pub mod lifecycle;
 pub(crate) mod repo;
 
 use crate::cart::reconcile::{self, Line, Mode};
 use crate::cart::{self, Carts, repo as cart_repo};
 use crate::error::OrderError;
 use chrono::{DateTime, Duration, Utc};
+use contracts::order::{LineRef, OrderPlaced};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn};
-use repo::{LineRow, OrderRow};
+use platform::outbox::Outbox;
+use repo::{LineRow, NewLine, OrderRow, ShipmentRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::ToSchema;
+
+/// How a line is being delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OrderLine {
@@ -39,38 +53,134 @@ pub struct OrderLine {
     pub item_name: String,
     pub price: i64,
     pub quantity: i64,
+    pub line_total: i64,
+    /// `paid`, `shipped`, `confirmed`, `cancelled`, `return_requested` or `refunded`.
+    pub status: String,
+    pub shipment: Option<Shipment>,
+    pub updated_at: DateTime<Utc>,
+    /// Seller view only: the platform fee taken when the line is confirmed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee: Option<i64>,
+    /// Seller view only: `line_total − fee`, what the seller is paid on confirmation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Order {
     pub id: i64,
     pub buyer_id: i64,
-    /// Always `paid`: failed and in-flight checkouts are not orders.
+    /// Derived from the lines: `paid`, `in_progress`, `completed` or `cancelled`.
     pub status: String,
     pub total: i64,
     pub items: Vec<OrderLine>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
-fn view(row: &OrderRow, lines: Vec<LineRow>) -> Order {
-    Order {
+/// The order statuses `?status=` accepts.
+pub const ORDER_STATUSES: [&str; 4] = ["paid", "in_progress", "completed", "cancelled"];
+
+/// Final line statuses: nothing changes them any more.
+pub fn is_final(status: &str) -> bool {
+    matches!(status, "confirmed" | "cancelled" | "refunded")
+}
+
+/// The order status derived from its lines' statuses.
+pub fn derive_status<'a>(lines: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let statuses: Vec<&str> = lines.into_iter().collect();
+    if statuses.iter().all(|s| matches!(*s, "cancelled" | "refunded")) {
+        "cancelled"
+    } else if statuses.iter().all(|s| is_final(s)) {
+        "completed"
+    } else if statuses.iter().all(|s| *s == "paid") {
+        "paid"
+    } else {
+        "in_progress"
+    }
+}
+
+/// Whose view of an order: the buyer's and an admin's show every line; a seller's only
+/// theirs, totalled, with `fee` and `net`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Buyer(i64),
+    Seller(i64),
+    Admin,
+}
+
+fn line_view(l: LineRow, shipments: &[ShipmentRow], seller_view: bool) -> OrderLine {
+    let line_total = l.line_total();
+    let shipment = shipments.iter().find(|s| s.order_id == l.order_id && s.item_id == l.item_id).map(|s| Shipment {
+        carrier: s.carrier.clone(),
+        tracking_number: s.tracking_number.clone(),
+        shipped_at: from_db(s.shipped_at),
+    });
+    OrderLine {
+        product_id: l.product_id,
+        item_id: l.item_id,
+        seller_id: l.seller_id,
+        product_name: l.product_name,
+        item_name: l.item_name,
+        price: l.price,
+        quantity: l.quantity,
+        line_total,
+        status: l.status,
+        shipment,
+        updated_at: from_db(l.updated_at),
+        fee: seller_view.then_some(l.fee),
+        net: seller_view.then_some(line_total - l.fee),
+    }
+}
+
+/// The order as `viewer` may see it; `None` when it is not theirs to see.
+fn view(row: &OrderRow, lines: Vec<LineRow>, shipments: &[ShipmentRow], viewer: Viewer) -> Option<Order> {
+    if !row.placed() {
+        return None;
+    }
+    let (lines, status) = match viewer {
+        Viewer::Buyer(id) if id != row.buyer_id => return None,
+        Viewer::Seller(id) => {
+            let mine: Vec<LineRow> = lines.into_iter().filter(|l| l.seller_id == id).collect();
+            if mine.is_empty() {
+                return None;
+            }
+            let status = derive_status(mine.iter().map(|l| l.status.as_str())).to_string();
+            (mine, status)
+        }
+        _ => (lines, row.status.clone()),
+    };
+    let seller_view = matches!(viewer, Viewer::Seller(_));
+    let total = if seller_view { lines.iter().map(LineRow::line_total).sum() } else { row.total };
+    Some(Order {
         id: row.id,
         buyer_id: row.buyer_id,
-        status: row.status.clone(),
-        total: row.total,
-        items: lines
-            .into_iter()
-            .map(|l| OrderLine {
-                product_id: l.product_id,
-                item_id: l.item_id,
-                seller_id: l.seller_id,
-                product_name: l.product_name,
-                item_name: l.item_name,
-                price: l.price,
-                quantity: l.quantity,
-            })
-            .collect(),
+        status,
+        total,
+        items: lines.into_iter().map(|l| line_view(l, shipments, seller_view)).collect(),
         created_at: from_db(row.created_at),
+        updated_at: from_db(row.updated_at),
+    })
+}
+
+/// The platform fee of a line: `floor(line_total × bps / 10000)`.
+pub fn fee_for(line_total: i64, commission_bps: i64) -> i64 {
+    // i128: 100,000,000 × 1,000,000 × 10,000 overflows i64.
+    ((i128::from(line_total) * i128::from(commission_bps)) / 10_000) as i64
+}
+
+pub(crate) fn line_ref(order: &OrderRow, line: &LineRow) -> LineRef {
+    LineRef {
+        order_id: order.id,
+        item_id: line.item_id,
+        product_id: line.product_id,
+        buyer_id: order.buyer_id,
+        seller_id: line.seller_id,
+        product_name: line.product_name.clone(),
+        item_name: line.item_name.clone(),
+        quantity: line.quantity,
+        line_total: line.line_total(),
+        version: line.version,
     }
 }
 
@@ -78,7 +188,7 @@ fn debit_key(order_id: i64) -> String {
     format!("order:{order_id}:debit")
 }
 
-fn escrow(order_id: i64) -> WalletRef {
+pub(crate) fn escrow(order_id: i64) -> WalletRef {
     WalletRef::escrow(format!("order:{order_id}"))
 }
 
@@ -86,21 +196,25 @@ fn escrow(order_id: i64) -> WalletRef {
 enum Reservation {
     Reserved {
         order_id: i64,
+        /// Whose stock was taken.
+        products: Vec<i64>,
     },
     /// Refused, with the cart state to cache (reconciliation changes were kept).
-    Refused {
-        error: OrderError,
-        version: i64,
-        lines: Vec<Line>,
-        pending: bool,
-    },
+    Refused { error: OrderError, version: i64, lines: Vec<Line>, pending: bool },
 }
 
-/// How long a `pending` order may take before recovery treats its request as dead, and how
-/// often recovery looks.
+/// How long a `pending` order (or an unconfirmed money step of a line) may take before
+/// recovery treats its request as dead.
 #[derive(Debug, Clone, Copy)]
 pub struct RecoverySettings {
     pub after: Duration,
+}
+
+/// The order lifecycle's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LifecycleSettings {
+    pub commission_bps: i64,
+    pub auto_confirm_after: Duration,
 }
 
 pub struct Orders {
@@ -108,7 +222,9 @@ pub struct Orders {
     wallets: Arc<dyn WalletService>,
     carts: Arc<Carts>,
     clock: SharedClock,
+    outbox: Outbox,
     recovery: RecoverySettings,
+    lifecycle: LifecycleSettings,
 }
 
 impl Orders {
@@ -117,9 +233,11 @@ impl Orders {
         wallets: Arc<dyn WalletService>,
         carts: Arc<Carts>,
         clock: SharedClock,
+        outbox: Outbox,
         recovery: RecoverySettings,
+        lifecycle: LifecycleSettings,
     ) -> Self {
-        Orders { db, wallets, carts, clock, recovery }
+        Orders { db, wallets, carts, clock, outbox, recovery, lifecycle }
     }
 
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
@@ -139,11 +257,14 @@ impl Orders {
         };
         match reservation {
             Reservation::Refused { error, version, lines, pending } => {
-                self.carts.remember(buyer_id, version, lines, pending).await;
+                self.carts.changed(buyer_id, version, lines, pending).await;
                 metrics::counter!("checkout_refusals_total", "reason" => refusal_label(&error)).increment(1);
                 Err(error)
             }
-            Reservation::Reserved { order_id } => self.settle(order_id).await,
+            Reservation::Reserved { order_id, products } => {
+                crate::catalog::stock_changed(self.carts.hot(), products).await;
+                self.settle(order_id).await
+            }
         }
     }
 
@@ -155,7 +276,7 @@ impl Orders {
             match row {
                 None => return Ok(None),
                 Some(row) if row.request_hash != hash => return Err(OrderError::IdempotencyConflict),
-                Some(row) if row.status == "paid" => return self.order(buyer_id, row.id).await.map(Some),
+                Some(row) if row.placed() => return self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
                 Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
             }
         }
@@ -171,11 +292,18 @@ impl Orders {
     ) -> Result<Reservation, OrderError> {
         let now = self.clock.now();
         let recover_after = now + self.recovery.after;
+        let bps = self.lifecycle.commission_bps;
         let (key, hash) = (key.to_string(), hash.to_string());
         self.db
             .tx(move |conn| {
                 // Claim the key first: a concurrent duplicate waits here, then replays.
                 let order_id = repo::insert_pending(conn, buyer_id, &key, &hash, recover_after, now)?;
+                // Then the cart: another key's checkout of the same cart is refused.
+                cart_repo::bump_version(conn, buyer_id, now)?;
+                repo::lock_for_checkout(conn, buyer_id)?;
+                if !repo::claim_cart(conn, buyer_id, order_id)? {
+                    return Err(OrderError::InProgress);
+                }
                 let mut lines = cart_repo::lines(conn, buyer_id)?;
                 let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
                 let states = cart_repo::item_states(conn, &ids)?;
@@ -196,7 +324,8 @@ impl Orders {
                     })
                 };
                 if let Some(error) = refusal {
-                    // Nothing is stored for a refusal: the key stays free.
+                    // Nothing is stored for a refusal: the key and the cart stay free.
+                    repo::release_cart(conn, buyer_id, order_id)?;
                     repo::delete_order(conn, order_id)?;
                     let version = cart_repo::bump_version(conn, buyer_id, now)?;
                     return Ok(Reservation::Refused { error, version, lines, pending });
@@ -205,33 +334,32 @@ impl Orders {
                 sorted.sort_by_key(|l| l.item_id); // one lock order for every checkout: no deadlocks
                 for line in &sorted {
                     let state = states.get(&line.item_id).ok_or(OrderError::NotFound)?;
-                    if !repo::reserve(conn, line.item_id, line.quantity, now)? {
+                    if !repo::reserve(conn, line.item_id, line.quantity, line.unit_price, now)? {
                         return Err(OrderError::OutOfStock(state.label()));
                     }
                 }
                 for line in &lines {
                     let state = states.get(&line.item_id).ok_or(OrderError::NotFound)?;
-                    repo::insert_line(
-                        conn,
-                        &LineRow {
-                            order_id,
-                            product_id: line.product_id,
-                            item_id: line.item_id,
-                            seller_id: state.seller_id,
-                            product_name: state.product_name.clone(),
-                            item_name: state.item_name.clone(),
-                            price: line.unit_price,
-                            quantity: line.quantity,
-                        },
-                    )?;
+                    let new = NewLine {
+                        order_id,
+                        product_id: line.product_id,
+                        item_id: line.item_id,
+                        seller_id: state.seller_id,
+                        product_name: state.product_name.clone(),
+                        item_name: state.item_name.clone(),
+                        price: line.unit_price,
+                        quantity: line.quantity,
+                        fee: fee_for(line.unit_price * line.quantity, bps),
+                    };
+                    repo::insert_line(conn, &new, now)?;
                 }
                 repo::set_total(conn, order_id, total)?;
-                Ok(Reservation::Reserved { order_id })
+                Ok(Reservation::Reserved { order_id, products: lines.iter().map(|l| l.product_id).collect() })
             })
             .await
     }
 
-    async fn load(&self, order_id: i64) -> Result<(OrderRow, Vec<LineRow>), OrderError> {
+    pub(crate) async fn load(&self, order_id: i64) -> Result<(OrderRow, Vec<LineRow>), OrderError> {
         self.db
             .run(move |conn| {
                 let row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
@@ -241,7 +369,18 @@ impl Orders {
             .await
     }
 
-    /// Moves the money of a reserved order and marks it paid.
+    async fn load_view(&self, order_id: i64, viewer: Viewer) -> Result<Option<Order>, OrderError> {
+        self.db
+            .run(move |conn| {
+                let row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
+                let lines = repo::lines(conn, &[order_id])?;
+                let shipments = repo::shipments(conn, &[order_id])?;
+                Ok(view(&row, lines, &shipments, viewer))
+            })
+            .await
+    }
+
+    /// Moves the buyer's money of a reserved order into its escrow and marks it paid.
     async fn settle(&self, order_id: i64) -> Result<Order, OrderError> {
         let (row, _) = self.load(order_id).await?;
         if row.total > 0 {
@@ -260,6 +399,9 @@ impl Orders {
                     metrics::counter!("checkout_refusals_total", "reason" => "insufficient_balance").increment(1);
                     return Err(OrderError::InsufficientBalance);
                 }
+                // Recovery gave up on this checkout meanwhile (fenced the debit): nothing was
+                // taken; the client may retry (the key is freed once recovery failed it).
+                Err(WalletError::Cancelled) => return Err(OrderError::CheckoutInterrupted),
                 // Anything else leaves the order pending: recovery finishes or undoes it.
                 Err(e) => return Err(e.into()),
             }
@@ -267,52 +409,51 @@ impl Orders {
         self.complete(order_id).await
     }
 
-    /// Credits the sellers and marks the order paid (every step idempotent).
+    /// Marks the order paid (the money is in escrow), empties the bought cart lines and
+    /// announces the order; idempotent.
     async fn complete(&self, order_id: i64) -> Result<Order, OrderError> {
-        let (row, lines) = self.load(order_id).await?;
-        let mut per_seller: BTreeMap<i64, i64> = BTreeMap::new();
-        for line in &lines {
-            *per_seller.entry(line.seller_id).or_default() += line.price * line.quantity;
-        }
-        for (seller_id, amount) in per_seller.into_iter().filter(|(_, a)| *a > 0) {
-            self.wallets
-                .transfer(TransferRequest {
-                    from: escrow(order_id),
-                    to: WalletRef::Account(seller_id),
-                    amount,
-                    kind: EntryKind::Sale,
-                    reference: format!("order:{order_id}"),
-                    idempotency_key: format!("order:{order_id}:sale:{seller_id}"),
-                })
-                .await?;
-        }
         let now = self.clock.now();
-        let buyer_id = row.buyer_id;
-        let bought: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
-        let (paid_now, version, cart_lines) = self
+        let outbox = self.outbox.clone();
+        let (paid_now, version, cart_lines, buyer_id) = self
             .db
             .tx(move |conn| {
+                let row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
+                let lines = repo::lines(conn, &[order_id])?;
+                let buyer_id = row.buyer_id;
                 let paid_now = repo::mark_paid(conn, order_id, now)?;
                 if paid_now {
-                    for item_id in &bought {
-                        cart_repo::delete_line(conn, buyer_id, *item_id)?;
+                    for line in &lines {
+                        cart_repo::delete_line(conn, buyer_id, line.item_id)?;
                     }
+                    let mut seller_ids: Vec<i64> = lines.iter().map(|l| l.seller_id).collect();
+                    seller_ids.sort_unstable();
+                    seller_ids.dedup();
+                    let event = OrderPlaced {
+                        order_id,
+                        buyer_id,
+                        total: row.total,
+                        seller_ids,
+                        lines: lines.iter().map(|l| line_ref(&row, l)).collect(),
+                    };
+                    outbox.publish(conn, now, &event)?;
                 }
+                repo::release_cart(conn, buyer_id, order_id)?;
                 let version = cart_repo::bump_version(conn, buyer_id, now)?;
-                Ok::<_, OrderError>((paid_now, version, cart_repo::lines(conn, buyer_id)?))
+                Ok::<_, OrderError>((paid_now, version, cart_repo::lines(conn, buyer_id)?, buyer_id))
             })
             .await?;
         let pending = self.db.run(move |conn| has_notices(conn, buyer_id)).await?;
-        self.carts.remember(buyer_id, version, cart_lines, pending).await;
+        self.carts.changed(buyer_id, version, cart_lines, pending).await;
+        let order = self
+            .load_view(order_id, Viewer::Admin)
+            .await?
+            .ok_or_else(|| OrderError::Internal(anyhow::anyhow!("order {order_id} is not placed after completion")))?;
         if paid_now {
+            self.outbox.wake();
             metrics::counter!("orders_paid_total").increment(1);
-            tracing::info!(order_id, total = row.total, "order paid");
+            tracing::info!(order_id, total = order.total, "order paid");
         }
-        let (row, lines) = self.load(order_id).await?;
-        if row.status != "paid" {
-            return Err(OrderError::Internal(anyhow::anyhow!("order {order_id} is {} after completion", row.status)));
-        }
-        Ok(view(&row, lines))
+        Ok(order)
     }
 
     /// Gives up on an order: fences the debit, then undoes the reservation — unless the
@@ -328,14 +469,18 @@ impl Orders {
                 let failed = self
                     .db
                     .tx(move |conn| {
+                        let row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
                         let failed = repo::mark_failed(conn, order_id, &reason, now)?;
                         if failed {
-                            repo::restore_stock(conn, order_id, now)?;
+                            repo::release_order(conn, order_id, now)?;
+                            repo::release_cart(conn, row.buyer_id, order_id)?;
                         }
                         Ok::<_, OrderError>(failed)
                     })
                     .await?;
                 if failed {
+                    let (_, lines) = self.load(order_id).await?;
+                    crate::catalog::stock_changed(self.carts.hot(), lines.iter().map(|l| l.product_id)).await;
                     metrics::counter!("orders_failed_total").increment(1);
                     tracing::info!(order_id, "order failed and compensated");
                 }
@@ -344,8 +489,9 @@ impl Orders {
         Ok(())
     }
 
-    /// Finishes or undoes orders left `pending` by a crash; returns how many it resolved.
-    /// Safe to run on several instances at once: each order is claimed first.
+    /// Finishes or undoes checkouts left `pending` by a crash, then finishes line money
+    /// steps (seller payment, refund) a crash interrupted; returns how many it resolved.
+    /// Safe to run on several instances at once: each order or line is claimed first.
     pub async fn recover(&self) -> Result<usize, OrderError> {
         let now = self.clock.now();
         let stale = self.db.run(move |conn| repo::stale_pending(conn, now, 50)).await?;
@@ -369,28 +515,44 @@ impl Orders {
                 Err(e) => tracing::warn!(order_id, error = %e, "checkout recovery failed; will retry"),
             }
         }
-        Ok(resolved)
+        Ok(resolved + self.recover_money().await?)
     }
 
-    /// A paid order of this buyer.
-    pub async fn order(&self, buyer_id: i64, order_id: i64) -> Result<Order, OrderError> {
-        let (row, lines) = self.load(order_id).await?;
-        if row.buyer_id != buyer_id || row.status != "paid" {
-            return Err(OrderError::NotFound);
-        }
-        Ok(view(&row, lines))
+    /// One order as `viewer` sees it; 404 for someone else's.
+    pub async fn order(&self, viewer: Viewer, order_id: i64) -> Result<Order, OrderError> {
+        self.load_view(order_id, viewer).await?.ok_or(OrderError::NotFound)
     }
 
-    pub async fn buyer_orders(&self, buyer_id: i64, page: PageRequest) -> Result<Page<Order>, OrderError> {
-        self.page(page, move |conn| repo::buyer_orders(conn, buyer_id, page), None).await
+    pub async fn buyer_orders(
+        &self,
+        buyer_id: i64,
+        status: Option<String>,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderError> {
+        self.page(
+            page,
+            move |conn| repo::buyer_orders(conn, buyer_id, status.as_deref(), page),
+            Viewer::Buyer(buyer_id),
+        )
+        .await
     }
 
     /// Orders with this seller's lines: only those lines, and their sum as the total.
-    pub async fn seller_orders(&self, seller_id: i64, page: PageRequest) -> Result<Page<Order>, OrderError> {
-        self.page(page, move |conn| repo::seller_orders(conn, seller_id, page), Some(seller_id)).await
+    pub async fn seller_orders(
+        &self,
+        seller_id: i64,
+        status: Option<String>,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderError> {
+        self.page(
+            page,
+            move |conn| repo::seller_orders(conn, seller_id, status.as_deref(), page),
+            Viewer::Seller(seller_id),
+        )
+        .await
     }
 
-    async fn page<F>(&self, page: PageRequest, query: F, seller: Option<i64>) -> Result<Page<Order>, OrderError>
+    async fn page<F>(&self, page: PageRequest, query: F, viewer: Viewer) -> Result<Page<Order>, OrderError>
     where
         F: Fn(&mut DbConn) -> Result<(Vec<OrderRow>, i64), platform::db::DbError> + Send + 'static,
     {
@@ -400,19 +562,13 @@ impl Orders {
                 let (rows, total) = query(conn)?;
                 let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
                 let mut by_order: BTreeMap<i64, Vec<LineRow>> = BTreeMap::new();
-                for line in repo::lines(conn, &ids)?.into_iter().filter(|l| seller.is_none_or(|s| l.seller_id == s)) {
+                for line in repo::lines(conn, &ids)? {
                     by_order.entry(line.order_id).or_default().push(line);
                 }
+                let shipments = repo::shipments(conn, &ids)?;
                 let orders = rows
                     .iter()
-                    .map(|row| {
-                        let lines = by_order.remove(&row.id).unwrap_or_default();
-                        let mut order = view(row, lines);
-                        if seller.is_some() {
-                            order.total = order.items.iter().map(|i| i.price * i.quantity).sum();
-                        }
-                        order
-                    })
+                    .filter_map(|row| view(row, by_order.remove(&row.id).unwrap_or_default(), &shipments, viewer))
                     .collect();
                 Ok::<_, OrderError>((orders, total))
             })
@@ -430,5 +586,28 @@ fn refusal_label(error: &OrderError) -> &'static str {
         OrderError::CartEmpty => "cart_empty",
         OrderError::CartChanged(_) => "cart_changed",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_order_status_is_derived_from_its_lines() {
+        assert_eq!(derive_status(["paid", "paid"]), "paid");
+        assert_eq!(derive_status(["paid", "shipped"]), "in_progress");
+        assert_eq!(derive_status(["paid", "cancelled"]), "in_progress");
+        assert_eq!(derive_status(["cancelled", "refunded"]), "cancelled");
+        assert_eq!(derive_status(["confirmed", "refunded"]), "completed");
+        assert_eq!(derive_status(["confirmed", "return_requested"]), "in_progress");
+    }
+
+    #[test]
+    fn the_fee_is_floored_basis_points_of_the_line_total() {
+        assert_eq!(fee_for(1_999, 500), 99);
+        assert_eq!(fee_for(19, 500), 0);
+        assert_eq!(fee_for(100_000_000 * 1_000_000, 10_000), 100_000_000 * 1_000_000);
+        assert_eq!(fee_for(1_000, 0), 0);
     }
 }

@@ -1,12 +1,13 @@
 //! Order queries.
 
 use crate::error::OrderError;
-use crate::schema::{order_lines, orders, product_items};
+use crate::schema::{carts, order_lines, order_shipments, orders, product_items};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::PageRequest;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use platform::clock::to_db;
-use platform::db::{DbConn, DbError, last_insert_id};
+use platform::db::{Backend, DbConn, DbError, last_insert_id};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -17,6 +18,15 @@ pub struct OrderRow {
     pub status: String,
     pub total: i64,
     pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub paid_at: Option<NaiveDateTime>,
+}
+
+impl OrderRow {
+    /// A checkout that completed (failed and in-flight checkouts are not orders).
+    pub fn placed(&self) -> bool {
+        self.paid_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -30,6 +40,41 @@ pub struct LineRow {
     pub item_name: String,
     pub price: i64,
     pub quantity: i64,
+    pub status: String,
+    pub fee: i64,
+    pub money_due: Option<String>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+impl LineRow {
+    pub fn line_total(&self) -> i64 {
+        self.price * self.quantity
+    }
+}
+
+/// A new line as checkout snapshots it.
+pub struct NewLine {
+    pub order_id: i64,
+    pub product_id: i64,
+    pub item_id: i64,
+    pub seller_id: i64,
+    pub product_name: String,
+    pub item_name: String,
+    pub price: i64,
+    pub quantity: i64,
+    pub fee: i64,
+}
+
+/// What a transition writes on a line (`None` leaves a column as it is).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = order_lines)]
+pub struct LineChange {
+    pub status: Option<String>,
+    pub auto_confirm_at: Option<Option<NaiveDateTime>>,
+    pub money_due: Option<Option<String>>,
+    pub money_retry_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
 }
 
 pub fn find_by_client_key(conn: &mut DbConn, buyer_id: i64, key: &str) -> Result<Option<OrderRow>, DbError> {
@@ -43,6 +88,61 @@ pub fn find_by_client_key(conn: &mut DbConn, buyer_id: i64, key: &str) -> Result
 
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<OrderRow>, DbError> {
     Ok(orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// On MySQL, locks rows with `SELECT … FOR UPDATE` so that the transaction's later plain
+/// reads and its conditional updates see (and keep) their latest committed state. SQLite
+/// write transactions (`BEGIN IMMEDIATE`) are serialized already.
+fn lock_rows(conn: &mut DbConn, table: &'static str, column: &'static str, ids: &[i64]) -> Result<(), DbError> {
+    if conn.backend() != Backend::Mysql || ids.is_empty() {
+        return Ok(());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    diesel::sql_query(format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({list}) FOR UPDATE"))
+        .load::<IdRow>(conn)?;
+    Ok(())
+}
+
+/// Locks an order (its row) for a transition: transitions of one order run one at a time.
+pub fn lock_order(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
+    lock_rows(conn, "orders", "id", &[id])
+}
+
+/// Locks what a checkout reads: the buyer's cart and its lines, then the items and products
+/// they name (one order for every checkout), so a concurrent delete, reprice or cart edit either
+/// commits before our reads or waits for our commit.
+pub fn lock_for_checkout(conn: &mut DbConn, buyer_id: i64) -> Result<(), DbError> {
+    if conn.backend() != Backend::Mysql {
+        return Ok(());
+    }
+    lock_rows(conn, "carts", "buyer_id", &[buyer_id])?;
+    let mut items: Vec<i64> =
+        diesel::sql_query(format!("SELECT item_id AS id FROM cart_lines WHERE buyer_id = {buyer_id} FOR UPDATE"))
+            .load::<IdRow>(conn)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    items.sort_unstable();
+    if items.is_empty() {
+        return Ok(());
+    }
+    // Locking reads only: a plain read here would fix the transaction's snapshot too early.
+    let list = items.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let mut products: Vec<i64> =
+        diesel::sql_query(format!("SELECT product_id AS id FROM product_items WHERE id IN ({list}) FOR UPDATE"))
+            .load::<IdRow>(conn)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    products.sort_unstable();
+    products.dedup();
+    lock_rows(conn, "products", "id", &products)
 }
 
 /// Claims the buyer's idempotency key with a `pending` order; `DuplicateKey` if taken.
@@ -85,7 +185,7 @@ pub fn set_total(conn: &mut DbConn, id: i64, total: i64) -> Result<(), DbError> 
     Ok(())
 }
 
-pub fn insert_line(conn: &mut DbConn, line: &LineRow) -> Result<(), DbError> {
+pub fn insert_line(conn: &mut DbConn, line: &NewLine, now: DateTime<Utc>) -> Result<(), DbError> {
     diesel::insert_into(order_lines::table)
         .values((
             order_lines::order_id.eq(line.order_id),
@@ -96,32 +196,103 @@ pub fn insert_line(conn: &mut DbConn, line: &LineRow) -> Result<(), DbError> {
             order_lines::item_name.eq(&line.item_name),
             order_lines::price.eq(line.price),
             order_lines::quantity.eq(line.quantity),
+            order_lines::status.eq("paid"),
+            order_lines::fee.eq(line.fee),
+            order_lines::version.eq(0i64),
+            order_lines::updated_at.eq(to_db(now)),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Takes `quantity` of a live item's stock, or nothing (`false`): never oversells.
-pub fn reserve(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
+/// The cart becomes this checkout's: `false` while another live checkout holds it. A holder
+/// that is no longer pending (finished, or failed without letting go) is taken over.
+pub fn claim_cart(conn: &mut DbConn, buyer_id: i64, order_id: i64) -> Result<bool, DbError> {
+    let free = carts::table.find(buyer_id).filter(carts::checkout_order_id.is_null());
+    if diesel::update(free).set(carts::checkout_order_id.eq(Some(order_id))).execute(conn)? == 1 {
+        return Ok(true);
+    }
+    let holder: Option<Option<i64>> =
+        carts::table.find(buyer_id).select(carts::checkout_order_id).first(conn).optional()?;
+    let Some(Some(holder)) = holder else { return Ok(false) };
+    let live: i64 = orders::table.find(holder).filter(orders::status.eq("pending")).count().get_result(conn)?;
+    if live > 0 {
+        return Ok(false);
+    }
+    let taken = carts::table.find(buyer_id).filter(carts::checkout_order_id.eq(Some(holder)));
+    Ok(diesel::update(taken).set(carts::checkout_order_id.eq(Some(order_id))).execute(conn)? == 1)
+}
+
+/// Lets go of the cart if this checkout holds it.
+pub fn release_cart(conn: &mut DbConn, buyer_id: i64, order_id: i64) -> Result<(), DbError> {
+    diesel::update(carts::table.find(buyer_id).filter(carts::checkout_order_id.eq(Some(order_id))))
+        .set(carts::checkout_order_id.eq(None::<i64>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Reserves `quantity` of a live item at `price`, or nothing (`false`): never oversells,
+/// and never sells at a price other than the one the buyer saw.
+pub fn reserve(
+    conn: &mut DbConn,
+    item_id: i64,
+    quantity: i64,
+    price: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
     let n = diesel::update(
         product_items::table
             .find(item_id)
             .filter(product_items::deleted_at.is_null())
-            .filter(product_items::stock.ge(quantity)),
+            .filter(product_items::price.eq(price))
+            .filter((product_items::stock - product_items::reserved).ge(quantity)),
     )
-    .set((product_items::stock.eq(product_items::stock - quantity), product_items::updated_at.eq(to_db(now))))
+    .set((product_items::reserved.eq(product_items::reserved + quantity), product_items::updated_at.eq(to_db(now))))
     .execute(conn)?;
     Ok(n == 1)
 }
 
-pub fn restore_stock(conn: &mut DbConn, order_id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+fn stock_moved(n: usize, what: &str, item_id: i64) -> Result<(), DbError> {
+    if n == 1 { Ok(()) } else { Err(DbError::Task(format!("{what} of item {item_id}: stock does not hold it"))) }
+}
+
+/// A reservation ends without a sale (failed checkout, cancelled or refunded unshipped line).
+pub fn release(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    let n = diesel::update(product_items::table.find(item_id).filter(product_items::reserved.ge(quantity)))
+        .set((product_items::reserved.eq(product_items::reserved - quantity), product_items::updated_at.eq(to_db(now))))
+        .execute(conn)?;
+    stock_moved(n, "release", item_id)
+}
+
+/// Shipping takes the reserved units off the shelf.
+pub fn take_off_shelf(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    let n = diesel::update(
+        product_items::table
+            .find(item_id)
+            .filter(product_items::reserved.ge(quantity))
+            .filter(product_items::stock.ge(quantity)),
+    )
+    .set((
+        product_items::stock.eq(product_items::stock - quantity),
+        product_items::reserved.eq(product_items::reserved - quantity),
+        product_items::updated_at.eq(to_db(now)),
+    ))
+    .execute(conn)?;
+    stock_moved(n, "shipping", item_id)
+}
+
+/// A returned unit goes back on the shelf.
+pub fn restock(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    let n = diesel::update(product_items::table.find(item_id))
+        .set((product_items::stock.eq(product_items::stock + quantity), product_items::updated_at.eq(to_db(now))))
+        .execute(conn)?;
+    stock_moved(n, "restock", item_id)
+}
+
+/// Undoes a failed checkout's reservation.
+pub fn release_order(conn: &mut DbConn, order_id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
     for line in lines(conn, &[order_id])? {
-        diesel::update(product_items::table.find(line.item_id))
-            .set((
-                product_items::stock.eq(product_items::stock + line.quantity),
-                product_items::updated_at.eq(to_db(now)),
-            ))
-            .execute(conn)?;
+        release(conn, line.item_id, line.quantity, now)?;
     }
     Ok(())
 }
@@ -137,7 +308,141 @@ pub fn lines(conn: &mut DbConn, order_ids: &[i64]) -> Result<Vec<LineRow>, DbErr
         .load(conn)?)
 }
 
-/// `pending → paid`; `false` if the order was no longer pending.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = order_shipments)]
+pub struct ShipmentRow {
+    pub order_id: i64,
+    pub item_id: i64,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: NaiveDateTime,
+}
+
+pub fn insert_shipment(conn: &mut DbConn, shipment: &ShipmentRow) -> Result<(), DbError> {
+    diesel::insert_into(order_shipments::table)
+        .values((
+            order_shipments::order_id.eq(shipment.order_id),
+            order_shipments::item_id.eq(shipment.item_id),
+            order_shipments::carrier.eq(&shipment.carrier),
+            order_shipments::tracking_number.eq(&shipment.tracking_number),
+            order_shipments::shipped_at.eq(shipment.shipped_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn shipments(conn: &mut DbConn, order_ids: &[i64]) -> Result<Vec<ShipmentRow>, DbError> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(order_shipments::table
+        .filter(order_shipments::order_id.eq_any(order_ids))
+        .select(ShipmentRow::as_select())
+        .load(conn)?)
+}
+
+pub fn line(conn: &mut DbConn, order_id: i64, item_id: i64) -> Result<Option<LineRow>, DbError> {
+    Ok(order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .filter(order_lines::item_id.eq(item_id))
+        .select(LineRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Moves a line from one of `from` to the change's status; `false` if it was in none of them.
+pub fn transition_line(
+    conn: &mut DbConn,
+    order_id: i64,
+    item_id: i64,
+    from: &[&str],
+    change: &LineChange,
+) -> Result<bool, DbError> {
+    let target = order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .filter(order_lines::item_id.eq(item_id))
+        .filter(order_lines::status.eq_any(from));
+    let n = diesel::update(target).set((change, order_lines::version.eq(order_lines::version + 1))).execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records the derived order status.
+pub fn set_status(conn: &mut DbConn, id: i64, status: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+    diesel::update(orders::table.find(id))
+        .set((orders::status.eq(status), orders::updated_at.eq(to_db(now))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Lines whose money step (`sale` or `refund`) has not been confirmed done, due for retry.
+pub fn money_due(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, i64)>, DbError> {
+    Ok(order_lines::table
+        .filter(order_lines::money_due.is_not_null())
+        .filter(order_lines::money_retry_at.lt(to_db(now)))
+        .order(order_lines::money_retry_at.asc())
+        .limit(limit)
+        .select((order_lines::order_id, order_lines::item_id))
+        .load(conn)?)
+}
+
+/// Takes a line's overdue money step until `until`; `false` if another instance has it.
+pub fn claim_money(
+    conn: &mut DbConn,
+    order_id: i64,
+    item_id: i64,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        order_lines::table
+            .filter(order_lines::order_id.eq(order_id))
+            .filter(order_lines::item_id.eq(item_id))
+            .filter(order_lines::money_due.is_not_null())
+            .filter(order_lines::money_retry_at.lt(to_db(now))),
+    )
+    .set(order_lines::money_retry_at.eq(Some(to_db(until))))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The money step is done: clears it (only if it is still that step).
+pub fn money_done(conn: &mut DbConn, order_id: i64, item_id: i64, step: &str) -> Result<(), DbError> {
+    diesel::update(
+        order_lines::table
+            .filter(order_lines::order_id.eq(order_id))
+            .filter(order_lines::item_id.eq(item_id))
+            .filter(order_lines::money_due.eq(step)),
+    )
+    .set((order_lines::money_due.eq(None::<String>), order_lines::money_retry_at.eq(None::<NaiveDateTime>)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Shipped lines whose auto-confirmation time has come, oldest first.
+pub fn due_confirmations(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, i64)>, DbError> {
+    Ok(order_lines::table
+        .filter(order_lines::status.eq("shipped"))
+        .filter(order_lines::auto_confirm_at.le(to_db(now)))
+        .order(order_lines::auto_confirm_at.asc())
+        .limit(limit)
+        .select((order_lines::order_id, order_lines::item_id))
+        .load(conn)?)
+}
+
+/// Whether the line is still shipped and due (another instance may have confirmed it).
+pub fn still_due(conn: &mut DbConn, order_id: i64, item_id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let n: i64 = order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .filter(order_lines::item_id.eq(item_id))
+        .filter(order_lines::status.eq("shipped"))
+        .filter(order_lines::auto_confirm_at.le(to_db(now)))
+        .count()
+        .get_result(conn)?;
+    Ok(n == 1)
+}
+
+/// `pending → paid` (the order is placed; every line `paid`), letting go of the cart;
+/// `false` if the order was no longer pending.
 pub fn mark_paid(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
     let n = diesel::update(orders::table.find(id).filter(orders::status.eq("pending")))
         .set((orders::status.eq("paid"), orders::paid_at.eq(Some(to_db(now))), orders::updated_at.eq(to_db(now))))
@@ -179,8 +484,19 @@ pub fn claim(conn: &mut DbConn, id: i64, now: DateTime<Utc>, until: DateTime<Utc
     Ok(n == 1)
 }
 
-pub fn buyer_orders(conn: &mut DbConn, buyer_id: i64, page: PageRequest) -> Result<(Vec<OrderRow>, i64), DbError> {
-    let mine = || orders::table.filter(orders::buyer_id.eq(buyer_id)).filter(orders::status.eq("paid"));
+pub fn buyer_orders(
+    conn: &mut DbConn,
+    buyer_id: i64,
+    status: Option<&str>,
+    page: PageRequest,
+) -> Result<(Vec<OrderRow>, i64), DbError> {
+    let mine = || {
+        let q = orders::table.filter(orders::buyer_id.eq(buyer_id)).filter(orders::paid_at.is_not_null()).into_boxed();
+        match status {
+            Some(s) => q.filter(orders::status.eq(s.to_string())),
+            None => q,
+        }
+    };
     let total = mine().count().get_result(conn)?;
     let rows = mine()
         .order(orders::id.desc())
@@ -191,19 +507,58 @@ pub fn buyer_orders(conn: &mut DbConn, buyer_id: i64, page: PageRequest) -> Resu
     Ok((rows, total))
 }
 
-pub fn seller_orders(conn: &mut DbConn, seller_id: i64, page: PageRequest) -> Result<(Vec<OrderRow>, i64), DbError> {
-    let theirs = || {
-        orders::table.filter(orders::status.eq("paid")).filter(
-            orders::id
-                .eq_any(order_lines::table.filter(order_lines::seller_id.eq(seller_id)).select(order_lines::order_id)),
-        )
-    };
-    let total = theirs().count().get_result(conn)?;
-    let rows = theirs()
-        .order(orders::id.desc())
-        .offset(page.offset())
-        .limit(page.limit())
-        .select(OrderRow::as_select())
-        .load(conn)?;
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The SQL condition (over one seller's lines of an order, grouped) for a derived status
+/// of the seller's view; mirrors [`super::derive_status`].
+fn seller_status_having(status: Option<&str>) -> &'static str {
+    const VOID: &str = "SUM(CASE WHEN l.status IN ('cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*)";
+    const DONE: &str = "(SUM(CASE WHEN l.status IN ('confirmed', 'cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*) \
+                        AND SUM(CASE WHEN l.status = 'confirmed' THEN 1 ELSE 0 END) > 0)";
+    const PAID: &str = "SUM(CASE WHEN l.status = 'paid' THEN 1 ELSE 0 END) = COUNT(*)";
+    match status {
+        None => "1 = 1",
+        Some("cancelled") => VOID,
+        Some("completed") => DONE,
+        Some("paid") => PAID,
+        Some(_) => {
+            "NOT (SUM(CASE WHEN l.status IN ('cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*)) \
+             AND NOT (SUM(CASE WHEN l.status IN ('confirmed', 'cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*) \
+             AND SUM(CASE WHEN l.status = 'confirmed' THEN 1 ELSE 0 END) > 0) \
+             AND NOT (SUM(CASE WHEN l.status = 'paid' THEN 1 ELSE 0 END) = COUNT(*))"
+        }
+    }
+}
+
+/// Placed orders with this seller's lines, filtered by the status of those lines.
+pub fn seller_orders(
+    conn: &mut DbConn,
+    seller_id: i64,
+    status: Option<&str>,
+    page: PageRequest,
+) -> Result<(Vec<OrderRow>, i64), DbError> {
+    let having = seller_status_having(status);
+    let ids_sql = format!(
+        "SELECT l.order_id AS id FROM order_lines l JOIN orders o ON o.id = l.order_id \
+         WHERE l.seller_id = ? AND o.paid_at IS NOT NULL GROUP BY l.order_id HAVING {having}"
+    );
+    let total = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM ({ids_sql}) t"))
+        .bind::<BigInt, _>(seller_id)
+        .get_result::<CountRow>(conn)?
+        .n;
+    let ids: Vec<i64> = diesel::sql_query(format!("{ids_sql} ORDER BY l.order_id DESC LIMIT ? OFFSET ?"))
+        .bind::<BigInt, _>(seller_id)
+        .bind::<BigInt, _>(page.limit())
+        .bind::<BigInt, _>(page.offset())
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut rows = orders::table.filter(orders::id.eq_any(&ids)).select(OrderRow::as_select()).load(conn)?;
+    rows.sort_by_key(|r: &OrderRow| std::cmp::Reverse(r.id));
     Ok((rows, total))
 }

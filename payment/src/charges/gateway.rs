@@ -28,6 +28,69 @@ pub trait PaymentGateway: Send + Sync + 'static {
     fn confirms_instantly(&self) -> bool;
     async fn confirm(&self, payment_key: &str, order_id: &str, amount: i64) -> GatewayOutcome;
     async fn lookup(&self, order_id: &str, amount: i64) -> GatewayOutcome;
+    /// Cancels `amount` of a paid payment (a refund to the card). `idempotency_key` makes a
+    /// retry of the same cancel harmless at the gateway; `reason` is stored with the cancel
+    /// there, so a lookup can tell which of our refunds it belongs to.
+    async fn cancel(
+        &self,
+        payment_key: Option<&str>,
+        amount: i64,
+        reason: &str,
+        idempotency_key: &str,
+    ) -> CancelOutcome;
+    /// The payment of `order_id` as the gateway knows it (status, amounts, cancels).
+    async fn payment(&self, order_id: &str) -> SnapshotOutcome;
+}
+
+/// What the gateway says about a cancel (refund).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    Refused {
+        code: String,
+        message: String,
+    },
+    /// Timeout, 5xx, network: it may or may not have happened; look it up.
+    Unknown(String),
+}
+
+/// A payment as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSnapshot {
+    pub payment_key: Option<String>,
+    pub status: String,
+    pub total_amount: i64,
+    /// What is still cancellable: `total_amount` minus everything cancelled so far.
+    pub balance_amount: i64,
+    /// The `cancelReason` of every cancel, oldest first.
+    pub cancel_reasons: Vec<String>,
+}
+
+impl PaymentSnapshot {
+    pub fn cancelled_amount(&self) -> i64 {
+        (self.total_amount - self.balance_amount).max(0)
+    }
+
+    /// What the snapshot means for a charge of `amount` still waiting for its outcome.
+    pub fn outcome(&self, amount: i64) -> GatewayOutcome {
+        payment_outcome(
+            &TossPayment {
+                status: self.status.clone(),
+                total_amount: Some(self.total_amount),
+                payment_key: None,
+                balance_amount: None,
+                cancels: None,
+            },
+            amount,
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotOutcome {
+    Found(PaymentSnapshot),
+    NotFound,
+    Unknown(String),
 }
 
 pub struct SandboxGateway;
@@ -48,6 +111,15 @@ impl PaymentGateway for SandboxGateway {
 
     async fn lookup(&self, _: &str, _: i64) -> GatewayOutcome {
         GatewayOutcome::Paid
+    }
+
+    async fn cancel(&self, _: Option<&str>, _: i64, _: &str, _: &str) -> CancelOutcome {
+        CancelOutcome::Cancelled
+    }
+
+    /// The sandbox keeps no payments: there is nothing to look up.
+    async fn payment(&self, _: &str) -> SnapshotOutcome {
+        SnapshotOutcome::Unknown("the sandbox gateway keeps no payments".into())
     }
 }
 
@@ -116,6 +188,32 @@ const UNCERTAIN_CODES: &[&str] = &[
 struct TossPayment {
     status: String,
     total_amount: Option<i64>,
+    #[serde(default)]
+    payment_key: Option<String>,
+    #[serde(default)]
+    balance_amount: Option<i64>,
+    #[serde(default)]
+    cancels: Option<Vec<TossCancel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TossCancel {
+    #[serde(default)]
+    cancel_reason: String,
+}
+
+impl TossPayment {
+    fn snapshot(self) -> PaymentSnapshot {
+        let total = self.total_amount.unwrap_or(0);
+        PaymentSnapshot {
+            payment_key: self.payment_key,
+            status: self.status,
+            total_amount: total,
+            balance_amount: self.balance_amount.unwrap_or(total),
+            cancel_reasons: self.cancels.unwrap_or_default().into_iter().map(|c| c.cancel_reason).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +275,74 @@ impl PaymentGateway for TossGateway {
             .await;
         self.read(response, amount).await
     }
+
+    async fn cancel(
+        &self,
+        payment_key: Option<&str>,
+        amount: i64,
+        reason: &str,
+        idempotency_key: &str,
+    ) -> CancelOutcome {
+        let Some(payment_key) = payment_key else {
+            return CancelOutcome::Refused {
+                code: "NO_PAYMENT_KEY".into(),
+                message: "the charge has no payment".into(),
+            };
+        };
+        let response = self
+            .client
+            .post(format!("{}/v1/payments/{payment_key}/cancel", self.base_url))
+            .basic_auth(&self.secret_key, Some(""))
+            .header("Idempotency-Key", idempotency_key)
+            .json(&serde_json::json!({ "cancelReason": reason, "cancelAmount": amount }))
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => return CancelOutcome::Unknown(format!("toss cancel failed: {}", e.without_url())),
+        };
+        let status = response.status();
+        let body = match response.text().await {
+            Ok(b) => b,
+            Err(e) => return CancelOutcome::Unknown(format!("toss cancel response unreadable: {}", e.without_url())),
+        };
+        if status.is_success() {
+            return CancelOutcome::Cancelled;
+        }
+        let error = serde_json::from_str::<TossError>(&body).unwrap_or_default();
+        if status.is_server_error() || error.code.is_empty() || UNCERTAIN_CODES.contains(&error.code.as_str()) {
+            return CancelOutcome::Unknown(format!("toss answered {status}: {}", error.code));
+        }
+        CancelOutcome::Refused { code: error.code, message: error.message }
+    }
+
+    async fn payment(&self, order_id: &str) -> SnapshotOutcome {
+        let response = self
+            .client
+            .get(format!("{}/v1/payments/orders/{order_id}", self.base_url))
+            .basic_auth(&self.secret_key, Some(""))
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => return SnapshotOutcome::Unknown(format!("toss lookup failed: {}", e.without_url())),
+        };
+        let status = response.status();
+        let body = match response.text().await {
+            Ok(b) => b,
+            Err(e) => return SnapshotOutcome::Unknown(format!("toss lookup unreadable: {}", e.without_url())),
+        };
+        if status.is_success() {
+            return match serde_json::from_str::<TossPayment>(&body) {
+                Ok(payment) => SnapshotOutcome::Found(payment.snapshot()),
+                Err(e) => SnapshotOutcome::Unknown(format!("toss payment unparseable: {e}")),
+            };
+        }
+        if status.as_u16() == 404 {
+            return SnapshotOutcome::NotFound;
+        }
+        SnapshotOutcome::Unknown(format!("toss answered {status}"))
+    }
 }
 
 #[cfg(test)]
@@ -185,7 +351,13 @@ mod tests {
 
     #[test]
     fn payment_statuses_map_to_outcomes() {
-        let p = |status: &str, amount| TossPayment { status: status.into(), total_amount: Some(amount) };
+        let p = |status: &str, amount| TossPayment {
+            status: status.into(),
+            total_amount: Some(amount),
+            payment_key: None,
+            balance_amount: None,
+            cancels: None,
+        };
         assert_eq!(payment_outcome(&p("DONE", 100), 100), GatewayOutcome::Paid);
         assert!(matches!(payment_outcome(&p("DONE", 99), 100), GatewayOutcome::Refused { .. }));
         assert_eq!(payment_outcome(&p("WAITING_FOR_DEPOSIT", 100), 100), GatewayOutcome::Pending);

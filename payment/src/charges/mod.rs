@@ -8,17 +8,24 @@
 //!   `pending` and [`Charges::reconcile`] looks them up later.
 
 pub mod gateway;
+mod refund;
 mod repo;
+
+pub use refund::Refund;
+pub use repo::AdminChargeFilter;
 
 use crate::error::PaymentError;
 use crate::ledger;
 use crate::settings::PaymentSettings;
 use chrono::{DateTime, Duration, Utc};
+use contracts::common::{Page, PageRequest};
+use contracts::events::payment::ChargeConfirmed;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn, write_tx};
+use platform::outbox::Outbox;
 use repo::ChargeRow;
 use serde::Serialize;
 use std::sync::Arc;
@@ -33,7 +40,7 @@ pub enum ChargeStatus {
 }
 
 impl ChargeStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ChargeStatus::Pending => "pending",
             ChargeStatus::Confirmed => "confirmed",
@@ -41,7 +48,7 @@ impl ChargeStatus {
         }
     }
 
-    fn parse(s: &str) -> ChargeStatus {
+    pub fn parse(s: &str) -> ChargeStatus {
         match s {
             "confirmed" => ChargeStatus::Confirmed,
             "failed" => ChargeStatus::Failed,
@@ -68,6 +75,28 @@ pub struct Charge {
     pub failure_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// Points of this charge refunded to the card so far (refunds still waiting for the
+    /// gateway included; a refused refund is taken off again).
+    pub refunded_amount: i64,
+    /// Every refund of this charge, oldest first.
+    pub refunds: Vec<Refund>,
+}
+
+/// A charge as operators see it (`GET /admin/charges`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AdminCharge {
+    pub id: i64,
+    pub account_id: i64,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub status: ChargeStatus,
+    pub gateway: String,
+    pub order_id: String,
+    /// Why operators should look at it (e.g. `cancelled_at_gateway_after_spending`), or null.
+    pub attention: Option<String>,
+    pub failure_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
 
 /// Where charged money comes from: the one wallet allowed below zero.
@@ -92,7 +121,10 @@ fn view(conn: &mut DbConn, row: ChargeRow) -> Result<Charge, PaymentError> {
         (ChargeStatus::Confirmed, Some(b)) => b,
         _ => ledger::find_wallet(conn, &WalletRef::Account(row.account_id))?.map(|(_, b)| b).unwrap_or(0),
     };
+    let refunds = refund::refunds_of(conn, row.id)?;
     Ok(Charge {
+        refunded_amount: row.refunded_amount,
+        refunds,
         id: row.id,
         amount: row.amount,
         status,
@@ -110,6 +142,7 @@ fn view(conn: &mut DbConn, row: ChargeRow) -> Result<Charge, PaymentError> {
 /// Credits a pending charge exactly once; `Ok(false)` if it was no longer pending.
 fn credit(
     conn: &mut DbConn,
+    outbox: &Outbox,
     charge_id: i64,
     payment_key: Option<&str>,
     now: DateTime<Utc>,
@@ -132,6 +165,7 @@ fn credit(
         }
         let receipt = ledger::apply_transfer(c, &transfer, from_id, to_id, now)?;
         repo::set_balance_after(c, charge_id, receipt.to_balance_after)?;
+        outbox.publish(c, now, &ChargeConfirmed { charge_id, account_id: row.account_id, amount: row.amount })?;
         Ok(true)
     })
 }
@@ -141,11 +175,44 @@ pub struct Charges {
     clock: SharedClock,
     gateway: Arc<dyn PaymentGateway>,
     settings: PaymentSettings,
+    outbox: Outbox,
 }
 
 impl Charges {
-    pub fn new(db: Db, clock: SharedClock, gateway: Arc<dyn PaymentGateway>, settings: PaymentSettings) -> Self {
-        Charges { db, clock, gateway, settings }
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        gateway: Arc<dyn PaymentGateway>,
+        settings: PaymentSettings,
+        outbox: Outbox,
+    ) -> Self {
+        Charges { db, clock, gateway, settings, outbox }
+    }
+
+    /// Charges for operators, newest first: by status, and only those needing attention.
+    pub async fn admin_page(
+        &self,
+        filter: AdminChargeFilter,
+        request: PageRequest,
+    ) -> Result<Page<AdminCharge>, PaymentError> {
+        let (rows, total) = self.db.run(move |conn| repo::admin_page(conn, &filter, request)).await?;
+        let items = rows
+            .into_iter()
+            .map(|(row, attention)| AdminCharge {
+                id: row.id,
+                account_id: row.account_id,
+                amount: row.amount,
+                refunded_amount: row.refunded_amount,
+                status: ChargeStatus::parse(&row.status),
+                gateway: row.gateway,
+                order_id: row.gateway_order_id,
+                attention,
+                failure_code: row.failure_code,
+                created_at: from_db(row.created_at),
+                confirmed_at: row.confirmed_at.map(from_db),
+            })
+            .collect();
+        Ok(Page::new(items, request, total))
     }
 
     pub fn max_charge(&self) -> i64 {
@@ -161,6 +228,7 @@ impl Charges {
         let gateway = self.gateway.name();
         let instant = self.gateway.confirms_instantly();
         let order_id = format!("chg_{}", uuid::Uuid::new_v4().simple());
+        let outbox = self.outbox.clone();
         let (charge, created) = self
             .db
             .run(move |conn| {
@@ -195,6 +263,7 @@ impl Charges {
                         let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;
                         repo::set_balance_after(c, id, receipt.to_balance_after)?;
                         repo::mark_confirmed_at(c, id, now)?;
+                        outbox.publish(c, now, &ChargeConfirmed { charge_id: id, account_id, amount })?;
                     }
                     Ok(id)
                 });
@@ -284,7 +353,8 @@ impl Charges {
         let key = payment_key.map(str::to_string);
         match outcome {
             GatewayOutcome::Paid => {
-                let credited = self.db.run(move |conn| credit(conn, charge_id, key.as_deref(), now)).await?;
+                let outbox = self.outbox.clone();
+                let credited = self.db.run(move |conn| credit(conn, &outbox, charge_id, key.as_deref(), now)).await?;
                 if credited {
                     metrics::counter!("charges_confirmed_total", "gateway" => self.gateway.name()).increment(1);
                     tracing::info!(charge_id, "charge confirmed and credited");

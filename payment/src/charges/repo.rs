@@ -1,5 +1,6 @@
-use crate::schema::charges;
+use crate::schema::{charge_attention, charges};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use contracts::common::PageRequest;
 use diesel::prelude::*;
 use platform::clock::to_db;
 use platform::db::{DbConn, DbError, last_insert_id};
@@ -20,6 +21,7 @@ pub struct ChargeRow {
     pub failure_message: Option<String>,
     pub created_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
+    pub refunded_amount: i64,
 }
 
 pub struct NewCharge<'a> {
@@ -137,4 +139,84 @@ pub fn pending_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> R
 
 pub fn touch(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<usize, DbError> {
     Ok(diesel::update(charges::table.find(id)).set(charges::updated_at.eq(to_db(now))).execute(conn)?)
+}
+
+pub fn find_by_order_id(conn: &mut DbConn, order_id: &str) -> Result<Option<ChargeRow>, DbError> {
+    Ok(charges::table
+        .filter(charges::gateway_order_id.eq(order_id))
+        .select(ChargeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a charge for the operators (`GET /admin/charges?attention=true`).
+pub fn flag_attention(conn: &mut DbConn, id: i64, reason: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+    let inserted = diesel::insert_into(charge_attention::table)
+        .values((
+            charge_attention::charge_id.eq(id),
+            charge_attention::reason.eq(reason),
+            charge_attention::created_at.eq(to_db(now)),
+        ))
+        .execute(conn)
+        .map_err(DbError::from);
+    match inserted {
+        // Flagged already (a duplicate delivery).
+        Err(e) if e.is_unique_violation() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The attention reasons of these charges.
+pub fn attention_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(charge_attention::table
+        .filter(charge_attention::charge_id.eq_any(ids))
+        .select((charge_attention::charge_id, charge_attention::reason))
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AdminChargeFilter {
+    pub status: Option<String>,
+    /// `Some(true)`: only flagged charges; `Some(false)`: only unflagged ones.
+    pub attention: Option<bool>,
+}
+
+/// A charge and the reason operators must look at it, if any.
+pub type FlaggedCharge = (ChargeRow, Option<String>);
+
+pub fn admin_page(
+    conn: &mut DbConn,
+    filter: &AdminChargeFilter,
+    request: PageRequest,
+) -> Result<(Vec<FlaggedCharge>, i64), DbError> {
+    let filtered = || {
+        let mut q = charges::table.into_boxed();
+        if let Some(status) = &filter.status {
+            q = q.filter(charges::status.eq(status.clone()));
+        }
+        let flagged = charge_attention::table.select(charge_attention::charge_id);
+        match filter.attention {
+            Some(true) => q = q.filter(charges::id.eq_any(flagged)),
+            Some(false) => q = q.filter(charges::id.ne_all(flagged)),
+            None => {}
+        }
+        q
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order(charges::id.desc())
+        .offset(request.offset())
+        .limit(i64::from(request.size))
+        .select(ChargeRow::as_select())
+        .load::<ChargeRow>(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let reasons: std::collections::HashMap<i64, String> = attention_of(conn, &ids)?.into_iter().collect();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let reason = reasons.get(&r.id).cloned();
+            (r, reason)
+        })
+        .collect();
+    Ok((rows, total))
 }

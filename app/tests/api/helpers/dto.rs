@@ -192,6 +192,57 @@ pub struct Charge {
     pub created_at: Time,
     #[serde(deserialize_with = "nullable")]
     pub confirmed_at: Option<Time>,
+    pub refunded_amount: i64,
+    pub refunds: Vec<Refund>,
+}
+
+/// One refund of a charge.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refund {
+    pub id: i64,
+    pub amount: i64,
+    pub status: String,
+    pub source: String,
+    pub created_at: Time,
+}
+
+/// A charge as operators see it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminCharge {
+    pub id: i64,
+    pub account_id: i64,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub status: String,
+    pub gateway: String,
+    pub order_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub attention: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub failure_code: Option<String>,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub confirmed_at: Option<Time>,
+}
+
+/// A payout: never the full account number.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payout {
+    pub id: i64,
+    pub account_id: i64,
+    pub amount: i64,
+    pub status: String,
+    pub bank_code: String,
+    pub account_number_masked: String,
+    pub account_holder: String,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub completed_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub failure_reason: Option<String>,
 }
 
 // Catalog, cart and orders.
@@ -205,6 +256,8 @@ pub struct Product {
     pub description: String,
     pub items: Vec<Item>,
     pub created_at: Time,
+    /// Hidden by moderation (only its seller still sees it).
+    pub hidden: bool,
 }
 
 impl Product {
@@ -221,6 +274,8 @@ pub struct Item {
     pub name: String,
     pub price: i64,
     pub stock: i64,
+    pub reserved: i64,
+    pub available: i64,
 }
 
 /// A search result.
@@ -265,6 +320,7 @@ pub struct Order {
     pub total: i64,
     pub items: Vec<OrderLine>,
     pub created_at: Time,
+    pub updated_at: Time,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -277,6 +333,25 @@ pub struct OrderLine {
     pub item_name: String,
     pub price: i64,
     pub quantity: i64,
+    pub line_total: i64,
+    pub status: String,
+    #[serde(deserialize_with = "nullable")]
+    pub shipment: Option<Shipment>,
+    pub updated_at: Time,
+    /// Seller view only.
+    #[serde(default, deserialize_with = "present")]
+    pub fee: Option<i64>,
+    /// Seller view only.
+    #[serde(default, deserialize_with = "present")]
+    pub net: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: Time,
 }
 
 // Chat.
@@ -315,6 +390,8 @@ pub struct Message {
     pub sender_id: i64,
     pub body: String,
     pub created_at: Time,
+    /// Hidden by moderation: `body` is `""`.
+    pub hidden: bool,
 }
 
 /// A room's messages: `next_before` pages back, `next_after` forward (with `?after=`).
@@ -357,6 +434,11 @@ pub enum ServerFrame {
     NotificationsRead {
         unread_count: i64,
     },
+    /// Moderation hid a message of one of the user's rooms.
+    MessageHidden {
+        room_id: i64,
+        message_id: i64,
+    },
 }
 
 impl ServerFrame {
@@ -369,6 +451,7 @@ impl ServerFrame {
             ServerFrame::Resync => "resync",
             ServerFrame::Notification { .. } => "notification",
             ServerFrame::NotificationsRead { .. } => "notifications_read",
+            ServerFrame::MessageHidden { .. } => "message_hidden",
         }
     }
 
@@ -549,4 +632,87 @@ pub struct AdSlot {
     pub link_url: String,
     #[serde(deserialize_with = "nullable")]
     pub country: Option<String>,
+}
+
+/// A report as its reporter sees it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: String,
+    #[serde(deserialize_with = "nullable")]
+    pub details: Option<String>,
+    pub status: String,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub resolved_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub resolution: Option<String>,
+}
+
+/// A report in the operators' queue.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminReport {
+    pub id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: String,
+    #[serde(deserialize_with = "nullable")]
+    pub details: Option<String>,
+    pub status: String,
+    pub created_at: Time,
+    #[serde(deserialize_with = "nullable")]
+    pub resolved_at: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub resolution: Option<String>,
+    pub reporter_id: i64,
+    pub target_owner_id: i64,
+    pub target_preview: Value,
+    pub open_reports_on_target: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub resolution_note: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub resolved_by: Option<i64>,
+}
+
+/// The answer to suspend and reinstate.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    pub id: i64,
+    pub suspended: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub suspended_until: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub reason: Option<String>,
+}
+
+/// An account as operators see it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAccount {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub email_verified: bool,
+    pub created_at: Time,
+    pub suspended: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub suspended_until: Option<Time>,
+    #[serde(deserialize_with = "nullable")]
+    pub suspension_reason: Option<String>,
+}
+
+/// An account the caller blocked in chat.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    pub user_id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: Time,
 }

@@ -52,11 +52,18 @@ impl TestApp {
         user
     }
 
-    /// What the catalog says is in stock of the product's item at `item_index`.
-    pub async fn stock(&self, product: &Product, item_index: usize) -> i64 {
+    /// The catalog's `(stock, reserved, available)` of the product's item at `item_index`.
+    pub async fn stock_model(&self, product: &Product, item_index: usize) -> (i64, i64, i64) {
         let current: Product = self.get(&format!("/products/{}", product.id)).returns(200).await;
         let item_id = product.item_id(item_index);
-        current.items.iter().find(|i| i.id == item_id).unwrap().stock
+        let item = current.items.iter().find(|i| i.id == item_id).unwrap();
+        assert_eq!(item.available, item.stock - item.reserved, "{item:?}");
+        (item.stock, item.reserved, item.available)
+    }
+
+    /// What buyers can still buy of the product's item at `item_index` (`available`).
+    pub async fn stock(&self, product: &Product, item_index: usize) -> i64 {
+        self.stock_model(product, item_index).await.2
     }
 }
 

@@ -16,8 +16,10 @@ mod client;
 mod dto;
 mod faults;
 mod fixtures;
+pub mod logs;
 mod mail;
 mod spawn;
+pub mod toss_mock;
 mod users;
 
 pub use client::*;

@@ -34,6 +34,7 @@ pub struct TestApp {
 pub struct TestOptions {
     pub settings: Vec<(String, String)>,
     pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub payout_gateway: Option<Arc<dyn payment::payouts::gateway::PayoutGateway>>,
     /// `Some(url)` forces a Redis URL (e.g. a dead one); `None` uses `TEST_REDIS_URL`.
     pub redis_url: Option<String>,
     /// Wraps the wallet service the other modules use (fault injection).
@@ -60,6 +61,7 @@ pub fn migrations() -> Vec<&'static platform::db::Migrations> {
         &mission::MIGRATIONS,
         &feed::MIGRATIONS,
         &notify::MIGRATIONS,
+        &moderation::MIGRATIONS,
     ]
 }
 
@@ -161,11 +163,13 @@ struct Server {
 impl Server {
     async fn start(load: LoadOptions, options: TestOptions) -> Server {
         let settings = Settings::load(load).unwrap();
+        super::logs::install();
         platform::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()), false);
         let clock = OffsetClock::new();
         let overrides = Overrides {
             clock: Some(clock.clone()),
             gateway: options.gateway.clone(),
+            payout_gateway: options.payout_gateway.clone(),
             mailer: None,
             wallet_wrapper: options.wallet_wrapper.clone(),
             feed_provider_wrapper: options.feed_provider_wrapper.clone(),

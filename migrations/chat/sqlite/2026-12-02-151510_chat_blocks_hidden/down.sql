@@ -1,0 +1,2 @@
+DROP TABLE chat_blocks;
+ALTER TABLE chat_messages DROP COLUMN hidden;

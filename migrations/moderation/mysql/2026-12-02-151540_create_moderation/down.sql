@@ -1,0 +1,2 @@
+DROP TABLE moderation_outbox;
+DROP TABLE moderation_reports;

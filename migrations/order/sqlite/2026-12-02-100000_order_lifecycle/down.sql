@@ -1,0 +1,17 @@
+DROP TABLE order_outbox;
+DROP TABLE order_shipments;
+DROP INDEX orders_placed;
+UPDATE orders SET status = 'paid' WHERE paid_at IS NOT NULL;
+DROP INDEX order_lines_money;
+DROP INDEX order_lines_auto_confirm;
+DROP INDEX order_lines_item;
+ALTER TABLE order_lines DROP COLUMN status;
+ALTER TABLE order_lines DROP COLUMN fee;
+ALTER TABLE order_lines DROP COLUMN auto_confirm_at;
+ALTER TABLE order_lines DROP COLUMN money_due;
+ALTER TABLE order_lines DROP COLUMN money_retry_at;
+ALTER TABLE order_lines DROP COLUMN version;
+ALTER TABLE order_lines DROP COLUMN updated_at;
+ALTER TABLE carts DROP COLUMN checkout_order_id;
+UPDATE product_items SET stock = stock - reserved;
+ALTER TABLE product_items DROP COLUMN reserved;
