@@ -596,3 +596,52 @@ async fn measure_notification_latency_and_throughput() {
     let secs = started.elapsed().as_secs_f64();
     eprintln!("2,000 notifications stored and delivered in {secs:.2} s = {:.0}/s", 2_000.0 / secs);
 }
+
+/// The real flows, not hand-published events: a checkout, a shipment, a sandbox payout, a
+/// report resolved with `suspend` each reach the inbox through their module's outbox.
+#[tokio::test]
+async fn real_orders_payouts_reports_and_suspensions_create_notifications() {
+    let app = spawn_app().await;
+    let seller = app.funded_user(Role::Seller, 50_000).await;
+    let buyer = app.funded_user(Role::Customer, 20_000).await;
+    let admin = app.admin().await;
+    let mug = seller.create_product("Mug", &[("Blue", 1_000, 5)]).await;
+    buyer.add_to_cart(&mug, 0, 1).returns::<Cart>(200).await;
+    let order: Order = buyer.checkout("buy", &json!({})).returns(201).await;
+    let placed = wait_for(&seller, "order_placed", 1).await;
+    assert_eq!(placed[0].link, format!("/seller/orders/{}", order.id));
+    let ship = json!({"carrier": "CJ Logistics", "tracking_number": "6301"});
+    seller.post(&format!("/seller/orders/{}/ship", order.id), &ship).returns::<Order>(200).await;
+    let shipped = wait_for(&buyer, "order_shipped", 1).await;
+    assert!(shipped[0].body.contains("CJ Logistics (6301)"), "{}", shipped[0].body);
+
+    let body = json!({"amount": 30_000, "bank_code": "088", "account_number": "110-4455-667788",
+                      "account_holder": "김판매"});
+    let payout: Payout = seller.post("/wallet/payouts", &body).idempotency_key("p-1").returns(201).await;
+    let paid = wait_for(&seller, "payout_paid", 1).await;
+    assert_eq!(paid[0].data["payout_id"], payout.id);
+
+    let product = seller.create_product("Counterfeit", &[("one", 10, 1)]).await;
+    let report = json!({"target_type": "product", "target_id": product.id, "reason": "fraud"});
+    let filed: Report = buyer.post("/reports", &report).returns(201).await;
+    admin
+        .post(&format!("/admin/reports/{}/resolve", filed.id), &json!({"action": "suspend", "note": "checked"}))
+        .returns::<AdminReport>(200)
+        .await;
+    let resolved = wait_for(&buyer, "report_resolved", 1).await;
+    assert_eq!(resolved[0].data["report_id"], filed.id);
+    // The suspended seller reads the notification once reinstated.
+    let suspended_count = eventually("the suspension's notification", || async {
+        let n = count(
+            app.assembled.database("notify").unwrap(),
+            "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'account_suspended'",
+        )
+        .await;
+        (n > 0).then_some(n)
+    })
+    .await;
+    assert_eq!(suspended_count, 1);
+    admin.post(&format!("/admin/accounts/{}/reinstate", seller.id), &json!({})).returns::<Suspension>(200).await;
+    let suspended = wait_for(&seller, "account_suspended", 1).await;
+    assert!(suspended[0].body.contains("checked"), "{}", suspended[0].body);
+}
