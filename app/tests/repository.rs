@@ -65,3 +65,26 @@ fn no_tracked_file_points_outside_the_repository() {
     let files = String::from_utf8_lossy(&output.stdout);
     assert!(files.trim().is_empty(), "tracked files refer outside the repository (use docs/):\n{files}");
 }
+
+/// All modules' migrations share one `__diesel_schema_migrations` table on a shared
+/// database, so two modules' migrations with the same version would skip one of them.
+#[test]
+fn migration_versions_are_unique_across_modules() {
+    let mut seen = std::collections::BTreeMap::<(String, String), String>::new();
+    let mut clashes = Vec::new();
+    for module in std::fs::read_dir(root().join("migrations")).unwrap().flatten() {
+        for backend in std::fs::read_dir(module.path()).unwrap().flatten() {
+            for migration in std::fs::read_dir(backend.path()).unwrap().flatten() {
+                let name = migration.file_name().to_string_lossy().to_string();
+                let version = name.split('_').next().unwrap().to_string();
+                let backend = backend.file_name().to_string_lossy().to_string();
+                let here = format!("{}/{backend}/{name}", module.file_name().to_string_lossy());
+                if let Some(other) = seen.insert((backend, version), here.clone()) {
+                    clashes.push(format!("{other} and {here}"));
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 10, "no migrations read");
+    assert!(clashes.is_empty(), "migrations share a version (rename one): {clashes:?}");
+}

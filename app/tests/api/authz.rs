@@ -53,6 +53,8 @@ enum Access {
     Authenticated,
     /// Only this role (both accounts of it); other roles 403, anonymous 401.
     HasRole(Role),
+    /// Only these roles; other roles 403, anonymous 401.
+    Roles(&'static [Role]),
     /// Only this role, and only on the first account's own resource: the second account
     /// of the role gets 404, other roles 403, anonymous 401.
     Owner(Role),
@@ -85,6 +87,8 @@ impl Access {
             Access::Public | Access::OptionalToken | Access::Authenticated => Allowed,
             Access::HasRole(role) if who.role() == Some(role) => Allowed,
             Access::HasRole(_) => Status(403),
+            Access::Roles(roles) if who.role().is_some_and(|r| roles.contains(&r)) => Allowed,
+            Access::Roles(_) => Status(403),
             Access::Owner(role) if who.role() != Some(role) => Status(403),
             Access::Owner(_) if matches!(who, Who::Customer | Who::Seller) => Allowed,
             Access::Owner(_) => Status(404),
@@ -169,6 +173,7 @@ struct Fx {
     item_to_delete: i64,
     product_to_delete: i64,
     charge: i64,
+    payout: i64,
     order: i64,
     room: i64,
     invite_room: i64,
@@ -204,6 +209,12 @@ impl Fx {
 }
 
 const OK: &[u16] = &[200];
+/// Who may cash out earnings.
+const EARNERS: &[Role] = &[Role::Seller, Role::Streamer];
+
+fn payout_body() -> Value {
+    json!({ "amount": 10_000, "bank_code": "088", "account_number": "1104455667788", "account_holder": "Matrix" })
+}
 const CREATED: &[u16] = &[201];
 const NO_CONTENT: &[u16] = &[204];
 const ACCEPTED: &[u16] = &[202];
@@ -273,6 +284,19 @@ fn rules() -> Vec<Rule> {
         }),
         rule("POST", "/api/v1/wallet/charges/{id}/confirm", OwnerOnly(Who::Customer), OK, |fx, _| {
             Call::new().arg("id", fx.charge).body(json!({ "payment_key": "sandbox-key" }))
+        }),
+        rule("POST", "/api/v1/wallet/charges/{id}/refund", OwnerOnly(Who::Customer), &[200, 202, 409], |fx, _| {
+            Call::new().arg("id", fx.charge).body(json!({ "amount": 1 }))
+        }),
+        rule("GET", "/api/v1/wallet/payouts", Authenticated, OK, |_, _| Call::new()),
+        rule("GET", "/api/v1/wallet/payouts/{id}", OwnerOnly(Who::Seller), OK, |fx, _| {
+            Call::new().arg("id", fx.payout)
+        }),
+        rule("POST", "/api/v1/wallet/payouts", Roles(EARNERS), CREATED, |_, _| Call::new().body(payout_body())),
+        rule("GET", "/api/v1/admin/charges", HasRole(Role::Admin), OK, |_, _| Call::new().query("attention=true")),
+        rule("GET", "/api/v1/admin/payouts", HasRole(Role::Admin), OK, |_, _| Call::new()),
+        rule("POST", "/webhooks/toss", Public, OK, |_, _| {
+            Call::new().body(json!({ "eventType": "PAYMENT_STATUS_CHANGED" }))
         }),
         // Catalog.
         rule("GET", "/api/v1/products", OptionalToken, OK, |_, _| Call::new().query("q=matrix&page=0&size=10")),
@@ -630,6 +654,9 @@ async fn fixtures(app: &TestApp) -> Fx {
     users[&Who::OtherSeller].create_product("Other seller's mug", &[("x", 10, 1)]).await;
 
     let charge = customer.charge(500).await.id;
+    let payout: Value =
+        seller.post("/wallet/payouts", &payout_body()).idempotency_key("matrix-payout").returns(201).await;
+    let payout = payout["id"].as_i64().unwrap();
     // The customer's order (and a cart left with the item for the cart routes).
     assert_eq!(customer.add_to_cart(&product, 0, 1).await.status(), 200);
     let order: Order = customer.checkout("matrix-order", &json!({})).returns(201).await;
@@ -694,6 +721,7 @@ async fn fixtures(app: &TestApp) -> Fx {
         item_to_delete: product.item_id(2),
         product_to_delete,
         charge,
+        payout,
         order: order.id,
         room: room.id,
         invite_room: invite_room.id,
@@ -731,6 +759,8 @@ fn mounted_routes() -> BTreeSet<(String, String)> {
         }
         let prefix = if file.starts_with(root.join("app")) { "" } else { "/api/v1" };
         for (method, path) in routes_in(&source) {
+            // Gateways' webhooks are mounted by app at the root (`configure_webhooks`).
+            let prefix = if path.starts_with("/webhooks/") { "" } else { prefix };
             routes.insert((method, format!("{prefix}{path}")));
         }
     }

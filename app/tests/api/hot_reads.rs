@@ -95,7 +95,7 @@ async fn cart_and_stock_changes_are_visible_at_once_on_every_instance() {
     other.add_to_cart(&mug, 0, 4).returns::<Cart>(200).await;
     other.checkout("take-4", &json!({})).returns::<Order>(201).await;
     let seen: Product = b.get(&path).returns(200).await;
-    assert_eq!(seen.items[0].stock, 1);
+    assert_eq!(seen.items[0].available, 1);
     let cart: Cart = on_b.get("/cart").returns(200).await;
     assert_eq!(cart.items[0].quantity, 1, "only 1 left: {:?}", cart.messages);
 
