@@ -45,7 +45,7 @@ fn ship_body() -> Value {
     json!({"carrier": "CJ Logistics", "tracking_number": "6301-2345-6789"})
 }
 
-fn line<'a>(order: &'a Order, item_id: i64) -> &'a OrderLine {
+fn line(order: &Order, item_id: i64) -> &OrderLine {
     order.items.iter().find(|l| l.item_id == item_id).unwrap()
 }
 

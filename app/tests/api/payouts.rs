@@ -128,14 +128,15 @@ async fn a_toss_payout_is_sent_encrypted_and_paid_once() {
     assert_eq!(payout.status, "paid");
     let replay: Payout = request_payout(&seller, "t-1", &payout_body(25_000)).returns(201).await;
     assert_eq!(replay.id, payout.id);
-    let state = mock.state.lock().unwrap();
-    assert_eq!((state.payouts_applied, state.sellers), (1, 1));
-    assert_eq!(state.payouts[&format!("payout-{}", payout.id)], "COMPLETED");
-    for body in &state.raw_bodies {
-        assert!(!body.contains(DIGITS) && !body.contains("김판매"), "plaintext on the wire: {body}");
-        assert_eq!(body.split('.').count(), 5, "a compact JWE");
+    {
+        let state = mock.state.lock().unwrap();
+        assert_eq!((state.payouts_applied, state.sellers), (1, 1));
+        assert_eq!(state.payouts[&format!("payout-{}", payout.id)], "COMPLETED");
+        for body in &state.raw_bodies {
+            assert!(!body.contains(DIGITS) && !body.contains("김판매"), "plaintext on the wire: {body}");
+            assert_eq!(body.split('.').count(), 5, "a compact JWE");
+        }
     }
-    drop(state);
     assert_eq!(seller.balance().await, 15_000);
     app.assert_ledger_balanced().await;
 }
