@@ -5,8 +5,9 @@
 //! - Tables: none; each module migrates its own ([`migrate`]).
 //! - Endpoints: `/healthz`, `/readyz`, `/metrics`, `/api-docs/openapi.json` and
 //!   `/swagger-ui/`; everything under `/api/v1` belongs to a module.
-//! - Workers: one outbox dispatcher per module that has an outbox (account, mission,
-//!   moderation), the suspension-list sync, the
+//! - Workers: one outbox dispatcher per module that has an outbox (account, chat, mission,
+//!   moderation, notify; notify's event subscriber runs on each of them), the notification
+//!   retention sweep, the suspension-list sync, the
 //!   mission expiry sweep and recovery, charge reconciliation, checkout recovery, chat
 //!   fan-out and the feed settings refresh (started by [`Application::build`]).
 //! - Never: hold business rules. It is the only crate that depends on every module.
@@ -223,6 +224,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.chat.clone()))
             .app_data(web::Data::from(assembled.missions.clone()))
             .app_data(web::Data::from(assembled.feed.clone()))
+            .app_data(web::Data::from(assembled.notify.clone()))
             .app_data(web::Data::from(assembled.moderation.clone()))
             .configure(routes::operations)
             .configure(payment::http_money::configure_webhooks)
@@ -236,6 +238,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
                     .configure(chat::http::configure)
                     .configure(mission::http::configure)
                     .configure(feed::http::configure)
+                    .configure(notify::http::configure)
                     .configure(moderation::http::configure),
             )
             .default_service(web::to(webapp::serve))

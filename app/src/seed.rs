@@ -31,6 +31,7 @@ pub struct SeedReport {
     pub rooms_created: usize,
     pub feed_rows_created: usize,
     pub ad_slots_created: usize,
+    pub notifications_created: usize,
     pub reports_created: usize,
     pub blocks_created: usize,
 }
@@ -42,6 +43,7 @@ impl SeedReport {
             + self.rooms_created
             + self.feed_rows_created
             + self.ad_slots_created
+            + self.notifications_created
             + self.reports_created
             + self.blocks_created
             > 0
@@ -52,13 +54,14 @@ impl fmt::Display for SeedReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "created: {} accounts, {} products, {} chat rooms, {} feed rows, {} ad slots, {} reports, \
-             {} chat blocks; ensured (keyed, never twice): {} charges, {} missions, {} contributions",
+            "created: {} accounts, {} products, {} chat rooms, {} feed rows, {} ad slots, {} notifications, \
+             {} reports, {} chat blocks; ensured (keyed, never twice): {} charges, {} missions, {} contributions",
             self.accounts_created,
             self.products_created,
             self.rooms_created,
             self.feed_rows_created,
             self.ad_slots_created,
+            self.notifications_created,
             self.reports_created,
             self.blocks_created,
             self.charges_ensured,
@@ -224,6 +227,7 @@ pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
     }
 
     seed_moderation(app, &mut report, ara, joon, id("ben@demo.example")?, id("chloe@demo.example")?).await?;
+    seed_notifications(app, &id, &mut report).await?;
     seed_feed(app, &mut report).await?;
     Ok(report)
 }
@@ -262,6 +266,48 @@ async fn seed_moderation(
 }
 
 /// The standard home feed, only when no row exists yet (operators' own rows are kept).
+/// A few inbox entries for a first look (the missions and chats above add their own once
+/// the server's dispatchers run); keyed, so a second run stores nothing.
+async fn seed_notifications(
+    app: &Assembled,
+    id: &dyn Fn(&str) -> anyhow::Result<i64>,
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    use notify::{Kind, NewNotification};
+    let now = platform::clock::Clock::now(&*app.clock);
+    let seeded = [
+        (
+            id("ara@demo.example")?,
+            Kind::ChargeConfirmed,
+            "Points charged",
+            "300,000 P added to your wallet.",
+            "/wallet",
+        ),
+        (
+            id("streamer@demo.example")?,
+            Kind::MissionContribution,
+            "Your fans are backing you",
+            "Tonight's missions are open: check the pools.",
+            "/streamer",
+        ),
+    ];
+    for (account_id, kind, title, body, link) in seeded {
+        let n = NewNotification {
+            account_id,
+            kind,
+            title: title.into(),
+            body: body.into(),
+            link: link.into(),
+            data: serde_json::json!({"demo": true}),
+            dedupe_key: format!("seed:{}", kind.as_str()),
+        };
+        if app.notify.store(n, now).await.map_err(|e| anyhow!("demo notification: {e}"))?.is_some() {
+            report.notifications_created += 1;
+        }
+    }
+    Ok(())
+}
+
 async fn seed_feed(app: &Assembled, report: &mut SeedReport) -> anyhow::Result<()> {
     let feed = &app.feed;
     if feed.ad_slots().await.map_err(|e| anyhow!("ad slots: {e}"))?.is_empty() {

@@ -4,11 +4,13 @@ use account::Accounts;
 use anyhow::Context;
 use chat::Chat;
 use contracts::account::AccountService;
-use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, REPORT_RESOLVED};
+use contracts::chat::LiveSockets;
+use contracts::events::{ACCOUNT_REINSTATED, ACCOUNT_SUSPENDED, NOTIFIED_TOPICS, REPORT_RESOLVED};
 use contracts::wallet::WalletService;
 use feed::{Feed, FeedConfig, SettingsStore};
 use mission::{MissionSettings, Missions, Settlement};
 use moderation::{Moderation, ModerationSettings, TargetType, Targets};
+use notify::{DeliveryHandler, EventSubscriber, FcmSender, Notify, NotifySettings, PushSender};
 use order::{Carts, Catalog, OrderSettings, Orders};
 use payment::gateway::{PaymentGateway, SandboxGateway, TossGateway};
 use payment::payouts::gateway::{PayoutGateway, SandboxPayouts, TossPayouts};
@@ -40,6 +42,8 @@ pub struct Overrides {
     pub wallet_wrapper: Option<WalletWrapper>,
     /// Wraps each feed provider (tests count calls or make one hang; so does the bench).
     pub feed_provider_wrapper: Option<feed::ProviderWrapper>,
+    /// Replaces the push sender (tests count pushes); otherwise FCM when configured.
+    pub push: Option<Arc<dyn PushSender>>,
 }
 
 /// A module's database and the migrations that belong in it.
@@ -70,6 +74,7 @@ pub struct Assembled {
     pub chat: Arc<Chat>,
     pub missions: Arc<Missions>,
     pub feed: Arc<Feed>,
+    pub notify: Arc<Notify>,
     pub moderation: Arc<Moderation>,
     /// Rendered product details and carts (`platform::hotcache`), run by the workers.
     pub order_hot: Arc<HotCache>,
@@ -121,7 +126,11 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let order_outbox = Outbox::new(order::OUTBOX_TABLE);
     let order_db = module_db(&settings, "order", &order::MIGRATIONS, Some(order_outbox.clone()))?;
     let order_settings = OrderSettings::load(&settings)?;
-    let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, None)?;
+    let chat_outbox = Outbox::new(chat::OUTBOX_TABLE);
+    let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, Some(chat_outbox.clone()))?;
+    let notify_settings = NotifySettings::load(&settings)?;
+    let notify_outbox = Outbox::new(notify::OUTBOX_TABLE);
+    let notify_db = module_db(&settings, "notify", &notify::MIGRATIONS, Some(notify_outbox.clone()))?;
     let mission_settings = MissionSettings::load(&settings)?;
     let mission_outbox = Outbox::new(mission::OUTBOX_TABLE);
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
@@ -201,7 +210,22 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     ));
 
     let account_service: Arc<dyn AccountService> = accounts.clone();
-    let chat = Arc::new(Chat::new(chat_db.db.clone(), account_service.clone(), pubsub.clone(), clock.clone()));
+    let chat = Arc::new(Chat::new(
+        chat_db.db.clone(),
+        chat_outbox,
+        account_service.clone(),
+        pubsub.clone(),
+        cache.clone(),
+        clock.clone(),
+    ));
+    let push: Option<Arc<dyn PushSender>> = match overrides.push {
+        Some(p) => Some(p),
+        None if notify_settings.fcm.enabled() => Some(Arc::new(FcmSender::new(&notify_settings.fcm)?)),
+        None => None,
+    };
+    tracing::info!(push = push.is_some(), "notifications configured");
+    let live: Arc<dyn LiveSockets> = chat.clone();
+    let notify = Arc::new(Notify::new(notify_db.db.clone(), notify_outbox, live, push, clock.clone(), notify_settings));
     let missions = Arc::new(Missions::new(
         mission_db.db.clone(),
         mission_outbox,
@@ -253,7 +277,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         mailer,
         jwt,
         suspensions,
-        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, moderation_db],
+        databases: vec![account_db, payment_db, order_db, chat_db, mission_db, feed_db, moderation_db, notify_db],
         accounts,
         wallets,
         charges,
@@ -264,6 +288,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         chat,
         missions,
         feed,
+        notify,
         moderation,
         order_hot,
         metrics_upkeeps: Arc::default(),
@@ -300,17 +325,24 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         let mut dispatcher =
             Dispatcher::new(module.module, module.db.clone(), outbox, settings.outbox.clone(), assembled.clock.clone())
                 .register(MAIL_TOPIC, Arc::new(MailHandler::new(assembled.mailer.clone(), module.module)));
-        if module.module == "order" {
-            dispatcher = dispatcher.declare_events(&contracts::order::TOPICS);
+        // Each module declares the events it publishes; notify hears the ones it turns into
+        // notifications, from whichever module's outbox they come (topics are module-prefixed).
+        dispatcher = match module.module {
+            "chat" => dispatcher.declare_events(&chat::EVENT_TOPICS),
+            "mission" => dispatcher.declare_events(&mission::EVENT_TOPICS),
+            "order" => dispatcher.declare_events(&contracts::order::TOPICS),
+            "payment" => dispatcher.declare_events(&contracts::events::payment::TOPICS),
+            "moderation" => dispatcher.declare_events(&[REPORT_RESOLVED]),
+            "account" => dispatcher.declare_events(&[ACCOUNT_SUSPENDED, ACCOUNT_REINSTATED]),
+            _ => dispatcher,
+        };
+        let subscriber = Arc::new(EventSubscriber::new(assembled.notify.clone()));
+        for topic in NOTIFIED_TOPICS {
+            dispatcher = dispatcher.subscribe(topic, subscriber.clone());
         }
-        if module.module == "payment" {
-            dispatcher = dispatcher.declare_events(&contracts::events::payment::TOPICS);
-        }
-        if module.module == "moderation" {
-            dispatcher = dispatcher.declare_events(&[REPORT_RESOLVED]);
-        }
-        if module.module == "account" {
-            dispatcher = dispatcher.declare_events(&[ACCOUNT_SUSPENDED, ACCOUNT_REINSTATED]);
+        if module.module == "notify" {
+            dispatcher =
+                dispatcher.register(notify::DELIVER_TOPIC, Arc::new(DeliveryHandler::new(assembled.notify.clone())));
         }
         if module.module == "mission" {
             // Settling a mission with thousands of contributors takes a while.
@@ -356,6 +388,12 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
+    let notifications = assembled.notify.clone();
+    let interval = Duration::from_secs(assembled.notify.settings().sweep_interval_secs.max(1));
+    spawn_periodic("notification retention", interval, shutdown.child_token(), move || {
+        let notifications = notifications.clone();
+        async move { notifications.sweep().await.map(|_| ()) }
+    });
     let reload = Duration::from_millis(settings.auth.suspension_reload_ms.max(100));
     tokio::spawn(assembled.accounts.clone().run_suspension_sync(reload, shutdown.child_token()));
     tokio::spawn(assembled.order_hot.clone().run(shutdown.child_token()));

@@ -107,6 +107,35 @@ impl Hub {
         }
     }
 
+    /// Queues an already-built frame on this instance's sockets of `account_id` (a
+    /// notification, say); a full queue disconnects the socket as for messages.
+    pub fn deliver_frame(&self, account_id: i64, frame: &str) {
+        let frame: Arc<str> = Arc::from(frame);
+        let mut too_slow = Vec::new();
+        {
+            let sockets = self.sockets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (id, tx) in sockets.get(&account_id).into_iter().flatten() {
+                if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(frame.clone()) {
+                    too_slow.push(*id);
+                }
+            }
+        }
+        for socket in too_slow {
+            tracing::warn!(account = account_id, socket, "chat socket too slow; disconnecting");
+            metrics::counter!("chat_slow_consumers_total").increment(1);
+            self.unregister(account_id, socket);
+        }
+    }
+
+    /// Accounts with at least one socket on this instance.
+    pub fn local_accounts(&self) -> Vec<i64> {
+        self.sockets.read().map(|s| s.keys().copied().collect()).unwrap_or_default()
+    }
+
+    pub fn has_local_socket(&self, account_id: i64) -> bool {
+        self.sockets.read().map(|s| s.contains_key(&account_id)).unwrap_or(false)
+    }
+
     /// Tells every local socket that deliveries may have been missed (pub/sub reconnected,
     /// or this instance lagged): clients catch up with `GET …/messages?after=`.
     pub fn resync_all(&self) {
@@ -122,9 +151,32 @@ impl Hub {
     }
 }
 
+/// What is published on [`crate::FRAMES_CHANNEL`]: a frame for every socket of one account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DirectFrame {
+    pub account_id: i64,
+    pub frame: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_direct_frame_reaches_every_socket_of_that_account_only() {
+        let hub = Hub::new();
+        let (_a1, mut rx_a1) = hub.register(1);
+        let (_a2, mut rx_a2) = hub.register(1);
+        let (_b, mut rx_b) = hub.register(2);
+        hub.deliver_frame(1, r#"{"type":"notification"}"#);
+        assert_eq!(&*rx_a1.try_recv().unwrap(), r#"{"type":"notification"}"#);
+        assert!(rx_a2.try_recv().is_ok());
+        assert!(rx_b.try_recv().is_err());
+        let mut accounts = hub.local_accounts();
+        accounts.sort_unstable();
+        assert_eq!(accounts, vec![1, 2]);
+        assert!(hub.has_local_socket(2) && !hub.has_local_socket(3));
+    }
 
     fn event(members: Vec<i64>, origin: Option<Origin>) -> Event {
         Event { message: serde_json::json!({"id": 1}), members, origin, frame: None }

@@ -1,16 +1,20 @@
 //! Rooms, membership, persisted messages and their live fan-out.
 
 use crate::error::ChatError;
+use crate::hub::DirectFrame;
 use crate::hub::{Event, Hub, Origin};
 use crate::repo::{self, MessageRow, RoomRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use contracts::account::{AccountService, ProfileQuery, PublicProfile};
-use contracts::chat::{ChatService, ChatSummary, UnreadRoom};
+use contracts::chat::{ChatService, ChatSummary, LiveSockets, UnreadRoom};
+use contracts::events::ChatMessagePosted;
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::{Page, ServiceError};
+use platform::cache::SharedCache;
 use platform::clock::{SharedClock, from_db};
 use platform::db::{Db, DbError};
+use platform::outbox::Outbox;
 use platform::pubsub::SharedPubSub;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -20,6 +24,23 @@ use utoipa::ToSchema;
 
 /// The pub/sub channel every instance listens on.
 pub const EVENTS_CHANNEL: &str = "chat:events";
+/// Frames for all sockets of one account (notifications), from any instance.
+pub const FRAMES_CHANNEL: &str = "chat:frames";
+/// The outbox table of the chat module's events (`chat.message_posted`).
+pub const OUTBOX_TABLE: &str = "chat_outbox";
+/// The topics the chat module publishes.
+pub const EVENT_TOPICS: [&str; 1] = ["chat.message_posted"];
+/// An account with a socket on some instance has this cache key, refreshed every
+/// [`PRESENCE_REFRESH`] while it stays connected and dropped when its last local socket
+/// closes (or after [`PRESENCE_TTL`] when its instance died).
+const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const PRESENCE_REFRESH: std::time::Duration = std::time::Duration::from_secs(20);
+/// Characters of a message body carried by its event (notification previews).
+const PREVIEW_CHARS: usize = 100;
+
+fn presence_key(account_id: i64) -> String {
+    format!("chat:online:{account_id}")
+}
 pub const MAX_BODY_CHARS: usize = 4000;
 pub const MAX_MEMBERS: usize = 100;
 /// Rooms listed by `GET /chat/rooms` (the most recently active).
@@ -92,15 +113,47 @@ pub fn check_body(raw: &str) -> Result<String, ChatError> {
 
 pub struct Chat {
     db: Db,
+    outbox: Outbox,
     accounts: Arc<dyn AccountService>,
     pubsub: SharedPubSub,
+    cache: SharedCache,
     hub: Arc<Hub>,
     clock: SharedClock,
 }
 
 impl Chat {
-    pub fn new(db: Db, accounts: Arc<dyn AccountService>, pubsub: SharedPubSub, clock: SharedClock) -> Self {
-        Chat { db, accounts, pubsub, hub: Arc::new(Hub::new()), clock }
+    pub fn new(
+        db: Db,
+        outbox: Outbox,
+        accounts: Arc<dyn AccountService>,
+        pubsub: SharedPubSub,
+        cache: SharedCache,
+        clock: SharedClock,
+    ) -> Self {
+        Chat { db, outbox, accounts, pubsub, cache, hub: Arc::new(Hub::new()), clock }
+    }
+
+    /// Marks the account present (it just opened a socket here).
+    pub async fn socket_opened(&self, account_id: i64) {
+        if let Err(e) = self.cache.set(&presence_key(account_id), "1", PRESENCE_TTL).await {
+            tracing::warn!(error = %e, account_id, "could not record chat presence");
+        }
+    }
+
+    /// Drops the account's presence when its last socket on this instance closed; another
+    /// instance holding a socket of it sets it again within [`PRESENCE_REFRESH`].
+    pub async fn socket_closed(&self, account_id: i64) {
+        if !self.hub.has_local_socket(account_id)
+            && let Err(e) = self.cache.delete(&presence_key(account_id)).await
+        {
+            tracing::warn!(error = %e, account_id, "could not clear chat presence");
+        }
+    }
+
+    async fn refresh_presence(&self) {
+        for account_id in self.hub.local_accounts() {
+            self.socket_opened(account_id).await;
+        }
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -114,9 +167,22 @@ impl Chat {
     /// Forwards published chat events to this instance's sockets until `shutdown`.
     pub async fn run_fanout(self: Arc<Self>, shutdown: CancellationToken) {
         let mut events = self.pubsub.subscribe(EVENTS_CHANNEL);
+        let mut frames = self.pubsub.subscribe(FRAMES_CHANNEL);
         let mut reconnections = self.pubsub.reconnections();
+        let mut presence = tokio::time::interval(PRESENCE_REFRESH);
+        presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                received = frames.recv() => match received {
+                    Ok(raw) => match serde_json::from_str::<DirectFrame>(&raw) {
+                        Ok(direct) => self.hub.deliver_frame(direct.account_id, &direct.frame),
+                        Err(e) => tracing::warn!(error = %e, "unreadable direct frame"),
+                    },
+                    // Missed frames are notifications: sockets catch up with the inbox on resync.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.hub.resync_all(),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                _ = presence.tick() => self.refresh_presence().await,
                 received = events.recv() => match received {
                     Ok(raw) => match serde_json::from_str::<Event>(&raw) {
                         Ok(event) => self.hub.deliver(&event),
@@ -266,6 +332,7 @@ impl Chat {
     pub async fn post(&self, sender: i64, room_id: i64, body: &str, socket: Option<u64>) -> Result<Message, ChatError> {
         let body = check_body(body)?;
         let now = self.clock.now();
+        let outbox = self.outbox.clone();
         let (row, members) = self
             .db
             .tx(move |conn| {
@@ -273,12 +340,23 @@ impl Chat {
                     return Err(ChatError::NotFound);
                 }
                 let row = repo::insert_message(conn, room_id, sender, &body, now)?;
-                // Members who blocked the sender do not get it live.
                 let members = repo::members(conn, room_id)?;
+                let room_name = repo::room(conn, room_id)?.and_then(|r| r.name);
+                let event = ChatMessagePosted {
+                    message_id: row.id,
+                    room_id,
+                    sender_id: sender,
+                    room_name,
+                    preview: row.body.chars().take(PREVIEW_CHARS).collect(),
+                    members: members.clone(),
+                };
+                outbox.publish(conn, now, &event)?;
+                // Members who blocked the sender do not get it live.
                 let blockers = repo::blockers_of(conn, sender, &members)?;
                 Ok((row, members.into_iter().filter(|m| !blockers.contains(m)).collect::<Vec<i64>>()))
             })
             .await?;
+        self.outbox.wake();
         let message = Message::from(row);
         metrics::counter!("chat_messages_total").increment(1);
         let event = Event {
@@ -473,6 +551,37 @@ impl ChatService for Chat {
                 })
                 .collect(),
         })
+    }
+}
+
+#[async_trait]
+impl LiveSockets for Chat {
+    async fn online(&self, account_ids: &[i64]) -> Result<Vec<i64>, ServiceError> {
+        let mut online = Vec::new();
+        for &id in account_ids {
+            let present = match self.cache.get(&presence_key(id)).await {
+                Ok(value) => value.is_some(),
+                // Without the cache only this instance's sockets are known.
+                Err(e) => {
+                    tracing::warn!(error = %e, "chat presence unknown; using local sockets");
+                    false
+                }
+            };
+            if present || self.hub.has_local_socket(id) {
+                online.push(id);
+            }
+        }
+        Ok(online)
+    }
+
+    async fn push_frame(&self, account_id: i64, frame: String) -> Result<(), ServiceError> {
+        let direct = DirectFrame { account_id, frame };
+        let raw = serde_json::to_string(&direct).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if let Err(e) = self.pubsub.publish(FRAMES_CHANNEL, &raw).await {
+            tracing::warn!(error = %e, account_id, "frame publish failed; delivering locally only");
+            self.hub.deliver_frame(account_id, &direct.frame);
+        }
+        Ok(())
     }
 }
 

@@ -59,6 +59,7 @@ pub async fn connect(
         .map_err(|e| ApiError::bad_request("validation_failed", format!("not a WebSocket upgrade: {e}")))?;
     let chat = chat.into_inner();
     let (socket_id, outgoing) = chat.hub().register(user.account_id);
+    chat.socket_opened(user.account_id).await;
     actix_web::rt::spawn(run_socket(chat, user, suspensions, socket_id, session, stream, outgoing));
     Ok(response)
 }
@@ -142,6 +143,7 @@ async fn run_socket(
         }
     };
     chat.hub().unregister(user.account_id, socket_id);
+    chat.socket_closed(user.account_id).await;
     let _ = session.close(reason).await;
 }
 

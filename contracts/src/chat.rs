@@ -27,3 +27,13 @@ pub struct ChatSummary {
 pub trait ChatService: Send + Sync {
     async fn unread_summary(&self, account_id: i64, limit: u32) -> Result<ChatSummary, ServiceError>;
 }
+
+/// The chat module's sockets, as other modules (notifications) use them.
+#[async_trait]
+pub trait LiveSockets: Send + Sync {
+    /// Those of `account_ids` with at least one open socket on any instance.
+    async fn online(&self, account_ids: &[i64]) -> Result<Vec<i64>, ServiceError>;
+    /// Queues `frame` (a JSON text frame) on every open socket of the account, on every
+    /// instance. Best effort: a socket that misses it catches up through the HTTP API.
+    async fn push_frame(&self, account_id: i64, frame: String) -> Result<(), ServiceError>;
+}

@@ -14,7 +14,7 @@
 //! - payloads carry what subscribers need to act without calling back (ids, the parties,
 //!   amounts, names as they were), and only grow: fields are added, never renamed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A fact one module announces.
 pub trait Event: Serialize {
@@ -23,6 +23,83 @@ pub trait Event: Serialize {
     /// Unique per occurrence; publishing twice under one key stores the event once.
     fn dedupe_key(&self) -> String;
 }
+
+/// Declares an event type's topic and dedupe key in one line each.
+macro_rules! event {
+    ($ty:ty, $topic:expr, |$s:ident| $key:expr) => {
+        impl Event for $ty {
+            fn topic(&self) -> &'static str {
+                $topic
+            }
+            fn dedupe_key(&self) -> String {
+                let $s = self;
+                $key
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// mission
+
+/// A mission became open (its stake moved). Published by `mission`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionCreated {
+    pub mission_id: i64,
+    pub creator_id: i64,
+    pub streamer_id: i64,
+    pub title: String,
+    pub stake: i64,
+}
+event!(MissionCreated, "mission.mission_created", |e| format!("mission_created:{}", e.mission_id));
+
+/// A contribution's points reached the mission's escrow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionContributed {
+    pub mission_id: i64,
+    pub contribution_id: i64,
+    pub account_id: i64,
+    pub streamer_id: i64,
+    pub title: String,
+    pub amount: i64,
+}
+event!(MissionContributed, "mission.mission_contribution", |e| format!("mission_contribution:{}", e.contribution_id));
+
+/// A mission was settled; one event per contributor, with what came back to them.
+/// `status` is `succeeded`, `failed`, `rejected` or `expired`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionSettled {
+    pub mission_id: i64,
+    pub account_id: i64,
+    pub streamer_id: i64,
+    pub title: String,
+    pub status: String,
+    /// What this contributor put in.
+    pub contributed: i64,
+    /// What went back to their wallet (0 when the mission succeeded).
+    pub refunded: i64,
+    /// The whole pool (paid to the streamer when the mission succeeded).
+    pub pool: i64,
+}
+event!(MissionSettled, "mission.mission_settled", |e| format!("mission_settled:{}:{}", e.mission_id, e.account_id));
+
+// ---------------------------------------------------------------------------------------
+// chat
+
+/// A message was stored in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessagePosted {
+    pub message_id: i64,
+    pub room_id: i64,
+    pub sender_id: i64,
+    /// The room's name (None for direct rooms).
+    pub room_name: Option<String>,
+    /// The first characters of the body.
+    pub preview: String,
+    /// The room's members when the message was stored (the sender included).
+    pub members: Vec<i64>,
+}
+event!(ChatMessagePosted, "chat.message_posted", |e| format!("chat_message:{}", e.message_id));
 
 /// Payment events (`payment.*`), published by the `payment` module's outbox. Each maps to a
 /// notification kind of the same name (API.md, "Notifications").
@@ -171,3 +248,26 @@ impl Event for ReportResolved {
 }
 
 pub const REPORT_RESOLVED: &str = "moderation.report_resolved";
+
+/// Every topic the notification module subscribes to, in one place (the events' own
+/// constants: order in `contracts::order`, payment in [`payment`], account and moderation
+/// below).
+pub const NOTIFIED_TOPICS: [&str; 17] = [
+    "mission.mission_created",
+    "mission.mission_contribution",
+    "mission.mission_settled",
+    "chat.message_posted",
+    crate::order::ORDER_PLACED,
+    crate::order::ORDER_CANCELLED,
+    crate::order::ORDER_SHIPPED,
+    crate::order::ORDER_REFUNDED,
+    crate::order::RETURN_REQUESTED,
+    crate::order::RETURN_REJECTED,
+    crate::order::SALE_CONFIRMED,
+    "payment.charge_confirmed",
+    "payment.charge_refunded",
+    "payment.payout_paid",
+    "payment.payout_failed",
+    ACCOUNT_SUSPENDED,
+    REPORT_RESOLVED,
+];

@@ -3,7 +3,9 @@
 //!
 //! - Tables (`migrations/mission/`): `missions`, `mission_contributions` (the creator's
 //!   stake is the first), `mission_hidden` (hidden by moderation: out of lists, money flows
-//!   go on), `mission_outbox` (settlements and result emails). Implements `ModerationTarget`.
+//!   go on), `mission_outbox` (settlements, result emails, and the events
+//!   `mission.mission_created`, `mission.mission_contribution`, `mission.mission_settled`).
+//!   Implements `ModerationTarget`.
 //! - Endpoints: `/api/v1/missions`, `/missions/{id}`, `/missions/{id}/contributions`,
 //!   `/missions/{id}/decision` ([`http::configure`]).
 //! - Workers, all started by `app`: the expiry sweep (`Missions::sweep`,
@@ -23,7 +25,7 @@ mod settle;
 
 pub use error::MissionError;
 pub use repo::ListFilter;
-pub use service::{Contribution, Decision, Mission, Missions, NewMissionRequest, SETTLE_TOPIC, escrow};
+pub use service::{Contribution, Decision, EVENT_TOPICS, Mission, Missions, NewMissionRequest, SETTLE_TOPIC, escrow};
 pub use settings::MissionSettings;
 pub use settle::Settlement;
 

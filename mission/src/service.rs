@@ -15,13 +15,14 @@ use crate::settings::MissionSettings;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use contracts::account::AccountService;
+use contracts::events::{MissionContributed, MissionCreated};
 use contracts::mission::{MissionBrief, MissionService};
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{Page, PageRequest, Role, ServiceError};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
-use platform::db::{Db, DbError};
+use platform::db::{Db, DbConn, DbError};
 use platform::outbox::Outbox;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,6 +30,9 @@ use utoipa::ToSchema;
 
 /// The outbox topic whose handler settles a decided or expired mission.
 pub const SETTLE_TOPIC: &str = "mission.settle";
+/// The events the mission module publishes (`contracts::events`).
+pub const EVENT_TOPICS: [&str; 3] =
+    ["mission.mission_created", "mission.mission_contribution", "mission.mission_settled"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Mission {
@@ -280,7 +284,9 @@ impl Missions {
             Err(e) => return Err(e.into()),
         }
         let row = self.load(id).await?;
-        self.db.tx(move |conn| repo::activate(conn, &row, now)).await?;
+        let outbox = self.outbox.clone();
+        self.db.tx(move |conn| activate(&outbox, conn, &row, now)).await?;
+        self.outbox.wake();
         self.get(id).await
     }
 
@@ -290,7 +296,9 @@ impl Missions {
             CancelOutcome::AlreadyApplied(_) => {
                 let row = self.load(id).await?;
                 let now = self.clock.now();
-                self.db.tx(move |conn| repo::activate(conn, &row, now)).await?;
+                let outbox = self.outbox.clone();
+                self.db.tx(move |conn| activate(&outbox, conn, &row, now)).await?;
+                self.outbox.wake();
             }
             CancelOutcome::Cancelled => {
                 self.db.tx(move |conn| repo::void(conn, id)).await?;
@@ -397,7 +405,9 @@ impl Missions {
             Err(e) => return Err(e.into()),
         }
         let row = self.db.run(move |conn| repo::find_contribution(conn, id)).await?.ok_or(MissionError::NotFound)?;
-        self.db.tx(move |conn| repo::complete_contribution(conn, &row)).await?;
+        let (outbox, now) = (self.outbox.clone(), self.clock.now());
+        self.db.tx(move |conn| complete_contribution(&outbox, conn, &row, now)).await?;
+        self.outbox.wake();
         metrics::counter!("mission_contributions_total").increment(1);
         let row = self.db.run(move |conn| repo::find_contribution(conn, id)).await?.ok_or(MissionError::NotFound)?;
         Ok(row.into())
@@ -411,12 +421,14 @@ impl Missions {
             return Ok(());
         }
         let outcome = self.wallets.cancel(&contribution_key(row.mission_id, row.id)).await?;
+        let (outbox, now) = (self.outbox.clone(), self.clock.now());
         self.db
             .tx(move |conn| match &outcome {
-                CancelOutcome::AlreadyApplied(_) => repo::complete_contribution(conn, &row),
+                CancelOutcome::AlreadyApplied(_) => complete_contribution(&outbox, conn, &row, now),
                 CancelOutcome::Cancelled => repo::fail_contribution(conn, &row),
             })
             .await?;
+        self.outbox.wake();
         Ok(())
     }
 
@@ -506,6 +518,45 @@ impl Missions {
         let (rows, total) = self.db.run(move |conn| repo::contributions(conn, mission_id, page)).await?;
         Ok(Page::new(rows.into_iter().map(Contribution::from).collect(), page, total))
     }
+}
+
+/// `funding → open`, announcing `mission.mission_created` in the same transaction.
+fn activate(outbox: &Outbox, conn: &mut DbConn, row: &MissionRow, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let activated = repo::activate(conn, row, now)?;
+    if activated {
+        let event = MissionCreated {
+            mission_id: row.id,
+            creator_id: row.creator_id,
+            streamer_id: row.streamer_id,
+            title: row.title.clone(),
+            stake: row.stake,
+        };
+        outbox.publish(conn, now, &event)?;
+    }
+    Ok(activated)
+}
+
+/// `pending → done`, announcing `mission.mission_contribution` in the same transaction.
+/// The creator's stake is announced as the mission's creation, not as a contribution.
+fn complete_contribution(
+    outbox: &Outbox,
+    conn: &mut DbConn,
+    row: &ContributionRow,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let completed = repo::complete_contribution(conn, row)?;
+    if completed && let Some(mission) = repo::find(conn, row.mission_id)? {
+        let event = MissionContributed {
+            mission_id: row.mission_id,
+            contribution_id: row.id,
+            account_id: row.account_id,
+            streamer_id: mission.streamer_id,
+            title: mission.title,
+            amount: row.amount,
+        };
+        outbox.publish(conn, now, &event)?;
+    }
+    Ok(completed)
 }
 
 fn enqueue_settlement(

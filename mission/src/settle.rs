@@ -1,12 +1,14 @@
 //! Settlement, run by the outbox after a decision or an expiry, exactly once in effect:
 //! every transfer is keyed (`mission:{id}:payout`, `mission:{id}:refund:{account}`), so a
 //! retried or crashed handler repeats nothing; the result emails are enqueued in the same
-//! transaction that sets `settled`, one per person (deduplicated by key).
+//! transaction that sets `settled`, one per person (deduplicated by key), next to one
+//! `mission.mission_settled` event per contributor (their refund, for notifications).
 
 use crate::error::MissionError;
 use crate::repo::{self, TERMINAL_STATUSES};
 use crate::service::{Missions, escrow};
 use async_trait::async_trait;
+use contracts::events::MissionSettled;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use futures::{StreamExt, TryStreamExt};
 use platform::mailer::{Email, MAIL_TOPIC};
@@ -140,6 +142,19 @@ impl Missions {
                 },
             ));
         }
+        let settled_events: Vec<MissionSettled> = totals
+            .iter()
+            .map(|(account, amount)| MissionSettled {
+                mission_id: id,
+                account_id: *account,
+                streamer_id: mission.streamer_id,
+                title: mission.title.clone(),
+                status: mission.status.clone(),
+                contributed: *amount,
+                refunded: if mission.status == "succeeded" { 0 } else { *amount },
+                pool,
+            })
+            .collect();
         let now = self.clock().now();
         let outbox = self.outbox().clone();
         let settled_now = self
@@ -150,6 +165,9 @@ impl Missions {
                 }
                 for (key, email) in &emails {
                     outbox.enqueue(conn, now, MAIL_TOPIC, email, Some(key))?;
+                }
+                for event in &settled_events {
+                    outbox.publish(conn, now, event)?;
                 }
                 Ok::<_, MissionError>(true)
             })

@@ -180,6 +180,7 @@ struct Fx {
     message: i64,
     mission: i64,
     decision_mission: i64,
+    device: i64,
     row: i64,
     row_to_delete: i64,
     ad_slot_to_delete: i64,
@@ -420,6 +421,22 @@ fn rules() -> Vec<Rule> {
         rule("POST", "/api/v1/missions/{id}/decision", Only(Who::Streamer), OK, |fx, _| {
             Call::new().arg("id", fx.decision_mission).body(json!({ "result": "success" }))
         }),
+        // Notifications: everyone has an inbox; devices are their owner's.
+        rule("GET", "/api/v1/notifications", Authenticated, OK, |_, _| Call::new().query("limit=10&unread=true")),
+        rule("GET", "/api/v1/notifications/unread-count", Authenticated, OK, |_, _| Call::new()),
+        rule("POST", "/api/v1/notifications/read", Authenticated, NO_CONTENT, |_, _| {
+            Call::new().body(json!({ "all": true }))
+        }),
+        rule("POST", "/api/v1/notifications/devices", Authenticated, CREATED, |fx, _| {
+            Call::new().body(json!({ "platform": "android", "token": format!("matrix-token-{}", fx.n()) }))
+        }),
+        rule("DELETE", "/api/v1/notifications/devices/{id}", OwnerOnly(Who::Customer), NO_CONTENT, |fx, _| {
+            Call::new().arg("id", fx.device)
+        }),
+        rule("GET", "/api/v1/notifications/preferences", Authenticated, OK, |_, _| Call::new()),
+        rule("PUT", "/api/v1/notifications/preferences", Authenticated, OK, |_, _| {
+            Call::new().body(json!({ "muted_kinds": ["chat_message"] }))
+        }),
         // Feed.
         rule("GET", "/api/v1/feed", OptionalToken, OK, |_, _| Call::new().header("X-Country", "KR")),
         rule("GET", "/api/v1/admin/feed/rows", HasRole(Role::Admin), OK, |_, _| Call::new()),
@@ -658,6 +675,11 @@ async fn fixtures(app: &TestApp) -> Fx {
     let decision_mission: Mission =
         customer.post("/missions", &mission_body("Decide")).idempotency_key("m2").returns(201).await;
 
+    let device: Device = customer
+        .post("/notifications/devices", &json!({ "platform": "web", "token": "matrix-device" }))
+        .returns(201)
+        .await;
+
     let row_body = json!({ "row_provider_type": "NOTICE", "position": 40, "title": "Matrix notice" });
     let row: RowSetting = admin.post("/admin/feed/rows", &row_body).returns(201).await;
     let row_to_delete: RowSetting = admin.post("/admin/feed/rows", &row_body).returns(201).await;
@@ -706,6 +728,7 @@ async fn fixtures(app: &TestApp) -> Fx {
         message: message.id,
         mission: mission.id,
         decision_mission: decision_mission.id,
+        device: device.id,
         row: row.id,
         row_to_delete: row_to_delete.id,
         ad_slot_to_delete: ad_slot_to_delete.id,

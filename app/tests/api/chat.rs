@@ -21,11 +21,17 @@ pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     socket
 }
 
-/// The next JSON frame (pings and pongs skipped); panics after 10 s.
+/// Notification frames share the chat socket; these tests look at chat frames only.
+fn is_notification(text: &str) -> bool {
+    serde_json::from_str::<Value>(text).is_ok_and(|v| v["type"].as_str().is_some_and(|t| t.starts_with("notification")))
+}
+
+/// The next JSON chat frame (pings, pongs and notification frames skipped); panics after 10 s.
 pub(crate) async fn next_frame(socket: &mut Socket) -> ServerFrame {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("a frame within 10 s");
         match frame.expect("socket open").expect("no socket error") {
+            Frame::Text(text) if is_notification(&text) => continue,
             Frame::Text(text) => return serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
             Frame::Ping(_) | Frame::Pong(_) => continue,
             other => panic!("unexpected frame {other:?}"),
@@ -39,6 +45,7 @@ pub(crate) async fn silent(socket: &mut Socket, wait: Duration) -> bool {
         match tokio::time::timeout(wait, socket.next()).await {
             Err(_) => return true,
             Ok(Some(Ok(Frame::Ping(_) | Frame::Pong(_)))) => continue,
+            Ok(Some(Ok(Frame::Text(text)))) if is_notification(&text) => continue,
             Ok(other) => {
                 eprintln!("unexpected: {other:?}");
                 return false;

@@ -36,6 +36,14 @@ const METRICS: &[&str] = &[
     "feed_requests_total",
     "feed_provider_calls_total",
     "feed_provider_duration_seconds",
+    "notifications_created_total",
+    "notifications_updated_total",
+    "notifications_delivered_total",
+    "notifications_swept_total",
+    "notification_delivery_seconds",
+    "notify_push_total",
+    "notify_push_retries_total",
+    "notify_fcm_token_fetches_total",
     "moderation_reports_total",
     "moderation_resolutions_total",
     "moderation_reports_resolved_total",
@@ -45,7 +53,8 @@ const METRICS: &[&str] = &[
 ];
 
 /// The metrics rendered as histograms (the recorder gives buckets to names ending `_seconds`).
-const HISTOGRAMS: &[&str] = &["http_request_duration_seconds", "feed_provider_duration_seconds"];
+const HISTOGRAMS: &[&str] =
+    &["http_request_duration_seconds", "feed_provider_duration_seconds", "notification_delivery_seconds"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -372,7 +381,7 @@ fn every_listed_metric_is_recorded_by_the_code() {
         }
     }
     let mut code = String::new();
-    for krate in ["platform", "account", "payment", "order", "chat", "mission", "feed", "moderation", "app"] {
+    for krate in ["platform", "account", "payment", "order", "chat", "mission", "feed", "moderation", "notify", "app"] {
         sources(&repo_root().join(krate).join("src"), &mut code);
     }
     for name in METRICS {

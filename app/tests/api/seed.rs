@@ -25,6 +25,7 @@ async fn seed_demo_fills_every_module_and_is_idempotent() {
     let first = app::seed::seed_demo(&app.assembled).await.unwrap();
     assert!(first.changed_anything());
     assert_eq!((first.accounts_created, first.products_created, first.feed_rows_created), (7, 9, 8), "{first}");
+    assert_eq!(first.notifications_created, 2, "{first}");
     assert_eq!((first.reports_created, first.blocks_created), (1, 1), "{first}");
 
     let ara = app.login_user("ara@demo.example", app::seed::DEMO_PASSWORD).await;

@@ -425,6 +425,15 @@ pub enum ServerFrame {
     },
     /// The server lost messages it could not deliver live: catch up over HTTP.
     Resync,
+    /// A notification for the socket's account, with its unread count.
+    Notification {
+        notification: Notification,
+        unread_count: i64,
+    },
+    /// Some of the account's notifications were marked read (another tab, say).
+    NotificationsRead {
+        unread_count: i64,
+    },
     /// Moderation hid a message of one of the user's rooms.
     MessageHidden {
         room_id: i64,
@@ -440,6 +449,8 @@ impl ServerFrame {
             ServerFrame::Ack { .. } => "ack",
             ServerFrame::Error { .. } => "error",
             ServerFrame::Resync => "resync",
+            ServerFrame::Notification { .. } => "notification",
+            ServerFrame::NotificationsRead { .. } => "notifications_read",
             ServerFrame::MessageHidden { .. } => "message_hidden",
         }
     }
@@ -471,6 +482,48 @@ impl ServerFrame {
             _ => None,
         }
     }
+}
+
+// Notifications.
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub data: Value,
+    pub read: bool,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPage {
+    pub items: Vec<Notification>,
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnreadCount {
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub id: i64,
+    pub platform: String,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    pub muted_kinds: Vec<String>,
 }
 
 // Missions.

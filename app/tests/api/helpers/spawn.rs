@@ -41,6 +41,8 @@ pub struct TestOptions {
     pub wallet_wrapper: Option<WalletWrapper>,
     /// Wraps each feed provider (counting calls, hanging).
     pub feed_provider_wrapper: Option<feed::ProviderWrapper>,
+    /// Replaces the push sender (counting pushes).
+    pub push: Option<Arc<dyn notify::PushSender>>,
 }
 
 impl TestOptions {
@@ -58,6 +60,7 @@ pub fn migrations() -> Vec<&'static platform::db::Migrations> {
         &chat::MIGRATIONS,
         &mission::MIGRATIONS,
         &feed::MIGRATIONS,
+        &notify::MIGRATIONS,
         &moderation::MIGRATIONS,
     ]
 }
@@ -170,6 +173,7 @@ impl Server {
             mailer: None,
             wallet_wrapper: options.wallet_wrapper.clone(),
             feed_provider_wrapper: options.feed_provider_wrapper.clone(),
+            push: options.push.clone(),
         };
         // Each app runs in its own thread and actix System, like a separate process: dropping
         // the TestApp stops it completely.
