@@ -27,7 +27,7 @@ function NavLink({ href, children, current }) {
 function Bell({ path }) {
   const count = useStore(unread);
   return html`<li class="bell">
-    <a href="/notifications" aria-current=${path === "/notifications" ? "page" : undefined}><span aria-hidden="true">🔔 </span>${t("nav.notifications")}</a>
+    <a href="/notifications" aria-current=${path === "/notifications" ? "page" : undefined}><svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"/></svg>${t("nav.notifications")}</a>
     ${count > 0 && html`<span class="badge" role="status"><span aria-hidden="true">${count > 99 ? "99+" : count}</span><span class="visually-hidden">${t("notifications.unread_n", { n: count })}</span></span>`}
   </li>`;
 }

@@ -371,6 +371,7 @@ export default {
   "admin.no_reports": "No reports here.",
   "admin.no_preview": "No preview was kept.",
   "admin.open_on_target": "{n} open reports on it",
+  "admin.target_owner": "Its owner",
   "admin.see_target": "See it",
   "admin.as_reported": "As it was when reported",
   "admin.resolve": "Resolve",

@@ -371,6 +371,7 @@ export default {
   "admin.no_reports": "신고가 없습니다.",
   "admin.no_preview": "남겨진 미리보기가 없습니다.",
   "admin.open_on_target": "처리 대기 신고 {n}건",
+  "admin.target_owner": "소유자",
   "admin.see_target": "대상 보기",
   "admin.as_reported": "신고 당시의 내용",
   "admin.resolve": "처리",

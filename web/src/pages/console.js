@@ -2,7 +2,7 @@
 // reported, and dismiss / hide / suspend), accounts (search, suspend, reinstate), the
 // ledger audit (with charges needing attention and an order lookup), one order with
 // refunds, and the parked outbox rows with retry.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, query } from "../api.js";
 import { t } from "../i18n.js";
 import { localInputValue } from "../format.js";
@@ -41,7 +41,8 @@ function ReportSummary({ report, link }) {
     <span class="status">${t(`target.${report.target_type}`)} #${report.target_id}</span>
     <span class="status">${t(`reason.${report.reason}`)}</span> <${Status} value=${report.status} />
     ${report.open_reports_on_target > 1 && html` <span class="badge">${t("admin.open_on_target", { n: report.open_reports_on_target })}</span>`}
-    <div class="muted"><${Time} value=${report.created_at} />${where && html` · <a href=${where}>${t("admin.see_target")}</a>`}</div>
+    <div class="muted"><${Time} value=${report.created_at} />${where && html` · <a href=${where}>${t("admin.see_target")}</a>`}
+      ${report.target_owner_id && html` · <a href=${`/admin/accounts${query({ id: report.target_owner_id })}`}>${t("admin.target_owner")}</a>`}</div>
     ${report.details && html`<p>${report.details}</p>`}
   </div>`;
 }
@@ -128,7 +129,8 @@ export function Report({ params }) {
             </div>
           </form>`
         : html`<${Notice} kind="ok">${t("admin.resolved_as", { action: r.resolution ? t(`resolution.${r.resolution.action || r.resolution}`) : "—" })}
-            ${r.resolved_at && html` · <${Time} value=${r.resolved_at} />`}<//>`}`}
+            ${r.resolved_at && html` · <${Time} value=${r.resolved_at} />`}
+            ${r.resolution_note && html`<div>${r.resolution_note}</div>`}<//>`}`}
     <p><a href="/admin/reports">${t("admin.reports")}</a></p>
   </section>`;
 }
@@ -173,6 +175,10 @@ export function Accounts() {
   const wanted = Number(loc.query.get("id")) || null;
   const list = useAsync(() => api(`/admin/accounts${query({ q: q.trim(), role, page, size: 20 })}`), [q, role, page]);
   const one = useAsync(() => (wanted ? api(`/accounts/${wanted}`) : Promise.resolve(null)), [wanted]);
+  // Opened from a report: search for the reported account by its name.
+  useEffect(() => {
+    if (one.data && !q) setQ(one.data.name);
+  }, [one.data]);
   const data = list.data;
   const update = (changed) => list.setData((old) => ({ ...old, items: old.items.map((a) => (a.id === changed.id ? { ...a, ...changed } : a)) }));
   return html`<section>

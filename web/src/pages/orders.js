@@ -85,7 +85,9 @@ export function OrderLines({ order, actions, onChanged }) {
   const [picked, setPicked] = useState(() => new Set(order.items.map((l) => l.item_id)));
   const [open, setOpen] = useState(null);
   const [done, setDone] = useState(null);
-  const selectable = order.items.length > 1;
+  const actionable = (line) => actions.some((a) => APPLIES[a.applies || a.id].includes(line.status));
+  // A choice only when more than one line can still change.
+  const selectable = order.items.filter(actionable).length > 1;
   const eligible = (action) => order.items.filter((l) => picked.has(l.item_id) && APPLIES[action.applies || action.id].includes(l.status));
   const run = useSubmit(async (action) => {
     const lines = eligible(action);
@@ -102,7 +104,7 @@ export function OrderLines({ order, actions, onChanged }) {
   return html`<div>
     <ul class="list lines">
       ${order.items.map(
-        (line) => html`<${Line} key=${line.item_id} line=${line} selectable=${selectable} selected=${picked.has(line.item_id)}
+        (line) => html`<${Line} key=${line.item_id} line=${line} selectable=${selectable && actionable(line)} selected=${picked.has(line.item_id)}
           onSelect=${(on) => {
             const next = new Set(picked);
             if (on) next.add(line.item_id);
