@@ -39,7 +39,7 @@ def test_the_seller_ships_and_the_buyer_confirms(open_page, lang):
     expect(buyer).to_have_url(re.compile(r"/orders/\d+$"))
     order_id = buyer.url.rsplit("/", 1)[1]
     main = buyer.get_by_role("main")
-    expect(main.get_by_text(n.text("status.paid")).first).to_be_visible()
+    expect(main.get_by_text(n.text("status.paid"), exact=True).first).to_be_visible()
     # Not shipped yet: it can be cancelled, not confirmed.
     expect(main.get_by_role("button", name=n["Cancel"], exact=True)).to_be_visible()
     expect(main.get_by_role("button", name=n["Confirm purchase"], exact=True)).to_have_count(0)
@@ -56,7 +56,7 @@ def test_the_seller_ships_and_the_buyer_confirms(open_page, lang):
     smain.get_by_label(n["Tracking number"], exact=True).fill(f"CJ{order_id}0042")
     smain.get_by_role("button", name=n["Ship"], exact=True).click()
     expect(smain.get_by_text(n.text("seller.shipped_note"))).to_be_visible()
-    expect(smain.get_by_text(n.text("status.shipped")).first).to_be_visible()
+    expect(smain.get_by_text(n.text("status.shipped"), exact=True).first).to_be_visible()
     expect(smain.get_by_role("button", name=n["Ship"], exact=True)).to_have_count(0)
 
     # The buyer sees the shipment with its tracking number and confirms the purchase.
@@ -67,8 +67,8 @@ def test_the_seller_ships_and_the_buyer_confirms(open_page, lang):
     expect(main.get_by_role("button", name=n["Request return"], exact=True)).to_be_visible()
     main.get_by_role("button", name=n["Confirm purchase"], exact=True).click()
     expect(main.get_by_text(n.text("order.confirmed_note"))).to_be_visible()
-    expect(main.get_by_text(n.text("status.confirmed")).first).to_be_visible()
-    expect(main.get_by_text(n.text("status.completed")).first).to_be_visible()
+    expect(main.get_by_text(n.text("status.confirmed"), exact=True).first).to_be_visible()
+    expect(main.get_by_text(n.text("status.completed"), exact=True).first).to_be_visible()
     expect(main.get_by_role("button", name=n["Confirm purchase"], exact=True)).to_have_count(0)
 
     # The seller's sales count the confirmed line: price, fee and net.
