@@ -4,6 +4,7 @@ import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { expired, logout, restore, session } from "./api.js";
 import { lang, setLang, t } from "./i18n.js";
+import { unread } from "./notify.js";
 import { here, location$, match, navigate } from "./router.js";
 import { routes } from "./routes.js";
 import { useStore } from "./store.js";
@@ -20,6 +21,15 @@ function resolve(path) {
 function NavLink({ href, children, current }) {
   const active = href === "/" ? current === "/" : current === href || current.startsWith(`${href}/`);
   return html`<li><a href=${href} aria-current=${active ? "page" : undefined}>${children}</a></li>`;
+}
+
+/// The bell: the link keeps its name ("Notifications"); the unread count sits beside it.
+function Bell({ path }) {
+  const count = useStore(unread);
+  return html`<li class="bell">
+    <a href="/notifications" aria-current=${path === "/notifications" ? "page" : undefined}><svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"/></svg>${t("nav.notifications")}</a>
+    ${count > 0 && html`<span class="badge" role="status"><span aria-hidden="true">${count > 99 ? "99+" : count}</span><span class="visually-hidden">${t("notifications.unread_n", { n: count })}</span></span>`}
+  </li>`;
 }
 
 function Header({ account, path }) {
@@ -57,6 +67,7 @@ function Header({ account, path }) {
         ${account && html`<${NavLink} href="/wallet" current=${path}>${t("nav.wallet")}<//>`}
         ${account && html`<${NavLink} href="/chat" current=${path}>${t("nav.chat")}<//>`}
         ${account && html`<${NavLink} href="/missions" current=${path}>${t("nav.missions")}<//>`}
+        ${account && html`<${Bell} path=${path} />`}
         ${role === "seller" && html`<${NavLink} href="/seller" current=${path}>${t("nav.seller")}<//>`}
         ${role === "streamer" && html`<${NavLink} href="/streamer" current=${path}>${t("nav.streamer")}<//>`}
         ${role === "admin" && html`<${NavLink} href="/admin" current=${path}>${t("nav.admin")}<//>`}

@@ -10,8 +10,12 @@ const chat = () => import("./pages/chat.js");
 const seller = () => import("./pages/seller.js");
 const streamer = () => import("./pages/streamer.js");
 const admin = () => import("./pages/admin.js");
+const console_ = () => import("./pages/console.js");
+const payouts = () => import("./pages/payouts.js");
+const notifications = () => import("./pages/notifications.js");
 
 const CUSTOMER = ["customer"];
+const ADMIN = ["admin"];
 
 export const routes = [
   { path: "/", load: home, view: "Home", title: "nav.home" },
@@ -35,7 +39,17 @@ export const routes = [
   { path: "/seller/products/new", load: seller, view: "EditProduct", title: "seller.new", roles: ["seller"] },
   { path: "/seller/products/:id", load: seller, view: "EditProduct", title: "seller.edit", roles: ["seller"] },
   { path: "/seller/orders", load: seller, view: "SellerOrders", title: "seller.orders", roles: ["seller"] },
+  { path: "/seller/orders/:id", load: seller, view: "SellerOrder", title: "order.title", roles: ["seller"] },
+  { path: "/seller/sales", load: seller, view: "Sales", title: "seller.sales", roles: ["seller"] },
+  { path: "/payouts", load: payouts, view: "Payouts", title: "nav.payouts", roles: ["seller", "streamer"] },
+  { path: "/notifications", load: notifications, view: "Notifications", title: "nav.notifications", auth: true },
   { path: "/streamer", load: streamer, view: "Streamer", title: "nav.streamer", roles: ["streamer"] },
   { path: "/admin", load: admin, view: "FeedRows", title: "nav.admin", roles: ["admin"] },
-  { path: "/admin/ad-slots", load: admin, view: "AdSlots", title: "admin.slots", roles: ["admin"] },
+  { path: "/admin/ad-slots", load: admin, view: "AdSlots", title: "admin.slots", roles: ADMIN },
+  { path: "/admin/reports", load: console_, view: "Reports", title: "admin.reports", roles: ADMIN },
+  { path: "/admin/reports/:id", load: console_, view: "Report", title: "admin.report", roles: ADMIN },
+  { path: "/admin/accounts", load: console_, view: "Accounts", title: "admin.accounts", roles: ADMIN },
+  { path: "/admin/ledger", load: console_, view: "LedgerAudit", title: "admin.ledger", roles: ADMIN },
+  { path: "/admin/outbox", load: console_, view: "Outbox", title: "admin.outbox", roles: ADMIN },
+  { path: "/admin/orders/:id", load: console_, view: "AdminOrder", title: "order.title", roles: ADMIN },
 ];

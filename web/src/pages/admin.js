@@ -12,10 +12,15 @@ import { FeedRows as FeedView } from "./home.js";
 const ROW_TYPES = ["NOTICE", "QUICK_BUTTONS", "MY_WALLET", "BANNER", "NEW_PRODUCTS", "MY_CART", "MY_MISSIONS", "UNREAD_CHATS"];
 const PREVIEW_DELAY_MS = 300;
 
-function AdminNav() {
+/// The console's sections (the feed editor here, the operators' pages in console.js).
+export function AdminNav() {
   return html`<nav class="actions" aria-label=${t("nav.admin")}>
     <a href="/admin">${t("admin.rows")}</a>
     <a href="/admin/ad-slots">${t("admin.slots")}</a>
+    <a href="/admin/reports">${t("admin.reports")}</a>
+    <a href="/admin/accounts">${t("admin.accounts")}</a>
+    <a href="/admin/ledger">${t("admin.ledger")}</a>
+    <a href="/admin/outbox">${t("admin.outbox")}</a>
   </nav>`;
 }
 

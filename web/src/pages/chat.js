@@ -1,12 +1,15 @@
 // Chat: rooms with unread counts and last messages, and one room with live messages over
 // the socket, catch-up with `?after=` after a reconnect or a `resync` frame, older messages
-// when scrolled to the top, and read marks.
+// when scrolled to the top, and read marks; blocking a person (and the list of blocked
+// people), reporting a message, and messages hidden by the operators.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, query } from "../api.js";
 import { t } from "../i18n.js";
 import * as live from "../live.js";
+import { useNames } from "../names.js";
 import { navigate } from "../router.js";
-import { ErrorBox, Field, html, Loading, Sentinel, Time, useAsync, useSubmit } from "../ui.js";
+import { ErrorBox, Field, html, Loading, Notice, Sentinel, Time, useAsync, useSubmit } from "../ui.js";
+import { ReportButton } from "./report.js";
 
 const PAGE = 50;
 
@@ -36,6 +39,31 @@ function StartChat() {
   </section>`;
 }
 
+/// The people I blocked, each with "Unblock".
+function Blocked() {
+  const list = useAsync(() => api("/chat/blocks"), []);
+  const unblock = useSubmit(async (userId) => {
+    await api(`/chat/blocks/${userId}`, { method: "DELETE" });
+    list.setData((old) => ({ items: old.items.filter((b) => blockedId(b) !== userId) }));
+  });
+  const items = (list.data && list.data.items) || [];
+  const name = useNames(items.map(blockedId));
+  if (!items.length && !list.error) return null;
+  return html`<section class="card plain" aria-labelledby="blocked-title">
+    <h2 id="blocked-title">${t("chat.blocked_people")}</h2>
+    <${ErrorBox} error=${list.error || unblock.error} />
+    <ul class="list">
+      ${items.map(
+        (b) => html`<li key=${blockedId(b)}>${b.name || name(blockedId(b))}
+          <button type="button" class="link" onClick=${() => unblock.submit(blockedId(b))} aria-label=${t("chat.unblock_named", { name: b.name || name(blockedId(b)) })}>${t("chat.unblock")}</button></li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
+/// A block entry names the blocked account as `user_id` (or `id` with its profile).
+const blockedId = (b) => b.user_id ?? b.blocked_id ?? b.id;
+
 export function Rooms({ account }) {
   const rooms = useAsync(() => api("/chat/rooms"), []);
   useEffect(() => live.listen((e) => (e.type === "message" || (e.type === "open" && e.reconnect) || e.type === "resync") && rooms.reload()), []);
@@ -56,6 +84,7 @@ export function Rooms({ account }) {
       )}
     </ul>`}
     <${StartChat} />
+    <${Blocked} />
   </section>`;
 }
 
@@ -64,6 +93,28 @@ function merge(list, more) {
   const byId = new Map(list.map((m) => [m.id, m]));
   for (const m of more) byId.set(m.id, m);
   return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+function BlockButton({ user }) {
+  const blocks = useAsync(() => api("/chat/blocks"), [user.id]);
+  const blocked = Boolean(blocks.data && blocks.data.items.some((b) => blockedId(b) === user.id));
+  const toggle = useSubmit(async () => {
+    if (blocked) {
+      await api(`/chat/blocks/${user.id}`, { method: "DELETE" });
+      blocks.setData((old) => ({ items: old.items.filter((b) => blockedId(b) !== user.id) }));
+    } else {
+      const made = await api("/chat/blocks", { method: "POST", body: { user_id: user.id } });
+      blocks.setData((old) => ({ items: [...old.items, made || { user_id: user.id }] }));
+    }
+  });
+  if (!blocks.data) return null;
+  return html`<div class="actions">
+    <button type="button" class=${blocked ? "secondary" : "danger"} onClick=${toggle.submit} disabled=${toggle.pending}>
+      ${blocked ? t("chat.unblock_named", { name: user.name }) : t("chat.block_named", { name: user.name })}</button>
+    <${ReportButton} targetType="account" targetId=${user.id} label=${t("chat.report_person", { name: user.name })} />
+    ${blocked && html`<${Notice}>${t("chat.blocked_note")}<//>`}
+    <${ErrorBox} error=${toggle.error} />
+  </div>`;
 }
 
 export function Room({ params, account }) {
@@ -104,6 +155,9 @@ export function Room({ params, account }) {
     }, setError);
     return live.listen((event) => {
       if (event.type === "message" && event.message.room_id === roomId) setMessages((list) => merge(list, [event.message]));
+      else if (event.type === "message_hidden" && event.room_id === roomId) {
+        setMessages((list) => list.map((m) => (m.id === event.message_id ? { ...m, body: "", hidden: true } : m)));
+      }
       else if (event.type === "open") {
         setConnected(true);
         if (event.reconnect) catchUp();
@@ -150,10 +204,16 @@ export function Room({ params, account }) {
   });
 
   const members = new Map(((room.data && room.data.members) || []).map((m) => [m.id, m.name]));
+  // A direct room (two members) can block the other person.
+  const people = (room.data && room.data.members) || [];
+  const other = people.length === 2 ? people.find((m) => m.id !== account.id) : null;
   if (room.error) return html`<section><h1>${t("nav.chat")}</h1><${ErrorBox} error=${room.error} /></section>`;
   return html`<section class="chat">
     <h1>${room.data ? roomName(room.data, account.id) : t("nav.chat")}</h1>
-    <p class="muted" role="status">${connected ? t("chat.live") : t("chat.connecting")}</p>
+    <div class="room-bar">
+      <p class="muted" role="status">${connected ? t("chat.live") : t("chat.connecting")}</p>
+      ${other && html`<${BlockButton} user=${other} />`}
+    </div>
     <div class="messages" ref=${box} role="log" aria-label=${t("chat.messages")} tabindex="0"
       onScroll=${(e) => {
         const el = e.currentTarget;
@@ -163,7 +223,9 @@ export function Room({ params, account }) {
       ${messages.map(
         (m) => html`<div key=${m.id} class=${m.sender_id === account.id ? "msg mine" : "msg"}>
           <span class="meta">${members.get(m.sender_id) || `#${m.sender_id}`} · <${Time} value=${m.created_at} /></span>
-          ${m.body}
+          ${m.hidden ? html`<em class="muted">${t("chat.hidden")}</em>` : m.body}
+          ${!m.hidden && m.sender_id !== account.id &&
+          html`<${ReportButton} targetType="chat_message" targetId=${m.id} label=${t("chat.report_named", { name: members.get(m.sender_id) || `#${m.sender_id}` })} />`}
         </div>`,
       )}
     </div>

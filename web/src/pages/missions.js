@@ -6,26 +6,13 @@ import { t } from "../i18n.js";
 import { localInputValue, money } from "../format.js";
 import { location$, navigate } from "../router.js";
 import { useStore } from "../store.js";
+import { useNames } from "../names.js";
+import { ReportButton } from "./report.js";
 import { ErrorBox, Field, html, Loading, Money, Notice, Pager, problemOf, Status, Time, useAsync, useSubmit } from "../ui.js";
 
 const STATUSES = ["open", "succeeded", "failed", "rejected", "expired"];
 /// The pool of an open mission is re-read this often (there is no live mission event).
 export const POOL_POLL_MS = 5000;
-
-/// Public names of accounts, fetched once each.
-const names = new Map();
-export function useNames(ids) {
-  const [, setTick] = useState(0);
-  const key = [...new Set(ids)].sort().join(",");
-  useEffect(() => {
-    const missing = [...new Set(ids)].filter((id) => !names.has(id));
-    if (!missing.length) return;
-    Promise.all(missing.map((id) => api(`/accounts/${id}`).then((p) => names.set(id, p.name), () => names.set(id, `#${id}`)))).then(() =>
-      setTick((n) => n + 1),
-    );
-  }, [key]);
-  return (id) => names.get(id) || `#${id}`;
-}
 
 function useStreamers(q) {
   return useAsync(() => api(`/accounts${query({ q, role: "streamer", page: 0, size: 50 })}`), [q]);
@@ -205,5 +192,6 @@ export function Mission({ params, account }) {
       <${ErrorBox} error=${decide.error} />
     </div>`}
     <${Contributions} id=${params.id} version=${version} />
+    ${account.id !== m.creator_id && html`<${ReportButton} targetType="mission" targetId=${m.id} label=${t("mission.report")} />`}
   </article>`;
 }

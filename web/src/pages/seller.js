@@ -6,11 +6,14 @@ import { t } from "../i18n.js";
 import { location$, navigate } from "../router.js";
 import { useStore } from "../store.js";
 import { ErrorBox, Field, html, Loading, Money, Notice, Pager, problemOf, Status, Time, useAsync, useSubmit } from "../ui.js";
+import { OrderLines, OrderSummary, StatusFilter } from "./orders.js";
 
 function SellerNav() {
   return html`<nav class="actions" aria-label=${t("nav.seller")}>
     <a href="/seller">${t("seller.products")}</a>
     <a href="/seller/orders">${t("seller.orders")}</a>
+    <a href="/seller/sales">${t("seller.sales")}</a>
+    <a href="/payouts">${t("nav.payouts")}</a>
   </nav>`;
 }
 
@@ -145,11 +148,14 @@ function ProductForm({ product }) {
 export function SellerOrders() {
   const loc = useStore(location$);
   const page = Math.max(0, Number(loc.query.get("page")) || 0);
-  const list = useAsync(() => api(`/seller/orders${query({ page, size: 20 })}`), [page]);
+  const status = loc.query.get("status") || "";
+  const list = useAsync(() => api(`/seller/orders${query({ status, page, size: 20 })}`), [page, status]);
   const data = list.data;
+  const sum = (o, key) => o.items.reduce((n, l) => n + (l[key] || 0), 0);
   return html`<section>
     <h1>${t("seller.orders")}</h1>
     <${SellerNav} />
+    <${StatusFilter} status=${status} onChange=${(s) => navigate(`/seller/orders${query({ status: s })}`)} />
     <${ErrorBox} error=${list.error} />
     ${!data && !list.error && html`<${Loading} />`}
     ${data && data.items.length === 0 && html`<p class="muted">${t("orders.none")}</p>`}
@@ -157,11 +163,112 @@ export function SellerOrders() {
     html`<ul class="list">
       ${data.items.map(
         (o) => html`<li key=${o.id}>
-          <strong>${t("order.number", { id: o.id })}</strong> <${Status} value=${o.status} /> · <${Time} value=${o.created_at} /> · <${Money} value=${o.total} />
-          <ul>${o.items.map((l) => html`<li key=${l.item_id}>${l.product_name} — ${l.item_name} × ${l.quantity}${l.status ? html` <${Status} value=${l.status} />` : ""}</li>`)}</ul>
+          <a href=${`/seller/orders/${o.id}`}>${t("order.number", { id: o.id })}</a> <${Status} value=${o.status} /> · <${Time} value=${o.created_at} />
+          <div class="muted"><${Money} value=${o.total} /> · ${t("seller.fee")} <${Money} value=${sum(o, "fee")} /> · ${t("seller.net")} <${Money} value=${sum(o, "net")} /></div>
+          <ul>${o.items.map((l) => html`<li key=${l.item_id}>${l.product_name} — ${l.item_name} × ${l.quantity} <${Status} value=${l.status} /></li>`)}</ul>
         </li>`,
       )}
     </ul>
-    <${Pager} page=${data.page} size=${data.size} total=${data.total} onPage=${(n) => navigate(`/seller/orders${query({ page: n })}`)} />`}
+    <${Pager} page=${data.page} size=${data.size} total=${data.total} onPage=${(n) => navigate(`/seller/orders${query({ status, page: n })}`)} />`}
+  </section>`;
+}
+
+/// Sales: my lines of the orders shown, with fee and net, confirmed ones totalled (their
+/// net is what reached my wallet as `sale`).
+export function Sales() {
+  const loc = useStore(location$);
+  const page = Math.max(0, Number(loc.query.get("page")) || 0);
+  const list = useAsync(() => api(`/seller/orders${query({ page, size: 50 })}`), [page]);
+  const data = list.data;
+  const lines = data ? data.items.flatMap((o) => o.items.map((l) => ({ ...l, order_id: o.id }))) : [];
+  const confirmed = lines.filter((l) => l.status === "confirmed");
+  const total = (key) => confirmed.reduce((n, l) => n + (l[key] || 0), 0);
+  return html`<section>
+    <h1>${t("seller.sales")}</h1>
+    <${SellerNav} />
+    <${ErrorBox} error=${list.error} />
+    ${!data && !list.error && html`<${Loading} />`}
+    ${data &&
+    html`<div class="card">
+        <div>${t("seller.sales_confirmed", { n: confirmed.length })}</div>
+        <div>${t("cart.total")} <${Money} value=${total("line_total")} /> · ${t("seller.fee")} <${Money} value=${total("fee")} /></div>
+        <p class="big">${t("seller.net")} <${Money} value=${total("net")} /></p>
+      </div>
+      <div class="table-wrap"><table>
+        <thead><tr><th>${t("order.title")}</th><th>${t("cart.product")}</th><th>${t("field.status")}</th><th class="num">${t("cart.line_total")}</th><th class="num">${t("seller.fee")}</th><th class="num">${t("seller.net")}</th></tr></thead>
+        <tbody>
+          ${lines.map(
+            (l) => html`<tr key=${`${l.order_id}-${l.item_id}`}>
+              <td><a href=${`/seller/orders/${l.order_id}`}>#${l.order_id}</a></td>
+              <td>${l.product_name} — ${l.item_name} × ${l.quantity}</td>
+              <td><${Status} value=${l.status} /></td>
+              <td class="num"><${Money} value=${l.line_total} /></td>
+              <td class="num"><${Money} value=${l.fee} /></td>
+              <td class="num"><${Money} value=${l.net} /></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table></div>
+      <${Pager} page=${data.page} size=${data.size} total=${data.total} onPage=${(n) => navigate(`/seller/sales${query({ page: n })}`)} />`}
+  </section>`;
+}
+
+function SellerActions({ order, onChanged }) {
+  const [carrier, setCarrier] = useState("");
+  const [tracking, setTracking] = useState("");
+  const [cancelReason, setCancelReason] = useState("");
+  const [rejectReason, setRejectReason] = useState("");
+  const [restock, setRestock] = useState(true);
+  const post = (path, body) => api(`/seller/orders/${order.id}/${path}`, { method: "POST", body });
+  const actions = [
+    {
+      id: "ship",
+      primary: true,
+      label: t("seller.ship"),
+      title: t("seller.ship_title"),
+      done: t("seller.shipped_note"),
+      form: html`<${Field} label=${t("field.carrier")} required maxlength="100" value=${carrier} onInput=${(e) => setCarrier(e.currentTarget.value)} />
+        <${Field} label=${t("field.tracking_number")} required maxlength="100" value=${tracking} onInput=${(e) => setTracking(e.currentTarget.value)} />`,
+      run: (item_ids) => post("ship", { item_ids, carrier: carrier.trim(), tracking_number: tracking.trim() }),
+    },
+    {
+      id: "accept",
+      primary: true,
+      label: t("seller.accept_return"),
+      done: t("seller.return_accepted"),
+      form: html`<label class="check"><input type="checkbox" checked=${restock} onChange=${(e) => setRestock(e.currentTarget.checked)} /> ${t("seller.restock")}</label>`,
+      run: (item_ids) => post("returns/accept", { item_ids, restock }),
+    },
+    {
+      id: "reject",
+      label: t("seller.reject_return"),
+      done: t("seller.return_rejected"),
+      form: html`<${Field} label=${t("field.reason")} as="textarea" required maxlength="500" value=${rejectReason} onInput=${(e) => setRejectReason(e.currentTarget.value)} />`,
+      run: (item_ids) => post("returns/reject", { item_ids, reason: rejectReason.trim() }),
+    },
+    {
+      id: "seller_cancel",
+      danger: true,
+      label: t("order.cancel"),
+      title: t("order.cancel_title"),
+      submit: t("order.cancel_submit"),
+      done: t("order.cancelled_note"),
+      form: html`<${Field} label=${t("field.reason")} as="textarea" required maxlength="500" value=${cancelReason} onInput=${(e) => setCancelReason(e.currentTarget.value)} />`,
+      run: (item_ids) => post("cancel", { item_ids, reason: cancelReason.trim() }),
+    },
+  ];
+  return html`<${OrderLines} order=${order} actions=${actions} onChanged=${onChanged} />`;
+}
+
+export function SellerOrder({ params }) {
+  const order = useAsync(() => api(`/seller/orders/${params.id}`), [params.id]);
+  const o = order.data;
+  if (order.error) return html`<section><h1>${t("order.title")}</h1><${SellerNav} /><${ErrorBox} error=${order.error} /></section>`;
+  if (!o) return html`<${Loading} />`;
+  return html`<section>
+    <${SellerNav} />
+    <${OrderSummary} order=${o} />
+    <${SellerActions} order=${o} onChanged=${order.setData} />
+    <p><a href="/seller/orders">${t("seller.orders")}</a></p>
   </section>`;
 }

@@ -6,6 +6,7 @@ import { money } from "../format.js";
 import { here, location$, navigate } from "../router.js";
 import { useStore } from "../store.js";
 import { ErrorBox, Field, html, Loading, Money, Notice, Pager, useAsync, useSubmit } from "../ui.js";
+import { ReportButton } from "./report.js";
 
 const PAGE_SIZE = 20;
 
@@ -44,7 +45,8 @@ export function Product({ params, account }) {
     [account && account.id, product.data && product.data.seller_id],
   );
   const p = product.data;
-  const items = p ? p.items : [];
+  // `available` (stock − reserved) is what can be bought; an older server sends only `stock`.
+  const items = p ? p.items.map((i) => ({ ...i, available: i.available ?? i.stock })) : [];
   const selected = items.find((i) => i.id === itemId) || items.find((i) => i.available > 0) || items[0];
 
   const add = useSubmit(async () => {
@@ -94,6 +96,7 @@ export function Product({ params, account }) {
       <button type="button" class="secondary" onClick=${ask.submit} disabled=${ask.pending}>${t("product.ask_seller")}</button>
     </div>
     <${ErrorBox} error=${ask.error} />`}
+    ${account && !mine && html`<${ReportButton} targetType="product" targetId=${p.id} label=${t("product.report")} />`}
   </article>`;
 }
 

@@ -12,6 +12,7 @@ export function Streamer({ account }) {
   return html`<section>
     <h1>${t("nav.streamer")}</h1>
     <p>${t("streamer.intro")}</p>
+    <p><a href="/payouts">${t("nav.payouts")}</a></p>
     <div class="narrow">
       <${Field} label=${t("field.status")} as="select" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)}>
         ${STATUSES.map((s) => html`<option value=${s}>${t(`status.${s}`)}</option>`)}

@@ -1,4 +1,5 @@
-// The wallet: balance, charging points, and the ledger with endless scrolling.
+// The wallet: balance, charging points, the ledger with endless scrolling, and refunding a
+// charge's unused points to the card (from its ledger entry: the API lists charges only there).
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, newKey, query } from "../api.js";
 import { t } from "../i18n.js";
@@ -9,13 +10,57 @@ import { ErrorBox, Field, html, Loading, Money, Notice, problemOf, Sentinel, Tim
 
 const PAGE = 30;
 
-function Ledger({ version }) {
+/// What a ledger entry's `reference` points at: `charge:7`, `order:12`, `mission:3`.
+function subject(reference) {
+  const found = /^(charge|order|mission|payout):(\d+)$/.exec(reference || "");
+  return found ? { type: found[1], id: Number(found[2]) } : null;
+}
+
+function subjectLink(reference, role) {
+  const s = subject(reference);
+  if (!s) return null;
+  if (s.type === "order") return html` · <a href=${role === "seller" ? `/seller/orders/${s.id}` : `/orders/${s.id}`}>${t("order.number", { id: s.id })}</a>`;
+  if (s.type === "mission") return html` · <a href=${`/missions/${s.id}`}>${t("mission.number", { id: s.id })}</a>`;
+  if (s.type === "charge") return html` · ${t("wallet.charge_number", { id: s.id })}`;
+  return null;
+}
+
+function RefundCharge({ chargeId, amount, onDone }) {
+  const [open, setOpen] = useState(false);
+  const [value, setValue] = useState("");
+  const [key, setKey] = useState(newKey);
+  const [result, setResult] = useState(null);
+  const refund = useSubmit(async () => {
+    const body = value.trim() ? { amount: Number(value) } : {};
+    const charge = await api(`/wallet/charges/${chargeId}/refund`, { method: "POST", body, key });
+    setResult(charge);
+    setKey(newKey());
+    setOpen(false);
+    onDone();
+  });
+  if (result) return html`<${Notice} kind="ok">${t("wallet.refunded", { amount: money(result.refunded_amount) })}<//>`;
+  if (!open) {
+    return html`<button type="button" class="link" onClick=${() => setOpen(true)} aria-label=${t("wallet.refund_named", { id: chargeId, amount: money(amount) })}>${t("wallet.refund")}</button>`;
+  }
+  return html`<form class="card plain narrow" onSubmit=${refund.submit} novalidate>
+    <${Field} label=${t("wallet.refund_amount")} type="number" min="1" step="1" inputmode="numeric" value=${value} hint=${t("wallet.refund_hint")}
+      onInput=${(e) => { setValue(e.currentTarget.value); setKey(newKey()); }} problem=${problemOf(refund.error, "amount")} />
+    <${ErrorBox} error=${refund.error} />
+    <div class="actions">
+      <button type="submit" disabled=${refund.pending}>${t("wallet.refund_submit")}</button>
+      <button type="button" class="secondary" onClick=${() => setOpen(false)}>${t("common.back")}</button>
+    </div>
+  </form>`;
+}
+
+function Ledger({ version, onChanged, role }) {
   const [entries, setEntries] = useState([]);
   const [next, setNext] = useState(undefined); // undefined: not loaded; null: the end
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     setEntries([]);
+    setError(null);
     setNext(undefined);
   }, [version]);
   const more = useCallback(async () => {
@@ -33,8 +78,8 @@ function Ledger({ version }) {
     }
   }, [busy, next]);
   useEffect(() => {
-    if (next === undefined && !busy) more();
-  }, [next, busy]);
+    if (next === undefined && !busy && !error) more();
+  }, [next, busy, error]);
   return html`<section aria-labelledby="ledger-title">
     <h2 id="ledger-title">${t("wallet.ledger")}</h2>
     <${ErrorBox} error=${error} />
@@ -43,7 +88,9 @@ function Ledger({ version }) {
       ${entries.map(
         (e) => html`<li key=${e.id}>
           <strong>${t(`kind.${e.kind}`)}</strong> <span class="money">${e.amount > 0 ? "+" : ""}${money(e.amount)}</span>
-          <div class="muted"><${Time} value=${e.created_at} /> · ${t("wallet.after", { balance: money(e.balance_after) })}</div>
+          <div class="muted"><${Time} value=${e.created_at} /> · ${t("wallet.after", { balance: money(e.balance_after) })}
+            ${subjectLink(e.reference, role)}</div>
+          ${e.kind === "charge" && subject(e.reference) && html`<${RefundCharge} chargeId=${subject(e.reference).id} amount=${e.amount} onDone=${onChanged} />`}
         </li>`,
       )}
     </ul>
@@ -52,7 +99,7 @@ function Ledger({ version }) {
   </section>`;
 }
 
-export function Wallet() {
+export function Wallet({ account }) {
   const loc = useStore(location$);
   const back = loc.query.get("next");
   const [amount, setAmount] = useState(loc.query.get("amount") || "");
@@ -83,6 +130,7 @@ export function Wallet() {
       ${charged && back && back.startsWith("/") && !back.startsWith("//") && html`<p><a href=${back}>${t("wallet.back")}</a></p>`}
       <div class="actions"><button type="submit" disabled=${charge.pending}>${t("wallet.charge")}</button></div>
     </form>
-    <${Ledger} version=${version} />
+    ${account && (account.role === "seller" || account.role === "streamer") && html`<p><a href="/payouts">${t("wallet.to_payouts")}</a></p>`}
+    <${Ledger} version=${version} role=${account && account.role} onChanged=${() => setVersion((v) => v + 1)} />
   </section>`;
 }

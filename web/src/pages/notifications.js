@@ -1,0 +1,90 @@
+// Notifications: the inbox (newest first, endless scrolling, unread only on demand), new
+// ones arriving live, marking one or all read; opening one marks it read and goes to its
+// `link`, the app page of its subject (`/orders/7`, `/chat/3`, …).
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { api, query } from "../api.js";
+import { t } from "../i18n.js";
+import { onNotification, recount } from "../notify.js";
+import { navigate } from "../router.js";
+import { ErrorBox, html, Loading, Sentinel, Time, useSubmit } from "../ui.js";
+
+const PAGE = 30;
+
+/// Only paths of this app are followed (a link is data from the server).
+function appPath(link) {
+  return typeof link === "string" && link.startsWith("/") && !link.startsWith("//") ? link : null;
+}
+
+export function Notifications() {
+  const [unreadOnly, setUnreadOnly] = useState(false);
+  const [items, setItems] = useState([]);
+  const [next, setNext] = useState(undefined); // undefined: not loaded; null: the end
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  useEffect(() => {
+    setItems([]);
+    setError(null);
+    setNext(undefined);
+  }, [unreadOnly]);
+  const more = useCallback(async () => {
+    if (busy || next === null) return;
+    setBusy(true);
+    try {
+      const page = await api(`/notifications${query({ limit: PAGE, before: next, unread: unreadOnly ? "true" : undefined })}`);
+      setItems((old) => (next === undefined ? page.items : [...old, ...page.items.filter((n) => !old.some((o) => o.id === n.id))]));
+      setNext(page.next_before ?? null);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }, [busy, next, unreadOnly]);
+  useEffect(() => {
+    if (next === undefined && !busy && !error) more();
+  }, [next, busy, error]);
+  // A live notification is new or replaces one (a room's chat notification is updated in place).
+  useEffect(() => onNotification((n) => setItems((old) => [n, ...old.filter((o) => o.id !== n.id)])), []);
+
+  const markRead = async (ids) => {
+    await api("/notifications/read", { method: "POST", body: ids ? { ids } : { all: true } });
+    setItems((old) => (unreadOnly ? old.filter((n) => ids && !ids.includes(n.id)) : old.map((n) => (!ids || ids.includes(n.id) ? { ...n, read: true } : n))));
+    recount();
+  };
+  const all = useSubmit(() => markRead(null));
+  const one = useSubmit((n) => markRead([n.id]));
+  const open = useSubmit(async (n) => {
+    if (!n.read) await markRead([n.id]);
+    const path = appPath(n.link);
+    if (path) navigate(path);
+  });
+  const unreadCount = items.filter((n) => !n.read).length;
+
+  return html`<section>
+    <h1>${t("nav.notifications")}</h1>
+    <div class="actions">
+      <label class="check"><input type="checkbox" checked=${unreadOnly} onChange=${(e) => setUnreadOnly(e.currentTarget.checked)} /> ${t("notifications.unread_only")}</label>
+      <button type="button" class="secondary" onClick=${all.submit} disabled=${all.pending || unreadCount === 0}>${t("notifications.read_all")}</button>
+    </div>
+    <${ErrorBox} error=${error || all.error || one.error || open.error} />
+    ${items.length === 0 && next === null && html`<p class="muted">${t("notifications.none")}</p>`}
+    <ul class="list notifications" aria-live="polite">
+      ${items.map(
+        (n) => html`<li key=${n.id} class=${n.read ? "read" : "unread"}>
+          <div class="grow">
+            ${!n.read && html`<span class="dot" aria-hidden="true"></span><span class="visually-hidden">${t("notifications.unread")}</span>`}
+            ${appPath(n.link)
+              ? html`<a href=${n.link} onClick=${(e) => { e.preventDefault(); open.submit(n); }}><strong>${n.title}</strong></a>`
+              : html`<strong>${n.title}</strong>`}
+            ${n.body && html`<div>${n.body}</div>`}
+            <div class="muted"><${Time} value=${n.created_at} /></div>
+          </div>
+          ${!n.read && html`<button type="button" class="link" onClick=${() => one.submit(n)} aria-label=${t("notifications.read_named", { title: n.title })}>${t("notifications.mark_read")}</button>`}
+        </li>`,
+      )}
+    </ul>
+    ${busy && html`<${Loading} />`}
+    ${next !== null && next !== undefined && !error && html`<${Sentinel} onVisible=${more} />`}
+  </section>`;
+}
