@@ -329,7 +329,12 @@ async fn the_worker_confirms_shipped_lines_when_due_once_across_instances() {
     let (a, b) = tokio::join!(app.assembled.orders.auto_confirm(100), peer.assembled.orders.auto_confirm(100));
     let (a, b) = (a.unwrap(), b.unwrap());
     let later = app.assembled.orders.auto_confirm(100).await.unwrap();
-    assert_eq!((a + b, later), (2, 0), "each line once: {a} + {b}");
+    // A pass may skip a line whose order the other instance holds (and the apps' own
+    // periodic workers run too), so the split between passes varies; what must hold is that
+    // no line is confirmed twice and every line is confirmed: the events and money below.
+    assert!(a + b >= 1 && a + b + later <= 2, "each line once: {a} + {b}, then {later}");
+    let left = app.assembled.orders.auto_confirm(100).await.unwrap();
+    assert_eq!(left, 0, "nothing due after the passes");
     let seller = app.login_user(&seller.email, &seller.password).await;
     assert_eq!(seller.balance().await, 4_750);
     assert_eq!(balance_of(&app, escrow(&order)).await, 0);
