@@ -4,8 +4,9 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, query } from "../api.js";
 import { t } from "../i18n.js";
-import { onNotification, recount } from "../notify.js";
+import { onNotification, recount, unread } from "../notify.js";
 import { navigate } from "../router.js";
+import { useStore } from "../store.js";
 import { ErrorBox, html, Loading, Sentinel, Time, useSubmit } from "../ui.js";
 
 const PAGE = 30;
@@ -59,7 +60,9 @@ export function Notifications() {
     const path = appPath(n.link);
     if (path) navigate(path);
   });
-  const unreadCount = items.filter((n) => !n.read).length;
+  // The bell's count is the server's: unread ones may sit beyond the loaded page.
+  const bellCount = useStore(unread);
+  const unreadCount = Math.max(items.filter((n) => !n.read).length, bellCount);
 
   return html`<section>
     <h1>${t("nav.notifications")}</h1>
