@@ -3,9 +3,9 @@
 use super::lifecycle::Action;
 use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
 use actix_web::{HttpResponse, web};
-use contracts::{Page, Role};
+use contracts::Page;
 use platform::ApiResult;
-use platform::auth::AuthUser;
+use platform::auth::{AsAdmin, AsCustomer, AsSeller};
 use platform::error::ErrorBody;
 use platform::http::{IdempotencyKey, OptionalJson, PageQuery, Validator};
 use serde::Deserialize;
@@ -135,12 +135,11 @@ type Id = web::Path<i64>;
         (status = 409, description = "cart_empty, cart_changed, out_of_stock, insufficient_balance, idempotency_conflict or request_in_progress", body = ErrorBody),
         (status = 503, description = "unavailable: interrupted; retry with the same key", body = ErrorBody)))]
 async fn checkout(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     key: IdempotencyKey,
     OptionalJson(body): OptionalJson<CheckoutRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     if let Some(total) = body.expected_total {
         Validator::default().check(total >= 0, "expected_total", "must be 0 or more").finish()?;
     }
@@ -151,11 +150,10 @@ async fn checkout(
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
     responses((status = 200, body = Page<Order>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn my_orders(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     let (status, page) = query.validate()?;
     Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account_id, status, page).await?))
 }
@@ -163,8 +161,7 @@ async fn my_orders(
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn my_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
+async fn my_order(user: AsCustomer, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner()).await?))
 }
 
@@ -172,11 +169,10 @@ async fn my_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResul
     responses((status = 200, description = "Orders with the seller's lines; only those lines, totalled, with fee and net", body = Page<Order>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn seller_orders(
+    user: AsSeller,
     orders: web::Data<Orders>,
-    user: AuthUser,
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let (status, page) = query.validate()?;
     Ok(HttpResponse::Ok().json(orders.seller_orders(user.account_id, status, page).await?))
 }
@@ -185,16 +181,14 @@ async fn seller_orders(
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, description = "The seller's lines of the order, with fee and net", body = Order),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn seller_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
+async fn seller_order(user: AsSeller, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn admin_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn admin_order(_: AsAdmin, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner()).await?))
 }
 
@@ -214,12 +208,11 @@ async fn run(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn buyer_cancel(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<CancelRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     let reason = text(&mut v, "reason", &body.reason, false, 500);
@@ -233,12 +226,11 @@ async fn buyer_cancel(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn buyer_confirm(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<ItemsRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     v.finish()?;
@@ -251,12 +243,11 @@ async fn buyer_confirm(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn buyer_return(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<ReasonRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
@@ -270,12 +261,11 @@ async fn buyer_return(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn seller_ship(
+    user: AsSeller,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<ShipRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     let carrier = text(&mut v, "carrier", &body.carrier, true, 100).unwrap_or_default();
@@ -291,12 +281,11 @@ async fn seller_ship(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn seller_cancel(
+    user: AsSeller,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<ReasonRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     let reason = text(&mut v, "reason", &body.reason, true, 500);
@@ -310,12 +299,11 @@ async fn seller_cancel(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn seller_accept_return(
+    user: AsSeller,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<AcceptReturnRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     v.check(body.restock.is_some(), "restock", "is required");
@@ -330,12 +318,11 @@ async fn seller_accept_return(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn seller_reject_return(
+    user: AsSeller,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<ReasonRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
@@ -350,12 +337,11 @@ async fn seller_reject_return(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
 async fn admin_refund(
+    _: AsAdmin,
     orders: web::Data<Orders>,
-    user: AuthUser,
     id: Id,
     OptionalJson(body): OptionalJson<ReasonRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let mut v = Validator::default();
     check_items(&mut v, &body.item_ids);
     let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
