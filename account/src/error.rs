@@ -1,5 +1,6 @@
 use platform::ApiError;
 use platform::db::DbError;
+use platform::error::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -37,22 +38,24 @@ platform::impl_db_error!(AccountError);
 impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         match err {
-            AccountError::EmailTaken => ApiError::conflict("email_taken", "An account with this email already exists."),
-            AccountError::InvalidCredentials => {
-                ApiError::unauthorized("invalid_credentials", "The email or password is wrong.")
+            AccountError::EmailTaken => {
+                ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists.")
             }
-            AccountError::EmailNotVerified => ApiError::forbidden_because(
-                "email_not_verified",
+            AccountError::InvalidCredentials => {
+                ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong.")
+            }
+            AccountError::EmailNotVerified => ApiError::new(
+                ErrorCode::EmailNotVerified,
                 "Verify your email address first; we can send the link again.",
             ),
             AccountError::InvalidEmailToken => {
-                ApiError::bad_request("invalid_token", "This link is invalid, already used or expired.")
+                ApiError::new(ErrorCode::InvalidToken, "This link is invalid, already used or expired.")
             }
             AccountError::InvalidRefreshToken => {
-                ApiError::unauthorized("invalid_token", "The refresh token is not valid; log in again.")
+                ApiError::new(ErrorCode::InvalidRefreshToken, "The refresh token is not valid; log in again.")
             }
             AccountError::RefreshTokenExpired => {
-                ApiError::unauthorized("token_expired", "The refresh token has expired; log in again.")
+                ApiError::new(ErrorCode::TokenExpired, "The refresh token has expired; log in again.")
             }
             AccountError::LockedOut { retry_after_secs } => ApiError::rate_limited(retry_after_secs),
             AccountError::WrongCurrentPassword => ApiError::invalid_field("current_password", "is not correct"),

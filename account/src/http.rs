@@ -8,6 +8,7 @@ use contracts::account::{AccountService, ProfileQuery, PublicProfile};
 use contracts::{Page, Role};
 use platform::auth::{AsAdmin, AuthUser};
 use platform::error::ErrorBody;
+use platform::error::ErrorCode;
 use platform::http::{Json, OptionalJson, PageQuery, Validator, double_option};
 use platform::ratelimit::IpRateLimit;
 use platform::{ApiError, ApiResult};
@@ -136,7 +137,7 @@ pub struct LoginRequest {
 async fn login(accounts: web::Data<Accounts>, Json(body): Json<LoginRequest>) -> ApiResult<HttpResponse> {
     if body.password.chars().count() > 1024 {
         // Not a password anyone has: refuse before spending an argon2 hash on it.
-        return Err(ApiError::unauthorized("invalid_credentials", "The email or password is wrong."));
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong."));
     }
     Ok(HttpResponse::Ok().json(accounts.login(&body.email, &body.password).await?))
 }

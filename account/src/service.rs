@@ -14,6 +14,7 @@ use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::config::AuthSettings;
 use platform::crypto::{random_token, sha256_hex};
+use platform::db::OnDuplicate;
 use platform::db::{Db, DbError};
 use platform::mailer::{Email, MAIL_TOPIC};
 use platform::outbox::Outbox;
@@ -184,8 +185,7 @@ impl Accounts {
                     email_verified: verified,
                     now,
                 };
-                let id = repo::insert_account(conn, &row)
-                    .map_err(|e| if e.is_unique_violation() { AccountError::EmailTaken } else { e.into() })?;
+                let id = repo::insert_account(conn, &row).on_duplicate(|| AccountError::EmailTaken)?;
                 if !verified {
                     repo::insert_email_token(
                         conn,

@@ -1,6 +1,7 @@
 use contracts::ServiceError;
 use platform::ApiError;
 use platform::db::DbError;
+use platform::error::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -32,7 +33,7 @@ impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         match err {
             ChatError::NotFound => ApiError::not_found(),
-            ChatError::Blocked => ApiError::forbidden_because("blocked", "This account does not accept your messages."),
+            ChatError::Blocked => ApiError::new(ErrorCode::Blocked, "This account does not accept your messages."),
             ChatError::Invalid { field, message } => ApiError::invalid_field(field, message),
             ChatError::Accounts(e) => e.into(),
             ChatError::Db(e) => e.into(),

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use platform::ApiError;
 use platform::auth::{AuthUser, Jwt};
+use platform::error::ErrorCode;
 use platform::suspension::Suspensions;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -56,7 +57,7 @@ pub async fn connect(
     platform::auth::refuse_suspended(&req, &user)?;
     let suspensions = req.app_data::<Suspensions>().cloned();
     let (response, session, stream) = actix_ws::handle(&req, body)
-        .map_err(|e| ApiError::bad_request("validation_failed", format!("not a WebSocket upgrade: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::ValidationFailed, format!("not a WebSocket upgrade: {e}")))?;
     let chat = chat.into_inner();
     let (socket_id, outgoing) = chat.hub().register(user.account_id);
     chat.socket_opened(user.account_id).await;

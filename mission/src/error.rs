@@ -2,6 +2,7 @@ use contracts::ServiceError;
 use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
+use platform::error::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MissionError {
@@ -57,24 +58,44 @@ impl From<MissionError> for ApiError {
             MissionError::NotFound => ApiError::not_found(),
             MissionError::Forbidden => ApiError::forbidden(),
             MissionError::Invalid { field, message } => ApiError::invalid_field(field, message),
-            MissionError::Closed => ApiError::conflict("mission_closed", "The mission is closed or past its deadline."),
-            MissionError::LimitExceeded(what) => ApiError::conflict("limit_exceeded", what),
-            MissionError::InsufficientBalance => {
-                ApiError::conflict("insufficient_balance", "Your balance is too low for this.")
+            MissionError::Closed => {
+                ApiError::new(ErrorCode::MissionClosed, "The mission is closed or past its deadline.")
             }
-            MissionError::IdempotencyConflict => ApiError::conflict(
-                "idempotency_conflict",
+            MissionError::LimitExceeded(what) => ApiError::new(ErrorCode::LimitExceeded, what),
+            MissionError::InsufficientBalance => {
+                ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
+            }
+            MissionError::IdempotencyConflict => ApiError::new(
+                ErrorCode::IdempotencyConflict,
                 "This Idempotency-Key was already used with a different request.",
             ),
             MissionError::InProgress => {
-                ApiError::conflict("request_in_progress", "The same request is still running; retry shortly.")
+                ApiError::new(ErrorCode::RequestInProgress, "The same request is still running; retry shortly.")
                     .with_retry_after(1)
             }
-            MissionError::Wallet(e) => e.into(),
+            MissionError::Wallet(e) => wallet_refusal(e),
             MissionError::Accounts(e) => e.into(),
             MissionError::Db(e) => e.into(),
             MissionError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
             MissionError::Internal(e) => ApiError::internal(e),
         }
+    }
+}
+
+/// The wallet's refusals this module does not turn into its own errors first, as HTTP
+/// answers. Each module that moves money maps them itself: platform holds no business rules,
+/// and `contracts` (where `WalletError` lives) knows nothing of HTTP.
+fn wallet_refusal(err: WalletError) -> ApiError {
+    match err {
+        WalletError::InsufficientBalance => {
+            ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
+        }
+        WalletError::IdempotencyConflict => ApiError::new(
+            ErrorCode::IdempotencyConflict,
+            "This Idempotency-Key was already used with a different request.",
+        ),
+        WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
+        WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
+        WalletError::Service(e) => e.into(),
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::PageRequest;
 use diesel::prelude::*;
 use platform::clock::to_db;
+use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
 use std::collections::BTreeMap;
 
@@ -75,11 +76,8 @@ pub fn insert_funding(conn: &mut DbConn, new: &NewMission<'_>) -> Result<i64, Mi
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Err(MissionError::DuplicateKey),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(last_insert_id(conn)?),
-    }
+    inserted.on_duplicate(|| MissionError::DuplicateKey)?;
+    Ok(last_insert_id(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<MissionRow>, DbError> {
@@ -181,11 +179,8 @@ pub fn insert_pending_contribution(conn: &mut DbConn, new: &NewContribution<'_>)
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Err(MissionError::DuplicateKey),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(last_insert_id(conn)?),
-    }
+    inserted.on_duplicate(|| MissionError::DuplicateKey)?;
+    Ok(last_insert_id(conn)?)
 }
 
 pub fn find_contribution(conn: &mut DbConn, id: i64) -> Result<Option<ContributionRow>, DbError> {
@@ -436,9 +431,5 @@ pub fn hide(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, DbEr
         .values((mission_hidden::mission_id.eq(id), mission_hidden::hidden_at.eq(to_db(now))))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-        Ok(n) => Ok(n == 1),
-    }
+    Ok(inserted.unless_duplicate()? == Some(1))
 }

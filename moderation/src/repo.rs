@@ -7,6 +7,7 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use platform::clock::{from_db, to_db};
+use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
 use std::collections::HashMap;
 
@@ -124,10 +125,9 @@ pub fn insert(conn: &mut DbConn, new: &NewReport<'_>) -> Result<Option<i64>, DbE
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Ok(None),
-        Err(e) => Err(e),
-        Ok(_) => Ok(Some(last_insert_id(conn)?)),
+    match inserted.unless_duplicate()? {
+        None => Ok(None),
+        Some(_) => Ok(Some(last_insert_id(conn)?)),
     }
 }
 

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use contracts::chat::LiveSockets;
 use contracts::events::ChatMessagePosted;
 use platform::clock::{SharedClock, from_db};
+use platform::db::OnDuplicate;
 use platform::db::{Db, DbConn, DbError};
 use platform::outbox::{Outbox, OutboxHandler, OutboxMessage};
 use serde::{Deserialize, Serialize};
@@ -123,11 +124,8 @@ impl Notify {
                 Ok::<_, DbError>(Some(id))
             })
             .await;
-        let stored = match stored {
-            // A concurrent delivery of the same event stored it first.
-            Err(e) if e.is_unique_violation() => None,
-            other => other?,
-        };
+        // A concurrent delivery of the same event stored it first: `None`.
+        let stored = stored.unless_duplicate()?.flatten();
         if stored.is_some() {
             metrics::counter!("notifications_created_total", "kind" => kind.as_str()).increment(1);
             self.outbox.wake();
@@ -356,13 +354,8 @@ impl Notify {
         }
         let (platform, now) = (platform.to_string(), self.clock.now());
         let row = self.db.tx(move |conn| repo::upsert_device(conn, account_id, &platform, &token, now)).await;
-        let row = match row {
-            // The same token registered concurrently: the winner's row is the device.
-            Err(e) if e.is_unique_violation() => {
-                return Err(NotifyError::invalid("token", "is being registered; retry"));
-            }
-            other => other?,
-        };
+        // The same token registered concurrently: the winner's row is the device.
+        let row = row.on_duplicate(|| NotifyError::invalid("token", "is being registered; retry"))?;
         Ok(row.into())
     }
 

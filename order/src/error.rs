@@ -1,6 +1,7 @@
 use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
+use platform::error::ErrorCode;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,44 +62,65 @@ impl From<OrderError> for ApiError {
         match err {
             OrderError::NotFound => ApiError::not_found(),
             OrderError::NameTaken(what) => {
-                ApiError::conflict("name_taken", format!("The name is already used: {what}."))
+                ApiError::new(ErrorCode::NameTaken, format!("The name is already used: {what}."))
             }
             OrderError::Invalid { field, message } => ApiError::invalid_field(field, message),
-            OrderError::OutOfStock(item) => ApiError::conflict("out_of_stock", format!("Not enough stock for {item}."))
-                .with_details(json!({ "item": item })),
-            OrderError::CartEmpty => ApiError::conflict("cart_empty", "The cart is empty."),
-            OrderError::CartChanged(messages) => {
-                ApiError::conflict("cart_changed", "The cart changed since you last saw it; review it and try again.")
-                    .with_details(json!({ "messages": messages }))
+            OrderError::OutOfStock(item) => {
+                ApiError::new(ErrorCode::OutOfStock, format!("Not enough stock for {item}."))
+                    .with_details(json!({ "item": item }))
             }
+            OrderError::CartEmpty => ApiError::new(ErrorCode::CartEmpty, "The cart is empty."),
+            OrderError::CartChanged(messages) => ApiError::new(
+                ErrorCode::CartChanged,
+                "The cart changed since you last saw it; review it and try again.",
+            )
+            .with_details(json!({ "messages": messages })),
             OrderError::InsufficientBalance => {
-                ApiError::conflict("insufficient_balance", "Your balance is too low for this order.")
+                ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this order.")
             }
-            OrderError::StockReserved(reserved) => ApiError::conflict(
-                "stock_reserved",
+            OrderError::StockReserved(reserved) => ApiError::new(
+                ErrorCode::StockReserved,
                 format!("{reserved} units are reserved by orders; stock cannot go below that."),
             )
             .with_details(json!({ "reserved": reserved })),
             OrderError::InvalidState { item_id, status } => {
-                ApiError::conflict("invalid_order_state", format!("Order line {item_id} is {status}."))
+                ApiError::new(ErrorCode::InvalidOrderState, format!("Order line {item_id} is {status}."))
                     .with_details(json!({ "item_id": item_id, "status": status }))
             }
             OrderError::CheckoutInterrupted => ApiError::unavailable(anyhow::anyhow!(
                 "the checkout was interrupted and undone by recovery; retry with the same key"
             ))
             .with_retry_after(1),
-            OrderError::IdempotencyConflict => ApiError::conflict(
-                "idempotency_conflict",
+            OrderError::IdempotencyConflict => ApiError::new(
+                ErrorCode::IdempotencyConflict,
                 "This Idempotency-Key was already used with a different request.",
             ),
             OrderError::InProgress => {
-                ApiError::conflict("request_in_progress", "The same request is still running; retry shortly.")
+                ApiError::new(ErrorCode::RequestInProgress, "The same request is still running; retry shortly.")
                     .with_retry_after(1)
             }
-            OrderError::Wallet(e) => e.into(),
+            OrderError::Wallet(e) => wallet_refusal(e),
             OrderError::Db(e) => e.into(),
             OrderError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
             OrderError::Internal(e) => ApiError::internal(e),
         }
+    }
+}
+
+/// The wallet's refusals this module does not turn into its own errors first, as HTTP
+/// answers. Each module that moves money maps them itself: platform holds no business rules,
+/// and `contracts` (where `WalletError` lives) knows nothing of HTTP.
+fn wallet_refusal(err: WalletError) -> ApiError {
+    match err {
+        WalletError::InsufficientBalance => {
+            ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
+        }
+        WalletError::IdempotencyConflict => ApiError::new(
+            ErrorCode::IdempotencyConflict,
+            "This Idempotency-Key was already used with a different request.",
+        ),
+        WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
+        WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
+        WalletError::Service(e) => e.into(),
     }
 }

@@ -2,6 +2,7 @@ use contracts::ServiceError;
 use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
+use platform::error::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -61,26 +62,42 @@ impl From<PaymentError> for ApiError {
         match err {
             PaymentError::ChargeNotFound | PaymentError::PayoutNotFound => ApiError::not_found(),
             PaymentError::RefundExceedsCharge => {
-                ApiError::conflict("refund_exceeds_charge", "The refund is more than what is left of the charge.")
+                ApiError::new(ErrorCode::RefundExceedsCharge, "The refund is more than what is left of the charge.")
             }
             PaymentError::ChargeNotRefundable => {
-                ApiError::conflict("invalid_charge_state", "Only a confirmed charge can be refunded.")
+                ApiError::new(ErrorCode::InvalidChargeState, "Only a confirmed charge can be refunded.")
             }
-            PaymentError::InProgress => ApiError::conflict(
-                "request_in_progress",
+            PaymentError::InProgress => ApiError::new(
+                ErrorCode::RequestInProgress,
                 "A request with this Idempotency-Key is still running; retry shortly.",
             )
             .with_retry_after(1),
-            PaymentError::Refused { code, message } => ApiError::new(
-                actix_web::http::StatusCode::PAYMENT_REQUIRED,
-                "payment_refused",
-                "The payment was refused.",
-            )
-            .with_details(serde_json::json!({ "gateway_code": code, "gateway_message": message })),
+            PaymentError::Refused { code, message } => {
+                ApiError::new(ErrorCode::PaymentRefused, "The payment was refused.")
+                    .with_details(serde_json::json!({ "gateway_code": code, "gateway_message": message }))
+            }
             PaymentError::Db(e) => e.into(),
             PaymentError::Internal(e) => ApiError::internal(e),
             PaymentError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
-            other => WalletError::from(other).into(),
+            other => wallet_refusal(WalletError::from(other)),
         }
+    }
+}
+
+/// The wallet's refusals this module does not turn into its own errors first, as HTTP
+/// answers. Each module that moves money maps them itself: platform holds no business rules,
+/// and `contracts` (where `WalletError` lives) knows nothing of HTTP.
+pub(crate) fn wallet_refusal(err: WalletError) -> ApiError {
+    match err {
+        WalletError::InsufficientBalance => {
+            ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
+        }
+        WalletError::IdempotencyConflict => ApiError::new(
+            ErrorCode::IdempotencyConflict,
+            "This Idempotency-Key was already used with a different request.",
+        ),
+        WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
+        WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
+        WalletError::Service(e) => e.into(),
     }
 }

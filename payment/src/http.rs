@@ -1,6 +1,7 @@
 //! HTTP handlers of the payment module.
 
 use crate::charges::{Charge, ChargeStatus, Charges};
+use crate::error::wallet_refusal;
 use crate::ledger::EntryRow;
 use crate::wallets::Wallets;
 use actix_web::{HttpResponse, web};
@@ -39,7 +40,7 @@ pub struct WalletView {
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, body = WalletView), (status = 401, body = ErrorBody)))]
 async fn wallet(user: AuthUser, wallets: web::Data<Wallets>) -> ApiResult<HttpResponse> {
-    let balance = wallets.balance(&WalletRef::Account(user.account_id)).await?;
+    let balance = wallets.balance(&WalletRef::Account(user.account_id)).await.map_err(wallet_refusal)?;
     Ok(HttpResponse::Ok().json(WalletView { account_id: user.account_id, balance }))
 }
 

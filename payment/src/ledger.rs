@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::wallet::{EntryKind, TransferReceipt, TransferRequest, WalletRef};
 use diesel::prelude::*;
 use platform::clock::{from_db, to_db};
+use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
 
 pub fn parse_wallet_key(key: &str) -> Option<WalletRef> {
@@ -145,10 +146,7 @@ pub fn apply_transfer(
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match claimed {
-        Err(e) if e.is_unique_violation() => return Err(PaymentError::DuplicateKey),
-        other => other?,
-    };
+    claimed.on_duplicate(|| PaymentError::DuplicateKey)?;
     let transfer_id = last_insert_id(conn)?;
     // Lock rows in id order: opposite transfers between two wallets cannot deadlock.
     let mut order = [(from_id, true), (to_id, false)];
@@ -223,11 +221,7 @@ pub fn insert_cancellation(conn: &mut DbConn, key: &str, now: DateTime<Utc>) -> 
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(inserted.unless_duplicate()?.is_some())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

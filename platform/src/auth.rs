@@ -3,7 +3,7 @@
 
 use crate::clock::SharedClock;
 use crate::config::AuthSettings;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::suspension::Suspensions;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -35,7 +35,7 @@ pub enum TokenError {
 impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
         match err {
-            TokenError::Expired => ApiError::unauthorized("token_expired", "The access token has expired."),
+            TokenError::Expired => ApiError::new(ErrorCode::TokenExpired, "The access token has expired."),
             TokenError::Invalid => ApiError::unauthenticated("The access token is not valid."),
         }
     }
@@ -152,7 +152,7 @@ pub fn refuse_suspended(req: &HttpRequest, user: &AuthUser) -> Result<(), ApiErr
 }
 
 pub fn suspended_error() -> ApiError {
-    ApiError::forbidden_because("account_suspended", "This account is suspended.")
+    ApiError::new(ErrorCode::AccountSuspended, "This account is suspended.")
 }
 
 impl FromRequest for AuthUser {

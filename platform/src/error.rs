@@ -12,13 +12,81 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use contracts::ServiceError;
-use contracts::wallet::WalletError;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $status:ident $wire:literal,)+) => {
+        /// Every error code the API answers with: its wire string and the HTTP status it goes
+        /// with. docs/api.md's error table lists the same pairs (a test reads the table).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The `error.code` string of the body.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)+
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidJson = BAD_REQUEST "invalid_json",
+    ValidationFailed = BAD_REQUEST "validation_failed",
+    IdempotencyKeyRequired = BAD_REQUEST "idempotency_key_required",
+    /// A verification or password-reset token unknown, used or expired.
+    InvalidToken = BAD_REQUEST "invalid_token",
+    BadRequest = BAD_REQUEST "bad_request",
+    Unauthenticated = UNAUTHORIZED "unauthenticated",
+    InvalidCredentials = UNAUTHORIZED "invalid_credentials",
+    TokenExpired = UNAUTHORIZED "token_expired",
+    /// A refresh token unknown, revoked or reused: the same wire code as `InvalidToken`, but 401.
+    InvalidRefreshToken = UNAUTHORIZED "invalid_token",
+    PaymentRefused = PAYMENT_REQUIRED "payment_refused",
+    Forbidden = FORBIDDEN "forbidden",
+    EmailNotVerified = FORBIDDEN "email_not_verified",
+    AccountSuspended = FORBIDDEN "account_suspended",
+    Blocked = FORBIDDEN "blocked",
+    NotFound = NOT_FOUND "not_found",
+    MethodNotAllowed = METHOD_NOT_ALLOWED "method_not_allowed",
+    RequestTimeout = REQUEST_TIMEOUT "request_timeout",
+    EmailTaken = CONFLICT "email_taken",
+    NameTaken = CONFLICT "name_taken",
+    InsufficientBalance = CONFLICT "insufficient_balance",
+    OutOfStock = CONFLICT "out_of_stock",
+    CartEmpty = CONFLICT "cart_empty",
+    CartChanged = CONFLICT "cart_changed",
+    MissionClosed = CONFLICT "mission_closed",
+    LimitExceeded = CONFLICT "limit_exceeded",
+    IdempotencyConflict = CONFLICT "idempotency_conflict",
+    RequestInProgress = CONFLICT "request_in_progress",
+    RefundExceedsCharge = CONFLICT "refund_exceeds_charge",
+    InvalidChargeState = CONFLICT "invalid_charge_state",
+    InvalidOrderState = CONFLICT "invalid_order_state",
+    StockReserved = CONFLICT "stock_reserved",
+    PayloadTooLarge = PAYLOAD_TOO_LARGE "payload_too_large",
+    UnsupportedMediaType = UNSUPPORTED_MEDIA_TYPE "unsupported_media_type",
+    RateLimited = TOO_MANY_REQUESTS "rate_limited",
+    Internal = INTERNAL_SERVER_ERROR "internal",
+    Unavailable = SERVICE_UNAVAILABLE "unavailable",
+}
 
 /// The error body, for the OpenAPI document.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -38,7 +106,7 @@ pub struct ErrorDetail {
 
 pub struct ApiError {
     status: StatusCode,
-    code: Cow<'static, str>,
+    code: &'static str,
     message: Cow<'static, str>,
     details: Value,
     retry_after: Option<u64>,
@@ -46,15 +114,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: json!({}),
-            retry_after: None,
-            cause: None,
-        }
+    /// The error `code` answers with, at the code's status.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::with_status(code.status(), code.as_str(), message)
+    }
+
+    /// Only for statuses the framework produces that no code stands for (`json_error_body`).
+    fn with_status(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError { status, code, message: message.into(), details: json!({}), retry_after: None, cause: None }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -77,7 +144,7 @@ impl ApiError {
     }
 
     pub fn code(&self) -> &str {
-        &self.code
+        self.code
     }
 
     pub fn details(&self) -> &Value {
@@ -86,7 +153,7 @@ impl ApiError {
 
     /// 400 `validation_failed` with `{"fields": {name: problem}}`.
     pub fn validation(fields: BTreeMap<String, String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", "The request is not valid.")
+        ApiError::new(ErrorCode::ValidationFailed, "The request is not valid.")
             .with_details(json!({ "fields": fields }))
     }
 
@@ -95,66 +162,48 @@ impl ApiError {
     }
 
     pub fn invalid_json(message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
-    }
-
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        ApiError::new(ErrorCode::InvalidJson, message)
     }
 
     pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+        ApiError::new(ErrorCode::Unauthenticated, message)
     }
 
     pub fn forbidden() -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "You are not allowed to do this.")
-    }
-
-    pub fn forbidden_because(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, code, message)
+        ApiError::new(ErrorCode::Forbidden, "You are not allowed to do this.")
     }
 
     pub fn not_found() -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::new(StatusCode::CONFLICT, code, message)
+        ApiError::new(ErrorCode::NotFound, "Not found.")
     }
 
     pub fn payload_too_large() -> Self {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
     }
 
     pub fn unsupported_media_type() -> Self {
         ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "The request body must be JSON (Content-Type: application/json).",
         )
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; retry later.")
-            .with_retry_after(retry_after_secs)
+        ApiError::new(ErrorCode::RateLimited, "Too many requests; retry later.").with_retry_after(retry_after_secs)
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error.").with_cause(cause)
+        ApiError::new(ErrorCode::Internal, "Internal server error.").with_cause(cause)
     }
 
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "A backing service is unavailable; retry later.")
+        ApiError::new(ErrorCode::Unavailable, "A backing service is unavailable; retry later.")
             .with_cause(cause)
             .with_retry_after(1)
     }
 
     pub fn method_not_allowed() -> Self {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")
+        ApiError::new(ErrorCode::MethodNotAllowed, "Method not allowed.")
     }
 
     pub fn body(&self) -> Value {
@@ -209,64 +258,21 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl From<WalletError> for ApiError {
-    fn from(err: WalletError) -> Self {
-        match err {
-            WalletError::InsufficientBalance => {
-                ApiError::conflict("insufficient_balance", "Your balance is too low for this.")
-            }
-            WalletError::IdempotencyConflict => ApiError::conflict(
-                "idempotency_conflict",
-                "This Idempotency-Key was already used with a different request.",
-            ),
-            WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
-            WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
-            WalletError::Service(e) => e.into(),
-        }
-    }
-}
-
-/// The status a well-known code answers with; pinned by a unit test against docs/api.md.
-pub fn status_for_code(code: &str) -> Option<StatusCode> {
-    Some(match code {
-        "invalid_json" | "validation_failed" | "idempotency_key_required" | "invalid_token" => StatusCode::BAD_REQUEST,
-        "unauthenticated" | "invalid_credentials" | "token_expired" => StatusCode::UNAUTHORIZED,
-        "forbidden" | "email_not_verified" | "account_suspended" | "blocked" => StatusCode::FORBIDDEN,
-        "not_found" => StatusCode::NOT_FOUND,
-        "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-        "email_taken"
-        | "name_taken"
-        | "insufficient_balance"
-        | "out_of_stock"
-        | "cart_empty"
-        | "cart_changed"
-        | "mission_closed"
-        | "limit_exceeded"
-        | "idempotency_conflict"
-        | "request_in_progress" => StatusCode::CONFLICT,
-        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
-        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
-        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => return None,
-    })
-}
-
 fn generic_error_for_status(status: StatusCode) -> ApiError {
     match status.as_u16() {
-        400 => ApiError::bad_request("bad_request", "The request is not valid."),
+        400 => ApiError::new(ErrorCode::BadRequest, "The request is not valid."),
         401 => ApiError::unauthenticated("Authentication required."),
         403 => ApiError::forbidden(),
         404 => ApiError::not_found(),
         405 => ApiError::method_not_allowed(),
-        408 => ApiError::new(status, "request_timeout", "The request took too long to arrive."),
+        408 => ApiError::new(ErrorCode::RequestTimeout, "The request took too long to arrive."),
         413 => ApiError::payload_too_large(),
         415 => ApiError::unsupported_media_type(),
         429 => ApiError::rate_limited(1),
-        503 => ApiError::new(status, "unavailable", "A backing service is unavailable; retry later."),
-        s if s >= 500 => ApiError::new(status, "internal", "Internal server error."),
-        _ => ApiError::new(status, "error", status.canonical_reason().unwrap_or("Error")),
+        503 => ApiError::new(ErrorCode::Unavailable, "A backing service is unavailable; retry later."),
+        // Other statuses keep their own status (a 502 stays a 502) under the generic codes.
+        s if s >= 500 => ApiError::with_status(status, ErrorCode::Internal.as_str(), "Internal server error."),
+        _ => ApiError::with_status(status, "error", status.canonical_reason().unwrap_or("Error")),
     }
 }
 
@@ -313,7 +319,7 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("validation_failed", "The query string is not valid.")
+    ApiError::new(ErrorCode::ValidationFailed, "The query string is not valid.")
         .with_details(json!({ "fields": { "query": err.to_string() } }))
         .into()
 }
@@ -321,42 +327,39 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
-    /// Every code of docs/api.md's error table answers its documented status.
+    /// `(code, status)` of every row of docs/api.md's error table (`| `code` | status | …`).
+    fn documented_codes() -> BTreeSet<(String, u16)> {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md")).unwrap();
+        let table = &doc[doc.find("| code | status |").expect("docs/api.md has the error table")..];
+        let rows: BTreeSet<(String, u16)> = table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                (
+                    cells[1].trim_matches('`').to_string(),
+                    cells[2].parse().unwrap_or_else(|_| panic!("status in {line}")),
+                )
+            })
+            .collect();
+        assert!(rows.len() > 20, "the error table scan found too little: {rows:?}");
+        rows
+    }
+
+    /// `ErrorCode` and docs/api.md's error table list the same codes at the same statuses.
     #[test]
-    fn error_codes_map_to_the_documented_statuses() {
-        let table: &[(u16, &[&str])] = &[
-            (400, &["invalid_json", "validation_failed", "idempotency_key_required", "invalid_token"]),
-            (401, &["unauthenticated", "invalid_credentials", "token_expired"]),
-            (403, &["forbidden", "email_not_verified", "account_suspended", "blocked"]),
-            (404, &["not_found"]),
-            (405, &["method_not_allowed"]),
-            (
-                409,
-                &[
-                    "email_taken",
-                    "name_taken",
-                    "insufficient_balance",
-                    "out_of_stock",
-                    "cart_empty",
-                    "cart_changed",
-                    "mission_closed",
-                    "limit_exceeded",
-                    "idempotency_conflict",
-                    "request_in_progress",
-                ],
-            ),
-            (413, &["payload_too_large"]),
-            (415, &["unsupported_media_type"]),
-            (429, &["rate_limited"]),
-            (500, &["internal"]),
-            (503, &["unavailable"]),
-        ];
-        for (status, codes) in table {
-            for code in *codes {
-                assert_eq!(status_for_code(code).map(|s| s.as_u16()), Some(*status), "{code}");
-            }
-        }
+    fn error_codes_are_the_documented_ones() {
+        let coded: BTreeSet<(String, u16)> =
+            ErrorCode::ALL.iter().map(|c| (c.as_str().to_string(), c.status().as_u16())).collect();
+        assert_eq!(coded.len(), ErrorCode::ALL.len(), "two codes with the same wire string and status");
+        let documented = documented_codes();
+        let undocumented: Vec<_> = coded.difference(&documented).collect();
+        let uncoded: Vec<_> = documented.difference(&coded).collect();
+        assert!(undocumented.is_empty(), "codes missing from docs/api.md's error table: {undocumented:?}");
+        assert!(uncoded.is_empty(), "documented codes ErrorCode lacks: {uncoded:?}");
     }
 
     #[test]
@@ -374,12 +377,11 @@ mod tests {
             ApiError::unavailable(anyhow::anyhow!("down")),
             ApiError::method_not_allowed(),
             crate::auth::suspended_error(),
-            ApiError::from(WalletError::InsufficientBalance),
-            ApiError::from(WalletError::IdempotencyConflict),
             ApiError::from(ServiceError::Unavailable("db".into())),
         ];
+        let documented = documented_codes();
         for e in errors {
-            assert_eq!(status_for_code(e.code()), Some(e.status()), "{e}");
+            assert!(documented.contains(&(e.code().to_string(), e.status().as_u16())), "{e}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! docs/api.md's error codes, the Idempotency-Key header, paging parameters, the client IP
 //! behind trusted proxies, and a field validator.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpRequest, web};
@@ -212,8 +212,8 @@ impl FromRequest for IdempotencyKey {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match req.headers().get(IDEMPOTENCY_KEY_HEADER) {
-            None => Err(ApiError::bad_request(
-                "idempotency_key_required",
+            None => Err(ApiError::new(
+                ErrorCode::IdempotencyKeyRequired,
                 "This request moves money: send an Idempotency-Key header.",
             )),
             Some(value) => value

@@ -10,6 +10,7 @@ use contracts::catalog::ProductSummary;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use platform::clock::{from_db, to_db};
+use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
 use std::collections::HashMap;
 
@@ -52,13 +53,6 @@ impl ItemRow {
     }
 }
 
-fn unique_as_name_taken(what: &str) -> impl FnOnce(diesel::result::Error) -> OrderError + '_ {
-    move |e| {
-        let e = DbError::from(e);
-        if e.is_unique_violation() { OrderError::NameTaken(what.to_string()) } else { e.into() }
-    }
-}
-
 pub fn insert_product(
     conn: &mut DbConn,
     seller_id: i64,
@@ -76,7 +70,7 @@ pub fn insert_product(
             products::updated_at.eq(to_db(now)),
         ))
         .execute(conn)
-        .map_err(unique_as_name_taken(name))?;
+        .on_duplicate(|| OrderError::NameTaken(name.to_string()))?;
     let id = last_insert_id(conn)?;
     set_terms(conn, id, name)?;
     Ok(id)
@@ -94,7 +88,7 @@ pub fn insert_item(conn: &mut DbConn, product_id: i64, item: &NewItem, now: Date
             product_items::updated_at.eq(to_db(now)),
         ))
         .execute(conn)
-        .map_err(unique_as_name_taken(&item.name))?;
+        .on_duplicate(|| OrderError::NameTaken(item.name.to_string()))?;
     Ok(last_insert_id(conn)?)
 }
 
@@ -210,7 +204,7 @@ pub fn update_product(
                 products::updated_at.eq(to_db(now)),
             ))
             .execute(conn)
-            .map_err(unique_as_name_taken(name))?;
+            .on_duplicate(|| OrderError::NameTaken(name.to_string()))?;
         set_terms(conn, id, name)?;
     }
     if let Some(description) = description {
@@ -249,7 +243,7 @@ pub fn update_item(
         diesel::update(target())
             .set((product_items::name.eq(name), product_items::active_name.eq(Some(name_key(name)))))
             .execute(conn)
-            .map_err(unique_as_name_taken(name))?;
+            .on_duplicate(|| OrderError::NameTaken(name.to_string()))?;
     }
     if let Some(price) = changes.price {
         diesel::update(target()).set(product_items::price.eq(price)).execute(conn)?;

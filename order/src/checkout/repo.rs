@@ -7,6 +7,7 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use platform::clock::to_db;
+use platform::db::OnDuplicate;
 use platform::db::{Backend, DbConn, DbError, last_insert_id};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -167,11 +168,8 @@ pub fn insert_pending(
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Err(OrderError::DuplicateKey),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(last_insert_id(conn)?),
-    }
+    inserted.on_duplicate(|| OrderError::DuplicateKey)?;
+    Ok(last_insert_id(conn)?)
 }
 
 pub fn delete_order(conn: &mut DbConn, id: i64) -> Result<(), DbError> {

@@ -24,6 +24,7 @@ use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
+use platform::db::OnDuplicate;
 use platform::db::{Db, DbConn, write_tx};
 use platform::outbox::Outbox;
 use repo::ChargeRow;
@@ -256,8 +257,7 @@ impl Charges {
                         order_id: &order_id,
                         now,
                     };
-                    let id = repo::insert(c, &new)
-                        .map_err(|e| if e.is_unique_violation() { PaymentError::DuplicateKey } else { e.into() })?;
+                    let id = repo::insert(c, &new).on_duplicate(|| PaymentError::DuplicateKey)?;
                     let row = repo::find(c, id)?.ok_or(PaymentError::ChargeNotFound)?;
                     if instant {
                         let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;

@@ -19,6 +19,7 @@ use diesel::prelude::*;
 use gateway::{CancelOutcome, SnapshotOutcome};
 use platform::clock::{from_db, to_db};
 use platform::crypto::fingerprint;
+use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id, write_tx};
 use platform::outbox::Outbox;
 use serde::Serialize;
@@ -267,8 +268,7 @@ impl Charges {
                         status: "pending",
                         source: "client",
                     };
-                    let id = insert_refund(c, &new, now)
-                        .map_err(|e| if e.is_unique_violation() { PaymentError::DuplicateKey } else { e.into() })?;
+                    let id = insert_refund(c, &new, now).on_duplicate(|| PaymentError::DuplicateKey)?;
                     ledger::apply_transfer(
                         c,
                         &refund_transfer(id, charge_id, account_id, amount),

@@ -3,6 +3,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::common::PageRequest;
 use diesel::prelude::*;
 use platform::clock::to_db;
+use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -159,11 +160,8 @@ pub fn flag_attention(conn: &mut DbConn, id: i64, reason: &str, now: DateTime<Ut
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        // Flagged already (a duplicate delivery).
-        Err(e) if e.is_unique_violation() => Ok(()),
-        other => other.map(|_| ()),
-    }
+    // Flagged already (a duplicate delivery): nothing to add.
+    inserted.unless_duplicate().map(|_| ())
 }
 
 /// The attention reasons of these charges.

@@ -27,6 +27,7 @@ use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use crypto::AtRestKey;
 use gateway::{PayoutGateway, PayoutOrder, PayoutOutcome};
 use platform::clock::{SharedClock, from_db};
+use platform::db::OnDuplicate;
 use platform::db::{Db, DbConn, write_tx};
 use platform::outbox::Outbox;
 use repo::PayoutRow;
@@ -194,7 +195,7 @@ impl Payouts {
                             now,
                         },
                     )
-                    .map_err(|e| if e.is_unique_violation() { PaymentError::DuplicateKey } else { e.into() })?;
+                    .on_duplicate(|| PaymentError::DuplicateKey)?;
                     // The escrow is new and unique to this payout: create it inside.
                     let to_id = ledger::ensure_wallet(c, &escrow(id), now)?;
                     ledger::apply_transfer(c, &into_escrow(id, account_id, request.amount), from_id, to_id, now)?;

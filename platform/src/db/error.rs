@@ -68,6 +68,33 @@ impl DbError {
     }
 }
 
+/// The one way to say what a unique-constraint violation means for a write: a domain error
+/// (`on_duplicate`) or "someone wrote it first" (`unless_duplicate`).
+pub trait OnDuplicate<T> {
+    /// A unique-constraint violation becomes `duplicate()`; any other error converts as usual.
+    fn on_duplicate<E: From<DbError>>(self, duplicate: impl FnOnce() -> E) -> Result<T, E>;
+    /// `None` when a unique constraint refused the write.
+    fn unless_duplicate(self) -> Result<Option<T>, DbError>;
+}
+
+impl<T, D: Into<DbError>> OnDuplicate<T> for Result<T, D> {
+    fn on_duplicate<E: From<DbError>>(self, duplicate: impl FnOnce() -> E) -> Result<T, E> {
+        match self.unless_duplicate() {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(duplicate()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn unless_duplicate(self) -> Result<Option<T>, DbError> {
+        match self.map_err(Into::into) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_unique_violation() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         if err.is_not_found() {

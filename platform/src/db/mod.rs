@@ -16,7 +16,7 @@
 mod error;
 mod migrate;
 
-pub use error::{DbError, TxError};
+pub use error::{DbError, OnDuplicate, TxError};
 pub use migrate::Migrations;
 
 use crate::config::DatabaseSettings;
