@@ -299,7 +299,7 @@ const ORDERS: &[(&str, &str, &str, &[Step])] = &[
 /// transitions), so money goes through escrow, fees and refunds and stock follows. Each
 /// has a checkout key: an order already placed is kept as it is (a line status alone does
 /// not say which steps it went through, so steps run only for an order this run placed).
-async fn seed_orders(app: &Assembled, report: &mut SeedReport, joon: i64, ben: i64, chloe: i64) -> anyhow::Result<()> {
+async fn seed_orders(app: &Modules, report: &mut SeedReport, joon: i64, ben: i64, chloe: i64) -> anyhow::Result<()> {
     use order::cart::CartEdit;
     use order::{Action, Viewer};
     let listings =
