@@ -267,6 +267,16 @@ impl Orders {
         }
     }
 
+    /// The placed order the buyer's checkout `key` made, if any (seeding checks before it
+    /// fills a cart, so a second run neither buys again nor leaves the cart filled).
+    pub async fn placed_by_key(&self, buyer_id: i64, key: &str) -> Result<Option<Order>, OrderError> {
+        let k = key.to_string();
+        match self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await? {
+            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Waits (up to 5 s) for an order already holding `key` to finish.
     async fn replay(&self, buyer_id: i64, key: &str, hash: &str) -> Result<Option<Order>, OrderError> {
         for _ in 0..50 {
