@@ -5,7 +5,7 @@ use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
 use actix_web::{Handler, HttpResponse, web};
 use contracts::{Page, Role};
 use platform::ApiResult;
-use platform::auth::AuthUser;
+use platform::auth::{AdminRole, AsAdmin, AsCustomer, AsSeller, Authorized, CustomerRole, Roles, SellerRole};
 use platform::error::ErrorBody;
 use platform::http::{IdempotencyKey, OptionalJson, PageQuery, Validator};
 use serde::Deserialize;
@@ -25,26 +25,26 @@ pub struct OrdersApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders").route(web::post().to(checkout)).route(web::get().to(my_orders)))
         .service(web::resource("/orders/{id}").route(web::get().to(my_order)))
-        .service(web::resource("/orders/{id}/cancel").route(web::post().to(transition(Role::Customer, buyer_cancel))))
-        .service(web::resource("/orders/{id}/confirm").route(web::post().to(transition(Role::Customer, buyer_confirm))))
-        .service(web::resource("/orders/{id}/returns").route(web::post().to(transition(Role::Customer, buyer_return))))
+        .service(web::resource("/orders/{id}/cancel").route(web::post().to(transition::<CustomerRole, _>(buyer_cancel))))
+        .service(web::resource("/orders/{id}/confirm").route(web::post().to(transition::<CustomerRole, _>(buyer_confirm))))
+        .service(web::resource("/orders/{id}/returns").route(web::post().to(transition::<CustomerRole, _>(buyer_return))))
         .service(web::resource("/seller/orders").route(web::get().to(seller_orders)))
         .service(web::resource("/seller/orders/{id}").route(web::get().to(seller_order)))
-        .service(web::resource("/seller/orders/{id}/ship").route(web::post().to(transition(Role::Seller, seller_ship))))
+        .service(web::resource("/seller/orders/{id}/ship").route(web::post().to(transition::<SellerRole, _>(seller_ship))))
         .service(
-            web::resource("/seller/orders/{id}/cancel").route(web::post().to(transition(Role::Seller, seller_cancel))),
+            web::resource("/seller/orders/{id}/cancel").route(web::post().to(transition::<SellerRole, _>(seller_cancel))),
         )
         .service(
             web::resource("/seller/orders/{id}/returns/accept")
-                .route(web::post().to(transition(Role::Seller, seller_accept_return))),
+                .route(web::post().to(transition::<SellerRole, _>(seller_accept_return))),
         )
         .service(
             web::resource("/seller/orders/{id}/returns/reject")
-                .route(web::post().to(transition(Role::Seller, seller_reject_return))),
+                .route(web::post().to(transition::<SellerRole, _>(seller_reject_return))),
         )
         .service(web::resource("/admin/orders/{id}").route(web::get().to(admin_order)))
         .service(
-            web::resource("/admin/orders/{id}/refund").route(web::post().to(transition(Role::Admin, admin_refund))),
+            web::resource("/admin/orders/{id}/refund").route(web::post().to(transition::<AdminRole, _>(admin_refund))),
         );
 }
 
@@ -146,12 +146,11 @@ type Id = web::Path<i64>;
         (status = 409, description = "cart_empty, cart_changed, out_of_stock, insufficient_balance, idempotency_conflict or request_in_progress", body = ErrorBody),
         (status = 503, description = "unavailable: interrupted; retry with the same key", body = ErrorBody)))]
 async fn checkout(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     key: IdempotencyKey,
     OptionalJson(body): OptionalJson<CheckoutRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     if let Some(total) = body.expected_total {
         Validator::default().check(total >= 0, "expected_total", "must be 0 or more").finish()?;
     }
@@ -162,11 +161,10 @@ async fn checkout(
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
     responses((status = 200, body = Page<Order>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn my_orders(
+    user: AsCustomer,
     orders: web::Data<Orders>,
-    user: AuthUser,
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     let (status, page) = query.validate()?;
     Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account_id, status, page).await?))
 }
@@ -174,8 +172,7 @@ async fn my_orders(
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn my_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
+async fn my_order(user: AsCustomer, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner()).await?))
 }
 
@@ -183,11 +180,10 @@ async fn my_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResul
     responses((status = 200, description = "Orders with the seller's lines; only those lines, totalled, with fee and net", body = Page<Order>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn seller_orders(
+    user: AsSeller,
     orders: web::Data<Orders>,
-    user: AuthUser,
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let (status, page) = query.validate()?;
     Ok(HttpResponse::Ok().json(orders.seller_orders(user.account_id, status, page).await?))
 }
@@ -196,16 +192,14 @@ async fn seller_orders(
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, description = "The seller's lines of the order, with fee and net", body = Order),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn seller_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
+async fn seller_order(user: AsSeller, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn admin_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn admin_order(_: AsAdmin, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner()).await?))
 }
 
@@ -213,22 +207,20 @@ async fn admin_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiRe
 /// function below validates its own fields (into `v`) and documents the route.
 type Asked = (Option<Vec<i64>>, Action);
 
-/// The one handler behind every transition route: the caller's role, then the body (the
-/// common `item_ids` rule plus the route's own fields), then [`Orders::transition`] as the
-/// role's viewer.
-fn transition<B: DeserializeOwned + 'static>(
-    role: Role,
+/// The one handler behind every transition route: the caller's role first (before the body
+/// is read, so a wrong role never learns the schema), then the body (the common `item_ids`
+/// rule plus the route's own fields), then [`Orders::transition`] as the role's viewer.
+fn transition<R: Roles + 'static, B: DeserializeOwned + 'static>(
     asked: fn(B, &mut Validator) -> Asked,
-) -> impl Handler<(web::Data<Orders>, AuthUser, Id, OptionalJson<B>), Output = ApiResult<HttpResponse>> {
-    move |orders: web::Data<Orders>, user: AuthUser, id: Id, OptionalJson(body): OptionalJson<B>| async move {
-        user.require(role)?;
+) -> impl Handler<(Authorized<R>, web::Data<Orders>, Id, OptionalJson<B>), Output = ApiResult<HttpResponse>> {
+    move |user: Authorized<R>, orders: web::Data<Orders>, id: Id, OptionalJson(body): OptionalJson<B>| async move {
         let mut v = Validator::default();
         let (item_ids, action) = asked(body, &mut v);
         check_items(&mut v, &item_ids);
         v.finish()?;
-        let viewer = match role {
-            Role::Customer => Viewer::Buyer(user.account_id),
-            Role::Seller => Viewer::Seller(user.account_id),
+        let viewer = match R::ROLES {
+            [Role::Customer] => Viewer::Buyer(user.account_id),
+            [Role::Seller] => Viewer::Seller(user.account_id),
             _ => Viewer::Admin,
         };
         Ok(HttpResponse::Ok().json(orders.transition(viewer, id.into_inner(), item_ids, action).await?))
