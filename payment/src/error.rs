@@ -2,6 +2,7 @@ use contracts::ServiceError;
 use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
+use platform::idempotency::{IdempotencyError, WrapsIdempotency};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -11,8 +12,12 @@ pub enum PaymentError {
     InvalidAmount,
     #[error("source and destination are the same wallet")]
     SameWallet,
+    /// An internal transfer key reused with different parameters (the ledger's own keys).
     #[error("idempotency key reused with different parameters")]
     IdempotencyConflict,
+    /// A client's `Idempotency-Key` (the platform's one flow).
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     #[error("transfer key cancelled")]
     Cancelled,
     /// Another transaction applied this key first; the caller reads its result.
@@ -41,6 +46,15 @@ pub enum PaymentError {
 }
 
 platform::impl_db_error!(PaymentError);
+
+impl WrapsIdempotency for PaymentError {
+    fn idempotency(&self) -> Option<IdempotencyError> {
+        match self {
+            PaymentError::Idempotency(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
 
 impl From<PaymentError> for WalletError {
     fn from(err: PaymentError) -> Self {
@@ -77,6 +91,7 @@ impl From<PaymentError> for ApiError {
                 "The payment was refused.",
             )
             .with_details(serde_json::json!({ "gateway_code": code, "gateway_message": message })),
+            PaymentError::Idempotency(e) => e.into(),
             PaymentError::Db(e) => e.into(),
             PaymentError::Internal(e) => ApiError::internal(e),
             PaymentError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
