@@ -33,9 +33,6 @@ pub enum PaymentError {
     /// Only a confirmed charge can be refunded.
     #[error("charge is not confirmed")]
     ChargeNotRefundable,
-    /// A refund under this key is still waiting for the gateway.
-    #[error("refund in progress")]
-    InProgress,
     /// The gateway refused the payment; nothing was credited.
     #[error("payment refused: {code}")]
     Refused { code: String, message: String },
@@ -80,11 +77,6 @@ impl From<PaymentError> for ApiError {
             PaymentError::ChargeNotRefundable => {
                 ApiError::conflict("invalid_charge_state", "Only a confirmed charge can be refunded.")
             }
-            PaymentError::InProgress => ApiError::conflict(
-                "request_in_progress",
-                "A request with this Idempotency-Key is still running; retry shortly.",
-            )
-            .with_retry_after(1),
             PaymentError::Refused { code, message } => ApiError::new(
                 actix_web::http::StatusCode::PAYMENT_REQUIRED,
                 "payment_refused",
