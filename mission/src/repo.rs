@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::PageRequest;
 use diesel::prelude::*;
 use platform::clock::to_db;
-use platform::idempotency;
 use platform::db::{DbConn, DbError, last_insert_id};
+use platform::idempotency;
 use std::collections::BTreeMap;
 
 /// Statuses anyone may see (`funding` and `void` are internal).

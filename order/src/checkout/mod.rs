@@ -27,8 +27,8 @@ use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, 
 use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
-use platform::idempotency::{self, IdempotencyError, Stored};
 use platform::db::{Db, DbConn};
+use platform::idempotency::{self, IdempotencyError, Stored};
 use platform::outbox::Outbox;
 use repo::{LineRow, NewLine, OrderRow, ShipmentRow};
 use serde::{Deserialize, Serialize};
