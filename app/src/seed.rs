@@ -182,7 +182,7 @@ pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
         let mission = match app.missions.create(creator_id, &key, request).await {
             Ok(mission) => mission,
             // An earlier run used the key (with its own deadline): that mission is the one.
-            Err(MissionError::IdempotencyConflict) => {
+            Err(MissionError::Idempotency(platform::idempotency::IdempotencyError::Conflict)) => {
                 let filter = ListFilter { status: None, streamer_id: Some(streamer), creator_id: Some(creator_id) };
                 let page = app.missions.list(filter, PageRequest { page: 0, size: 100 }).await;
                 let found = page.map_err(|e| anyhow!("missions: {e}"))?.items.into_iter().find(|m| m.title == title);

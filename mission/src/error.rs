@@ -2,6 +2,7 @@ use contracts::ServiceError;
 use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
+use platform::idempotency::{IdempotencyError, WrapsIdempotency};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MissionError {
@@ -18,12 +19,8 @@ pub enum MissionError {
     LimitExceeded(String),
     #[error("insufficient balance")]
     InsufficientBalance,
-    #[error("idempotency key reused with a different request")]
-    IdempotencyConflict,
-    #[error("the same request is still running")]
-    InProgress,
-    #[error("duplicate key")]
-    DuplicateKey,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
     Wallet(WalletError),
     #[error(transparent)]
@@ -35,6 +32,15 @@ pub enum MissionError {
 }
 
 platform::impl_db_error!(MissionError);
+
+impl WrapsIdempotency for MissionError {
+    fn idempotency(&self) -> Option<IdempotencyError> {
+        match self {
+            MissionError::Idempotency(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
 
 impl MissionError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
@@ -62,18 +68,10 @@ impl From<MissionError> for ApiError {
             MissionError::InsufficientBalance => {
                 ApiError::conflict("insufficient_balance", "Your balance is too low for this.")
             }
-            MissionError::IdempotencyConflict => ApiError::conflict(
-                "idempotency_conflict",
-                "This Idempotency-Key was already used with a different request.",
-            ),
-            MissionError::InProgress => {
-                ApiError::conflict("request_in_progress", "The same request is still running; retry shortly.")
-                    .with_retry_after(1)
-            }
+            MissionError::Idempotency(e) => e.into(),
             MissionError::Wallet(e) => e.into(),
             MissionError::Accounts(e) => e.into(),
             MissionError::Db(e) => e.into(),
-            MissionError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
             MissionError::Internal(e) => ApiError::internal(e),
         }
     }

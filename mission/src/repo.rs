@@ -8,6 +8,7 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use platform::clock::to_db;
 use platform::db::{DbConn, DbError, last_insert_id};
+use platform::idempotency;
 use std::collections::BTreeMap;
 
 /// Statuses anyone may see (`funding` and `void` are internal).
@@ -75,11 +76,8 @@ pub fn insert_funding(conn: &mut DbConn, new: &NewMission<'_>) -> Result<i64, Mi
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Err(MissionError::DuplicateKey),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(last_insert_id(conn)?),
-    }
+    idempotency::claim::<_, MissionError>(inserted)?;
+    Ok(last_insert_id(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<MissionRow>, DbError> {
@@ -181,11 +179,8 @@ pub fn insert_pending_contribution(conn: &mut DbConn, new: &NewContribution<'_>)
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Err(MissionError::DuplicateKey),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(last_insert_id(conn)?),
-    }
+    idempotency::claim::<_, MissionError>(inserted)?;
+    Ok(last_insert_id(conn)?)
 }
 
 pub fn find_contribution(conn: &mut DbConn, id: i64) -> Result<Option<ContributionRow>, DbError> {

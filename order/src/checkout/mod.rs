@@ -28,6 +28,7 @@ use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn};
+use platform::idempotency::{self, IdempotencyError, Stored};
 use platform::outbox::Outbox;
 use repo::{LineRow, NewLine, OrderRow, ShipmentRow};
 use serde::{Deserialize, Serialize};
@@ -240,21 +241,39 @@ impl Orders {
     }
 
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
-    /// same order; a different body is `IdempotencyConflict`.
+    /// same order; a different body is `IdempotencyError::Conflict`.
     #[tracing::instrument(skip(self, key))]
     pub async fn checkout(&self, buyer_id: i64, key: &str, expected_total: Option<i64>) -> Result<Order, OrderError> {
         let hash = fingerprint(&serde_json::json!({ "expected_total": expected_total }));
-        if let Some(order) = self.replay(buyer_id, key, &hash).await? {
-            return Ok(order);
-        }
-        let reservation = match self.reserve(buyer_id, key, &hash, expected_total).await {
-            // The same key won a race with us: answer with its outcome.
-            Err(OrderError::DuplicateKey) => {
-                return self.replay(buyer_id, key, &hash).await?.ok_or(OrderError::InProgress);
+        let lookup = {
+            let key = key.to_string();
+            move || {
+                let key = key.clone();
+                async move {
+                    let row = self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &key)).await?;
+                    let Some(row) = row else { return Ok(None) };
+                    // Failed and in-flight checkouts are not orders: the key is still running.
+                    let finished = match row.placed() {
+                        true => Some(self.order(Viewer::Buyer(buyer_id), row.id).await?),
+                        false => None,
+                    };
+                    Ok(Some(Stored { request_hash: row.request_hash, finished }))
+                }
             }
-            other => other?,
         };
-        match reservation {
+        let run = || self.start_checkout(buyer_id, key, &hash, expected_total);
+        Ok(idempotency::execute(&hash, lookup, run).await?.value)
+    }
+
+    /// Claims the key with a `pending` order, reserves the cart's stock, takes the money.
+    async fn start_checkout(
+        &self,
+        buyer_id: i64,
+        key: &str,
+        hash: &str,
+        expected_total: Option<i64>,
+    ) -> Result<Order, OrderError> {
+        match self.reserve(buyer_id, key, hash, expected_total).await? {
             Reservation::Refused { error, version, lines, pending } => {
                 self.carts.changed(buyer_id, version, lines, pending).await;
                 metrics::counter!("checkout_refusals_total", "reason" => refusal_label(&error)).increment(1);
@@ -277,21 +296,6 @@ impl Orders {
         }
     }
 
-    /// Waits (up to 5 s) for an order already holding `key` to finish.
-    async fn replay(&self, buyer_id: i64, key: &str, hash: &str) -> Result<Option<Order>, OrderError> {
-        for _ in 0..50 {
-            let k = key.to_string();
-            let row = self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await?;
-            match row {
-                None => return Ok(None),
-                Some(row) if row.request_hash != hash => return Err(OrderError::IdempotencyConflict),
-                Some(row) if row.placed() => return self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
-                Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-            }
-        }
-        Err(OrderError::InProgress)
-    }
-
     async fn reserve(
         &self,
         buyer_id: i64,
@@ -311,7 +315,7 @@ impl Orders {
                 cart::lock(conn, buyer_id, now)?;
                 repo::lock_for_checkout(conn, buyer_id)?;
                 if !repo::claim_cart(conn, buyer_id, order_id)? {
-                    return Err(OrderError::InProgress);
+                    return Err(IdempotencyError::InProgress.into());
                 }
                 let CheckoutCart { lines, states, notices } = cart::reconcile_for_checkout(conn, buyer_id, now)?;
                 let pending = !notices.is_empty();

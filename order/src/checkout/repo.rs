@@ -145,7 +145,7 @@ pub fn lock_for_checkout(conn: &mut DbConn, buyer_id: i64) -> Result<(), DbError
     lock_rows(conn, "products", "id", &products)
 }
 
-/// Claims the buyer's idempotency key with a `pending` order; `DuplicateKey` if taken.
+/// Claims the buyer's idempotency key with a `pending` order; `IdempotencyError::Taken` if taken.
 pub fn insert_pending(
     conn: &mut DbConn,
     buyer_id: i64,
@@ -167,11 +167,8 @@ pub fn insert_pending(
         ))
         .execute(conn)
         .map_err(DbError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => Err(OrderError::DuplicateKey),
-        Err(e) => Err(e.into()),
-        Ok(_) => Ok(last_insert_id(conn)?),
-    }
+    platform::idempotency::claim::<_, OrderError>(inserted)?;
+    Ok(last_insert_id(conn)?)
 }
 
 pub fn delete_order(conn: &mut DbConn, id: i64) -> Result<(), DbError> {

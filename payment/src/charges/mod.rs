@@ -25,6 +25,7 @@ use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn, write_tx};
+use platform::idempotency::{self, Keyed, Stored};
 use platform::outbox::Outbox;
 use repo::ChargeRow;
 use serde::Serialize;
@@ -229,57 +230,54 @@ impl Charges {
         let instant = self.gateway.confirms_instantly();
         let order_id = format!("chg_{}", uuid::Uuid::new_v4().simple());
         let outbox = self.outbox.clone();
-        let (charge, created) = self
-            .db
-            .run(move |conn| {
-                let replay = |conn: &mut DbConn| -> Result<Option<Charge>, PaymentError> {
-                    match repo::find_by_client_key(conn, account_id, &client_key)? {
-                        Some(row) if row.request_hash == request_hash => view(conn, row).map(Some),
-                        Some(_) => Err(PaymentError::IdempotencyConflict),
-                        None => Ok(None),
-                    }
-                };
-                if let Some(charge) = replay(conn)? {
-                    return Ok((charge, false));
-                }
-                let from_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
-                let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
-                let created = write_tx(conn, |c| {
-                    let status = if instant { ChargeStatus::Confirmed } else { ChargeStatus::Pending };
-                    let new = repo::NewCharge {
-                        account_id,
-                        client_key: &client_key,
-                        request_hash: &request_hash,
-                        amount,
-                        status: status.as_str(),
-                        gateway,
-                        order_id: &order_id,
-                        now,
-                    };
-                    let id = repo::insert(c, &new)
-                        .map_err(|e| if e.is_unique_violation() { PaymentError::DuplicateKey } else { e.into() })?;
-                    let row = repo::find(c, id)?.ok_or(PaymentError::ChargeNotFound)?;
-                    if instant {
-                        let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;
-                        repo::set_balance_after(c, id, receipt.to_balance_after)?;
-                        repo::mark_confirmed_at(c, id, now)?;
-                        outbox.publish(c, now, &ChargeConfirmed { charge_id: id, account_id, amount })?;
-                    }
-                    Ok(id)
-                });
-                match created {
-                    // The same key won a race with us: answer with its result.
-                    Err(PaymentError::DuplicateKey) => replay(conn)?
-                        .map(|charge| (charge, false))
-                        .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("lost charge race"))),
-                    Err(e) => Err(e),
-                    Ok(id) => {
-                        let row = repo::find(conn, id)?.ok_or(PaymentError::ChargeNotFound)?;
-                        Ok((view(conn, row)?, true))
-                    }
-                }
-            })
-            .await?;
+        let lookup = || {
+            let (db, key) = (self.db.clone(), client_key.clone());
+            async move {
+                db.run(move |conn| {
+                    repo::find_by_client_key(conn, account_id, &key)?
+                        .map(|row| Ok(Stored::finished(row.request_hash.clone(), view(conn, row)?)))
+                        .transpose()
+                })
+                .await
+            }
+        };
+        // The row is the claim and the result at once (one transaction): never "running".
+        let run = || {
+            let (db, client_key, request_hash) = (self.db.clone(), client_key.clone(), request_hash.clone());
+            async move {
+                db.run(move |conn| {
+                    let from_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
+                    let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
+                    let id = write_tx(conn, |c| {
+                        let status = if instant { ChargeStatus::Confirmed } else { ChargeStatus::Pending };
+                        let new = repo::NewCharge {
+                            account_id,
+                            client_key: &client_key,
+                            request_hash: &request_hash,
+                            amount,
+                            status: status.as_str(),
+                            gateway,
+                            order_id: &order_id,
+                            now,
+                        };
+                        let id = idempotency::claim::<_, PaymentError>(repo::insert(c, &new))?;
+                        let row = repo::find(c, id)?.ok_or(PaymentError::ChargeNotFound)?;
+                        if instant {
+                            let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;
+                            repo::set_balance_after(c, id, receipt.to_balance_after)?;
+                            repo::mark_confirmed_at(c, id, now)?;
+                            outbox.publish(c, now, &ChargeConfirmed { charge_id: id, account_id, amount })?;
+                        }
+                        Ok::<_, PaymentError>(id)
+                    })?;
+                    let row = repo::find(conn, id)?.ok_or(PaymentError::ChargeNotFound)?;
+                    view(conn, row)
+                })
+                .await
+            }
+        };
+        let Keyed { value: charge, replayed } = idempotency::execute(&request_hash, lookup, run).await?;
+        let created = !replayed;
         if created {
             metrics::counter!("charges_created_total", "gateway" => gateway).increment(1);
         }
