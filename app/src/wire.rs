@@ -158,7 +158,10 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None if payment_settings.gateway == "toss" => Arc::new(TossGateway::new(&payment_settings.toss)?),
         None => Arc::new(SandboxGateway),
     };
-    let wallets = Arc::new(Wallets::new(payment_db.db.clone(), clock.clone()));
+    let wallets = Arc::new(
+        Wallets::new(payment_db.db.clone(), clock.clone())
+            .with_audit_grace(chrono::Duration::seconds(payment_settings.audit_grace_secs)),
+    );
     let payout_gateway: Arc<dyn PayoutGateway> = match overrides.payout_gateway {
         Some(g) => g,
         None if payment_settings.payout_gateway == "toss" => Arc::new(TossPayouts::new(&payment_settings.toss)?),
@@ -387,6 +390,12 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
             payouts.reconcile().await.map(|_| ())
         }
     });
+    let wallets = assembled.wallets.clone();
+    let interval = Duration::from_secs(assembled.payment_setting(|p| p.audit_interval_secs, 300).max(1));
+    spawn_periodic("ledger audit", interval, shutdown.child_token(), move || {
+        let wallets = wallets.clone();
+        async move { wallets.audit_pass().await.map(|_| ()) }
+    });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
     let notifications = assembled.notify.clone();
     let interval = Duration::from_secs(assembled.notify.settings().sweep_interval_secs.max(1));
@@ -425,7 +434,11 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
 
 impl Assembled {
     fn charges_reconcile_interval_ms(&self) -> u64 {
-        self.settings.module::<PaymentSettings>("payment").map(|p| p.reconcile_interval_ms).unwrap_or(30_000).max(100)
+        self.payment_setting(|p| p.reconcile_interval_ms, 30_000).max(100)
+    }
+
+    fn payment_setting(&self, pick: impl Fn(&PaymentSettings) -> u64, default: u64) -> u64 {
+        self.settings.module::<PaymentSettings>("payment").map(|p| pick(&p)).unwrap_or(default)
     }
 }
 

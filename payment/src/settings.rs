@@ -23,6 +23,16 @@ fn default_min_payout() -> i64 {
     10_000
 }
 
+pub(crate) const DEFAULT_AUDIT_GRACE_SECS: i64 = 120;
+
+fn default_audit_interval_secs() -> u64 {
+    300
+}
+
+fn default_audit_grace_secs() -> i64 {
+    DEFAULT_AUDIT_GRACE_SECS
+}
+
 fn default_payout_gateway() -> String {
     "sandbox".into()
 }
@@ -47,6 +57,13 @@ pub struct PaymentSettings {
     /// production; elsewhere a fixed development key is used when it is empty.
     #[serde(default)]
     pub payout_encryption_key: Secret,
+    /// How often the incremental ledger audit runs.
+    #[serde(default = "default_audit_interval_secs")]
+    pub audit_interval_secs: u64,
+    /// Entries younger than this are checked but not yet folded into the audited sums
+    /// (longer than any transfer transaction can take to commit).
+    #[serde(default = "default_audit_grace_secs")]
+    pub audit_grace_secs: i64,
 }
 
 impl PaymentSettings {
@@ -92,6 +109,12 @@ impl PaymentSettings {
         }
         if payment.min_payout < 1 {
             bail!("payment.min_payout must be at least 1");
+        }
+        if payment.audit_interval_secs < 1 {
+            bail!("payment.audit_interval_secs must be at least 1");
+        }
+        if !(0..=86_400).contains(&payment.audit_grace_secs) {
+            bail!("payment.audit_grace_secs must be between 0 and 86400");
         }
         if payment.max_charge < 1 {
             bail!("payment.max_charge must be at least 1");
