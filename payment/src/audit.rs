@@ -113,13 +113,10 @@ fn int_type(conn: &DbConn) -> &'static str {
 
 fn read_snapshot(conn: &mut DbConn, cutoff: DateTime<Utc>) -> Result<Snapshot, DbError> {
     snapshot_tx(conn, |conn| {
-        let mark: i64 =
-            ledger_audit_state::table.find(1i64).select(ledger_audit_state::high_water).first(conn)?;
+        let mark: i64 = ledger_audit_state::table.find(1i64).select(ledger_audit_state::high_water).first(conn)?;
         let above = || ledger_entries::table.filter(ledger_entries::id.gt(mark));
-        let youngest_first: Option<i64> = above()
-            .filter(ledger_entries::created_at.ge(to_db(cutoff)))
-            .select(min(ledger_entries::id))
-            .first(conn)?;
+        let youngest_first: Option<i64> =
+            above().filter(ledger_entries::created_at.ge(to_db(cutoff))).select(min(ledger_entries::id)).first(conn)?;
         let top: Option<i64> = above().select(max(ledger_entries::id)).first(conn)?;
         // Fold only the leading run of entries older than the grace period.
         let fold_to = youngest_first.map(|id| id - 1).or(top).unwrap_or(mark).max(mark);
@@ -209,8 +206,11 @@ fn record(conn: &mut DbConn, snapshot: &Snapshot, report: &AuditReport) -> Resul
             // One multi-row insert (diesel's batch insert does not build for the multi-backend
             // connection); the values are integers.
             let rows: Vec<String> = chunk.iter().map(|(id, sum)| format!("({id}, {sum})")).collect();
-            diesel::sql_query(format!("INSERT INTO ledger_audit_sums (wallet_id, entries_sum) VALUES {}", rows.join(", ")))
-                .execute(conn)?;
+            diesel::sql_query(format!(
+                "INSERT INTO ledger_audit_sums (wallet_id, entries_sum) VALUES {}",
+                rows.join(", ")
+            ))
+            .execute(conn)?;
         }
         Ok(())
     })

@@ -36,8 +36,8 @@ pub use payouts::Payouts;
 
 /// The payment module's outbox (events `payment.*`, see `contracts::events::payment`).
 pub const OUTBOX_TABLE: &str = "payment_outbox";
-pub use error::PaymentError;
 pub use audit::{AuditReport, LastAudit};
+pub use error::PaymentError;
 pub use ledger::LedgerAudit;
 pub use settings::{PaymentSettings, TossSettings};
 pub use wallets::Wallets;

@@ -68,7 +68,11 @@ async fn a_corrupted_balance_is_reported_by_the_endpoint_and_the_gauges() {
     // A balance changed behind the ledger's back (no entry): wallet 1 gains 7 points.
     execute(&app, "UPDATE wallets SET balance = balance + 7 WHERE wallet_key = 'account:1'".into()).await;
     let report: Value = admin.get("/admin/ledger/audit").returns(200).await;
-    assert_eq!(report["mismatches"], json!([{"wallet": "account:1", "balance": 507, "sum_of_entries": 500}]), "{report}");
+    assert_eq!(
+        report["mismatches"],
+        json!([{"wallet": "account:1", "balance": 507, "sum_of_entries": 500}]),
+        "{report}"
+    );
     assert_eq!(report["sum_of_balances"], 7, "{report}");
     assert_eq!(report["wallets"], 3, "{report}");
     assert!(report["checked_at"].is_string() && report["open_escrows"] == json!([]), "{report}");
@@ -207,11 +211,19 @@ async fn audit_of_a_million_entries_first_and_incremental_pass() {
         let rows: Vec<String> = chunk
             .iter()
             .map(|i| {
-                let (key, negative) = if *i > WALLETS { ("system:bench".to_string(), 1) } else { (format!("account:{i}"), 0) };
+                let (key, negative) =
+                    if *i > WALLETS { ("system:bench".to_string(), 1) } else { (format!("account:{i}"), 0) };
                 format!("({i}, '{key}', 0, {negative}, {now}, {now})")
             })
             .collect();
-        execute(&app, format!("INSERT INTO wallets (id, wallet_key, balance, allow_negative, created_at, updated_at) VALUES {}", rows.join(", "))).await;
+        execute(
+            &app,
+            format!(
+                "INSERT INTO wallets (id, wallet_key, balance, allow_negative, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            ),
+        )
+        .await;
     }
     let source = WALLETS + 1;
     for chunk in (0..TRANSFERS).collect::<Vec<_>>().chunks(2000) {

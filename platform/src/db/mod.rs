@@ -404,7 +404,9 @@ where
 {
     type Manager = <DbConn as Connection>::TransactionManager;
     match conn {
-        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN").map_err(DbError::from)?,
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN").map_err(DbError::from)?
+        }
         #[cfg(feature = "mysql")]
         DbConn::Mysql(inner) => {
             inner.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").map_err(DbError::from)?;
