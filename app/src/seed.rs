@@ -2,7 +2,7 @@
 //! idempotent (existing accounts, products, rooms and feed rows are kept; money moves only
 //! through keyed charges, stakes and contributions), so running it twice changes nothing.
 
-use crate::Assembled;
+use crate::Modules;
 use account::{AccountError, DisplayName, EmailAddress, NewAccount, Password};
 use anyhow::{Context, anyhow};
 use chrono::Duration;
@@ -109,7 +109,7 @@ fn wanted<T, E: fmt::Display>(what: &str, result: Result<T, E>) -> anyhow::Resul
 }
 
 /// Seeds the demo data into an assembled (and migrated) application.
-pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
+pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
     let mut report = SeedReport::default();
     let mut ids = std::collections::HashMap::new();
     for person in PEOPLE {
@@ -236,7 +236,7 @@ pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
 /// (Chloe blocked Ben), each only once: a report already filed, even if resolved since, and
 /// an existing block are kept.
 async fn seed_moderation(
-    app: &Assembled,
+    app: &Modules,
     report: &mut SeedReport,
     ara: i64,
     joon: i64,
@@ -269,7 +269,7 @@ async fn seed_moderation(
 /// A few inbox entries for a first look (the missions and chats above add their own once
 /// the server's dispatchers run); keyed, so a second run stores nothing.
 async fn seed_notifications(
-    app: &Assembled,
+    app: &Modules,
     id: &dyn Fn(&str) -> anyhow::Result<i64>,
     report: &mut SeedReport,
 ) -> anyhow::Result<()> {
@@ -308,7 +308,7 @@ async fn seed_notifications(
     Ok(())
 }
 
-async fn seed_feed(app: &Assembled, report: &mut SeedReport) -> anyhow::Result<()> {
+async fn seed_feed(app: &Modules, report: &mut SeedReport) -> anyhow::Result<()> {
     let feed = &app.feed;
     if feed.ad_slots().await.map_err(|e| anyhow!("ad slots: {e}"))?.is_empty() {
         // Served by the web app itself, so the demo needs no network beyond this server.

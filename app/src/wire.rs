@@ -54,7 +54,9 @@ pub struct ModuleDb {
     pub outbox: Option<Outbox>,
 }
 
-pub struct Assembled {
+/// Every module's service, built once from the settings, with the shared infrastructure
+/// they run on: the state handlers and workers reach through `web::Data<Modules>`.
+pub struct Modules {
     pub settings: Settings,
     pub clock: SharedClock,
     pub cache: SharedCache,
@@ -84,7 +86,7 @@ pub struct Assembled {
     order_settings: OrderSettings,
 }
 
-impl Assembled {
+impl Modules {
     pub fn database(&self, module: &str) -> Option<&Db> {
         self.databases.iter().find(|m| m.module == module).map(|m| &m.db)
     }
@@ -103,7 +105,7 @@ fn module_db(
 }
 
 /// Builds the modules. Connections are made lazily; nothing is migrated yet.
-pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Result<Assembled> {
+pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Result<Modules> {
     observability::install_recorder();
     let clock: SharedClock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let (cache, pubsub): (SharedCache, SharedPubSub) = match settings.redis.url() {
@@ -272,7 +274,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         moderation_settings,
     ));
 
-    Ok(Assembled {
+    Ok(Modules {
         settings,
         clock,
         cache,
@@ -302,7 +304,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
 use crate::observability;
 
 /// Applies every module's pending migrations to its own database.
-pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
+pub async fn migrate(assembled: &Modules) -> anyhow::Result<()> {
     for module in &assembled.databases {
         let db = module.db.clone();
         let migrations = module.migrations;
@@ -321,7 +323,7 @@ pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
 }
 
 /// Outbox dispatchers (one per module database) and periodic tasks.
-pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
+pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
     let settings = &assembled.settings;
     for module in &assembled.databases {
         let Some(outbox) = module.outbox.clone() else { continue };
@@ -432,7 +434,7 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
     });
 }
 
-impl Assembled {
+impl Modules {
     fn charges_reconcile_interval_ms(&self) -> u64 {
         self.payment_setting(|p| p.reconcile_interval_ms, 30_000).max(100)
     }
