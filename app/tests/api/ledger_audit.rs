@@ -198,6 +198,7 @@ async fn two_instances_auditing_during_transfer_storms_fold_every_entry_once() {
 /// `TEST_BACKEND=mysql cargo test --features app/mysql -p app --test api --release -- --ignored --nocapture audit_of_a_million`.
 #[tokio::test]
 #[ignore = "a benchmark: inserts 1,000,000 ledger entries"]
+#[allow(clippy::print_stdout)] // a benchmark prints its numbers
 async fn audit_of_a_million_entries_first_and_incremental_pass() {
     const WALLETS: i64 = 10_000;
     const TRANSFERS: i64 = 500_000;
