@@ -83,6 +83,15 @@ pub async fn render(assembled: &Modules) -> String {
         Ok(n) => metrics::gauge!("moderation_open_reports").set(n as f64),
         Err(e) => tracing::debug!(error = %e, "open report count unavailable"),
     }
+    // The last pass of any instance (they share the audit state), so every instance agrees.
+    match assembled.wallets.last_audit().await {
+        Ok(Some(last)) => {
+            metrics::gauge!("ledger_audit_mismatches").set(last.mismatches as f64);
+            metrics::gauge!("ledger_sum_of_balances").set(last.sum_of_balances as f64);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "ledger audit state unavailable"),
+    }
     metrics::gauge!("account_suspended").set(assembled.suspensions.suspended_ids().len() as f64);
     install_recorder().map(PrometheusHandle::render).unwrap_or_default()
 }

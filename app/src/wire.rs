@@ -161,7 +161,10 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None if payment_settings.gateway == "toss" => Arc::new(TossGateway::new(&payment_settings.toss)?),
         None => Arc::new(SandboxGateway),
     };
-    let wallets = Arc::new(Wallets::new(payment_db.db.clone(), clock.clone()));
+    let wallets = Arc::new(
+        Wallets::new(payment_db.db.clone(), clock.clone())
+            .with_audit_grace(chrono::Duration::seconds(payment_settings.audit_grace_secs)),
+    );
     let payout_gateway: Arc<dyn PayoutGateway> = match overrides.payout_gateway {
         Some(g) => g,
         None if payment_settings.payout_gateway == "toss" => Arc::new(TossPayouts::new(&payment_settings.toss)?),
@@ -390,6 +393,12 @@ pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
             charges.reconcile_refunds().await?;
             payouts.reconcile().await.map(|_| ())
         }
+    });
+    let wallets = assembled.wallets.clone();
+    let interval = Duration::from_secs(assembled.payment_settings.audit_interval_secs.max(1));
+    spawn_periodic("ledger audit", interval, shutdown.child_token(), move || {
+        let wallets = wallets.clone();
+        async move { wallets.audit_pass().await.map(|_| ()) }
     });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
     let notifications = assembled.notify.clone();

@@ -103,4 +103,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ledger_audit_sums (wallet_id) {
+        wallet_id -> BigInt,
+        entries_sum -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_audit_state (id) {
+        id -> BigInt,
+        high_water -> BigInt,
+        passes -> BigInt,
+        checked_at -> Nullable<Timestamp>,
+        wallets -> BigInt,
+        mismatches -> BigInt,
+        sum_of_balances -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(charges, charge_attention);

@@ -12,6 +12,8 @@ pub struct TossSettings {
     pub payout_timeout_ms: u64,
 }
 
+pub(crate) const DEFAULT_AUDIT_GRACE_SECS: i64 = 120;
+
 /// The `[payment]` section.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentSettings {
@@ -29,6 +31,11 @@ pub struct PaymentSettings {
     /// 64 hex characters (AES-256): encrypts payout account numbers at rest. Required in
     /// production; elsewhere a fixed development key is used when it is empty.
     pub payout_encryption_key: Secret,
+    /// How often the incremental ledger audit runs.
+    pub audit_interval_secs: u64,
+    /// Entries younger than this are checked but not yet folded into the audited sums
+    /// (longer than any transfer transaction can take to commit).
+    pub audit_grace_secs: i64,
 }
 
 impl Section for PaymentSettings {
@@ -69,6 +76,8 @@ impl Section for PaymentSettings {
         errors.check(self.max_charge >= 1, "max_charge", "must be at least 1");
         errors.check(self.reconcile_interval_ms >= 1, "reconcile_interval_ms", "must be at least 1");
         errors.check(self.pending_expiry_secs >= 1, "pending_expiry_secs", "must be at least 1");
+        errors.check(self.audit_interval_secs >= 1, "audit_interval_secs", "must be at least 1");
+        errors.check((0..=86_400).contains(&self.audit_grace_secs), "audit_grace_secs", "must be between 0 and 86400");
     }
 }
 

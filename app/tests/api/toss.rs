@@ -144,6 +144,7 @@ async fn a_confirmed_toss_payment_is_credited_exactly_once() {
     app.clock.advance(Duration::minutes(5));
     app.assembled.charges.reconcile().await.unwrap();
     assert_eq!(user.balance().await, 15_000);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -158,6 +159,7 @@ async fn a_refused_payment_fails_the_charge_and_credits_nothing() {
     assert_eq!(fetched.status, "failed");
     confirm_charge(&user, &charge, "pk_refuse").fails(402, "payment_refused").await;
     assert_eq!(user.balance().await, 0);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -180,6 +182,7 @@ async fn a_timed_out_confirm_stays_pending_and_reconciliation_credits_it_once() 
     let body: Charge = confirm_charge(&user, &charge, "pk_slow").returns(200).await;
     assert_eq!(body.status, "confirmed");
     assert_eq!(user.balance().await, 20_000);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -197,6 +200,7 @@ async fn an_unpaid_unknown_outcome_is_failed_after_the_pending_expiry() {
     let fetched: Charge = user.get(&format!("/wallet/charges/{}", charge.id)).returns(200).await;
     assert_eq!(fetched.status, "failed");
     assert_eq!(user.balance().await, 0);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -212,4 +216,5 @@ async fn concurrent_confirms_credit_once() {
     assert_eq!(user.balance().await, 9_000);
     let audit = app.assembled.wallets.audit().await.unwrap();
     assert!(audit.mismatched_wallets.is_empty(), "{audit:?}");
+    app.assert_ledger_balanced().await;
 }

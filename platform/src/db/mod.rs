@@ -392,6 +392,36 @@ where
     }
 }
 
+/// Runs `f` in a read-only transaction that sees one consistent snapshot of the database
+/// (for checks that compare several tables, such as the ledger audit): a deferred `BEGIN`
+/// on SQLite (WAL: the snapshot is taken at the first read and later commits stay
+/// invisible), `START TRANSACTION WITH CONSISTENT SNAPSHOT` under REPEATABLE READ on MySQL.
+/// It never writes, so it is rolled back.
+pub fn snapshot_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: TxError,
+{
+    type Manager = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN").map_err(DbError::from)?
+        }
+        #[cfg(feature = "mysql")]
+        DbConn::Mysql(inner) => {
+            inner.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").map_err(DbError::from)?;
+            AnsiTransactionManager::begin_transaction_sql(inner, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                .map_err(DbError::from)?
+        }
+    }
+    let result = f(conn);
+    match Manager::rollback_transaction(conn) {
+        Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => {}
+        Err(e) => tracing::warn!(error = %e, "rollback of a snapshot failed"),
+    }
+    result
+}
+
 /// The id of the row just inserted on this connection (diesel's `.returning()` does not
 /// compile for the MySQL variant of the multi-connection).
 pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
