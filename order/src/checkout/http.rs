@@ -25,14 +25,23 @@ pub struct OrdersApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders").route(web::post().to(checkout)).route(web::get().to(my_orders)))
         .service(web::resource("/orders/{id}").route(web::get().to(my_order)))
-        .service(web::resource("/orders/{id}/cancel").route(web::post().to(transition::<CustomerRole, _>(buyer_cancel))))
-        .service(web::resource("/orders/{id}/confirm").route(web::post().to(transition::<CustomerRole, _>(buyer_confirm))))
-        .service(web::resource("/orders/{id}/returns").route(web::post().to(transition::<CustomerRole, _>(buyer_return))))
+        .service(
+            web::resource("/orders/{id}/cancel").route(web::post().to(transition::<CustomerRole, _>(buyer_cancel))),
+        )
+        .service(
+            web::resource("/orders/{id}/confirm").route(web::post().to(transition::<CustomerRole, _>(buyer_confirm))),
+        )
+        .service(
+            web::resource("/orders/{id}/returns").route(web::post().to(transition::<CustomerRole, _>(buyer_return))),
+        )
         .service(web::resource("/seller/orders").route(web::get().to(seller_orders)))
         .service(web::resource("/seller/orders/{id}").route(web::get().to(seller_order)))
-        .service(web::resource("/seller/orders/{id}/ship").route(web::post().to(transition::<SellerRole, _>(seller_ship))))
         .service(
-            web::resource("/seller/orders/{id}/cancel").route(web::post().to(transition::<SellerRole, _>(seller_cancel))),
+            web::resource("/seller/orders/{id}/ship").route(web::post().to(transition::<SellerRole, _>(seller_ship))),
+        )
+        .service(
+            web::resource("/seller/orders/{id}/cancel")
+                .route(web::post().to(transition::<SellerRole, _>(seller_cancel))),
         )
         .service(
             web::resource("/seller/orders/{id}/returns/accept")
