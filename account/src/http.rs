@@ -6,7 +6,7 @@ use crate::suspension::{AdminAccount, MAX_REASON_CHARS, SuspensionView};
 use actix_web::{HttpResponse, web};
 use contracts::account::{AccountService, ProfileQuery, PublicProfile};
 use contracts::{Page, Role};
-use platform::auth::AuthUser;
+use platform::auth::{AsAdmin, AuthUser};
 use platform::error::ErrorBody;
 use platform::http::{Json, OptionalJson, PageQuery, Validator, double_option};
 use platform::ratelimit::IpRateLimit;
@@ -190,7 +190,7 @@ async fn confirm_password_reset(
 
 #[utoipa::path(get, path = "/api/v1/accounts/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
-async fn me(accounts: web::Data<Accounts>, user: AuthUser) -> ApiResult<HttpResponse> {
+async fn me(user: AuthUser, accounts: web::Data<Accounts>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(accounts.get(user.account_id).await?))
 }
 
@@ -208,8 +208,8 @@ pub struct UpdateMeRequest {
 #[utoipa::path(patch, path = "/api/v1/accounts/me", tag = "accounts", security(("bearer" = [])), request_body = UpdateMeRequest,
     responses((status = 200, body = Account), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn update_me(
-    accounts: web::Data<Accounts>,
     user: AuthUser,
+    accounts: web::Data<Accounts>,
     Json(body): Json<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut v = Validator::default();
@@ -236,8 +236,8 @@ pub struct ChangePasswordRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/me/password", tag = "accounts", security(("bearer" = [])), request_body = ChangePasswordRequest,
     responses((status = 204, description = "Changed; every refresh token revoked"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_password(
-    accounts: web::Data<Accounts>,
     user: AuthUser,
+    accounts: web::Data<Accounts>,
     Json(body): Json<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     let password = Password::parse(&body.new_password).map_err(|e| ApiError::invalid_field("new_password", e))?;
@@ -251,7 +251,7 @@ async fn change_password(
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Account id")),
     responses((status = 200, body = PublicProfile), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn profile(accounts: web::Data<Accounts>, _user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn profile(_user: AuthUser, accounts: web::Data<Accounts>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let profile = accounts.profile(id.into_inner()).await?.ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(profile))
 }
@@ -296,8 +296,8 @@ pub fn profile_query(q: Option<&str>, role: Option<&str>, page: PageQuery) -> Re
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", security(("bearer" = [])), params(SearchQuery),
     responses((status = 200, body = Page<PublicProfile>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn search(
-    accounts: web::Data<Accounts>,
     _user: AuthUser,
+    accounts: web::Data<Accounts>,
     query: web::Query<SearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
@@ -324,11 +324,10 @@ pub struct AdminSearchQuery {
     responses((status = 200, body = Page<AdminAccount>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 async fn admin_accounts(
+    _: AsAdmin,
     accounts: web::Data<Accounts>,
-    user: AuthUser,
     query: web::Query<AdminSearchQuery>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let query = query.into_inner();
     let parsed =
         profile_query(query.q.as_deref(), query.role.as_deref(), PageQuery { page: query.page, size: query.size })?;
@@ -352,12 +351,11 @@ pub struct SuspendRequest {
     responses((status = 200, body = SuspensionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "Not an admin, or the account is an admin's", body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn suspend(
+    user: AsAdmin,
     accounts: web::Data<Accounts>,
-    user: AuthUser,
     id: web::Path<i64>,
     Json(body): Json<SuspendRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let mut v = Validator::default();
     let reason = body.reason.trim();
     v.check(!reason.is_empty() && reason.chars().count() <= MAX_REASON_CHARS, "reason", "must be 1 to 500 characters");
@@ -374,11 +372,10 @@ async fn suspend(
     responses((status = 200, body = SuspensionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn reinstate(
+    _: AsAdmin,
     accounts: web::Data<Accounts>,
-    user: AuthUser,
     id: web::Path<i64>,
     _body: OptionalJson<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     Ok(HttpResponse::Ok().json(accounts.reinstate(id.into_inner()).await?))
 }

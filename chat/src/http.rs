@@ -53,8 +53,8 @@ pub struct NewRoomRequest {
 #[utoipa::path(post, path = "/api/v1/chat/rooms", tag = "chat", security(("bearer" = [])), request_body = NewRoomRequest,
     responses((status = 201, body = Room), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn create_room(
-    chat: web::Data<Chat>,
     user: AuthUser,
+    chat: web::Data<Chat>,
     Json(body): Json<NewRoomRequest>,
 ) -> ApiResult<HttpResponse> {
     let name = body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
@@ -74,8 +74,8 @@ pub struct DirectRequest {
         (status = 400, body = ErrorBody), (status = 403, description = "blocked: the other account blocked you", body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn open_direct(
-    chat: web::Data<Chat>,
     user: AuthUser,
+    chat: web::Data<Chat>,
     Json(body): Json<DirectRequest>,
 ) -> ApiResult<HttpResponse> {
     let (room, created) = chat.open_direct(user.account_id, body.user_id).await?;
@@ -84,21 +84,21 @@ async fn open_direct(
 
 #[utoipa::path(get, path = "/api/v1/chat/rooms", tag = "chat", security(("bearer" = [])),
     responses((status = 200, description = "Most recent activity first", body = Items<RoomSummary>), (status = 401, body = ErrorBody)))]
-async fn list_rooms(chat: web::Data<Chat>, user: AuthUser) -> ApiResult<HttpResponse> {
+async fn list_rooms(user: AuthUser, chat: web::Data<Chat>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Items { items: chat.rooms(user.account_id).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/chat/rooms/{id}", tag = "chat", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Room id")),
     responses((status = 200, body = Room), (status = 404, body = ErrorBody)))]
-async fn get_room(chat: web::Data<Chat>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn get_room(user: AuthUser, chat: web::Data<Chat>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(chat.room(user.account_id, id.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/chat/rooms/{id}/members", tag = "chat", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Room id")),
     responses((status = 200, body = Items<PublicProfile>), (status = 404, body = ErrorBody)))]
-async fn list_members(chat: web::Data<Chat>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn list_members(user: AuthUser, chat: web::Data<Chat>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Items { items: chat.members(user.account_id, id.into_inner()).await? }))
 }
 
@@ -113,8 +113,8 @@ pub struct InviteRequest {
     params(("id" = i64, Path, description = "Room id")), request_body = InviteRequest,
     responses((status = 200, body = Room), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn invite(
-    chat: web::Data<Chat>,
     user: AuthUser,
+    chat: web::Data<Chat>,
     id: web::Path<i64>,
     Json(body): Json<InviteRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -132,8 +132,8 @@ pub struct MessageRequest {
     params(("id" = i64, Path, description = "Room id")), request_body = MessageRequest,
     responses((status = 201, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn post_message(
-    chat: web::Data<Chat>,
     user: AuthUser,
+    chat: web::Data<Chat>,
     id: web::Path<i64>,
     Json(body): Json<MessageRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -167,8 +167,8 @@ pub struct MessagePage {
     params(("id" = i64, Path, description = "Room id"), MessagesQuery),
     responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_messages(
-    chat: web::Data<Chat>,
     user: AuthUser,
+    chat: web::Data<Chat>,
     id: web::Path<i64>,
     query: web::Query<MessagesQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -200,8 +200,8 @@ pub struct ReadRequest {
     params(("id" = i64, Path, description = "Room id")), request_body = ReadRequest,
     responses((status = 204, description = "Read up to this message"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn mark_read(
-    chat: web::Data<Chat>,
     user: AuthUser,
+    chat: web::Data<Chat>,
     id: web::Path<i64>,
     Json(body): Json<ReadRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -227,7 +227,7 @@ pub struct UserQuery {
 
 #[utoipa::path(get, path = "/api/v1/chat/users", tag = "chat", security(("bearer" = [])), params(UserQuery),
     responses((status = 200, body = Page<PublicProfile>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn search_users(chat: web::Data<Chat>, _user: AuthUser, query: web::Query<UserQuery>) -> ApiResult<HttpResponse> {
+async fn search_users(_user: AuthUser, chat: web::Data<Chat>, query: web::Query<UserQuery>) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let mut v = Validator::default();
@@ -261,7 +261,7 @@ pub struct BlockRequest {
 #[utoipa::path(post, path = "/api/v1/chat/blocks", tag = "chat", security(("bearer" = [])), request_body = BlockRequest,
     responses((status = 201, body = Block), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
-async fn block(chat: web::Data<Chat>, user: AuthUser, Json(body): Json<BlockRequest>) -> ApiResult<HttpResponse> {
+async fn block(user: AuthUser, chat: web::Data<Chat>, Json(body): Json<BlockRequest>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Created().json(chat.block(user.account_id, body.user_id).await?))
 }
 
@@ -269,7 +269,7 @@ async fn block(chat: web::Data<Chat>, user: AuthUser, Json(body): Json<BlockRequ
 #[utoipa::path(delete, path = "/api/v1/chat/blocks/{user_id}", tag = "chat", security(("bearer" = [])),
     params(("user_id" = i64, Path, description = "The blocked account")),
     responses((status = 204, description = "Not blocked any more"), (status = 401, body = ErrorBody)))]
-async fn unblock(chat: web::Data<Chat>, user: AuthUser, user_id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn unblock(user: AuthUser, chat: web::Data<Chat>, user_id: web::Path<i64>) -> ApiResult<HttpResponse> {
     chat.unblock(user.account_id, user_id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -277,6 +277,6 @@ async fn unblock(chat: web::Data<Chat>, user: AuthUser, user_id: web::Path<i64>)
 /// The accounts you blocked, most recent first.
 #[utoipa::path(get, path = "/api/v1/chat/blocks", tag = "chat", security(("bearer" = [])),
     responses((status = 200, body = Items<Block>), (status = 401, body = ErrorBody)))]
-async fn list_blocks(chat: web::Data<Chat>, user: AuthUser) -> ApiResult<HttpResponse> {
+async fn list_blocks(user: AuthUser, chat: web::Data<Chat>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Items { items: chat.blocks(user.account_id).await? }))
 }

@@ -6,8 +6,7 @@ use crate::service::{Feed, FeedResponse};
 use crate::store::Source;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use contracts::Role;
-use platform::auth::{AuthUser, MaybeAuthUser};
+use platform::auth::{AsAdmin, MaybeAuthUser};
 use platform::error::ErrorBody;
 use platform::http::{Items, Json, OptionalJson, Validator};
 use platform::{ApiError, ApiResult};
@@ -43,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/feed", tag = "feed",
     params(("X-Country" = Option<String>, Header, description = "ISO 3166 alpha-2")),
     responses((status = 200, body = FeedResponse), (status = 400, body = ErrorBody), (status = 401, description = "A token was sent and is invalid", body = ErrorBody)))]
-async fn feed(feed: web::Data<Feed>, user: MaybeAuthUser, req: HttpRequest) -> ApiResult<HttpResponse> {
+async fn feed(user: MaybeAuthUser, feed: web::Data<Feed>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let country = match req.headers().get("x-country") {
         None => None,
         Some(v) => Some(
@@ -107,15 +106,13 @@ impl RowInput {
 
 #[utoipa::path(get, path = "/api/v1/admin/feed/rows", tag = "feed-admin", security(("bearer" = [])),
     responses((status = 200, body = Items<RowSetting>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list_rows(feed: web::Data<Feed>, user: AuthUser) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn list_rows(_: AsAdmin, feed: web::Data<Feed>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Items { items: feed.rows().await? }))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/feed/rows", tag = "feed-admin", security(("bearer" = [])), request_body = RowInput,
     responses((status = 201, body = RowSetting), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn create_row(feed: web::Data<Feed>, user: AuthUser, Json(body): Json<RowInput>) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn create_row(_: AsAdmin, feed: web::Data<Feed>, Json(body): Json<RowInput>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Created().json(feed.create_row(body.into_setting(0)).await?))
 }
 
@@ -123,20 +120,18 @@ async fn create_row(feed: web::Data<Feed>, user: AuthUser, Json(body): Json<RowI
     params(("id" = i64, Path, description = "Row id")), request_body = RowInput,
     responses((status = 200, body = RowSetting), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn replace_row(
+    _: AsAdmin,
     feed: web::Data<Feed>,
-    user: AuthUser,
     id: web::Path<i64>,
     Json(body): Json<RowInput>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     Ok(HttpResponse::Ok().json(feed.replace_row(body.into_setting(id.into_inner())).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/feed/rows/{id}", tag = "feed-admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Row id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_row(feed: web::Data<Feed>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn delete_row(_: AsAdmin, feed: web::Data<Feed>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     feed.delete_row(id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -174,12 +169,11 @@ const MAX_PREVIEW_ROWS: usize = 200;
     request_body(content = Option<PreviewInput>, description = "Optional; an empty body previews the stored rows for an anonymous visitor"),
     responses((status = 200, body = FeedResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn preview(
+    _: AsAdmin,
     feed: web::Data<Feed>,
-    user: AuthUser,
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let OptionalJson(body) = OptionalJson::<PreviewInput>::from_request(&req, &mut payload.into_inner()).await?;
     let mut v = Validator::default();
     if let Some(id) = body.account_id {
@@ -229,19 +223,13 @@ fn check_url(v: &mut Validator, field: &str, raw: &str) {
 
 #[utoipa::path(get, path = "/api/v1/admin/feed/ad-slots", tag = "feed-admin", security(("bearer" = [])),
     responses((status = 200, body = Items<AdSlot>), (status = 403, body = ErrorBody)))]
-async fn list_ad_slots(feed: web::Data<Feed>, user: AuthUser) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn list_ad_slots(_: AsAdmin, feed: web::Data<Feed>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Items { items: feed.ad_slots().await? }))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/feed/ad-slots", tag = "feed-admin", security(("bearer" = [])), request_body = AdSlotInput,
     responses((status = 201, body = AdSlot), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn create_ad_slot(
-    feed: web::Data<Feed>,
-    user: AuthUser,
-    Json(body): Json<AdSlotInput>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn create_ad_slot(_: AsAdmin, feed: web::Data<Feed>, Json(body): Json<AdSlotInput>) -> ApiResult<HttpResponse> {
     let mut v = Validator::default();
     let slot_name = body.slot_name.trim().to_string();
     let title = body.title.trim().to_string();
@@ -264,8 +252,7 @@ async fn create_ad_slot(
 #[utoipa::path(delete, path = "/api/v1/admin/feed/ad-slots/{id}", tag = "feed-admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Ad slot id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_ad_slot(feed: web::Data<Feed>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
+async fn delete_ad_slot(_: AsAdmin, feed: web::Data<Feed>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     feed.delete_ad_slot(id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

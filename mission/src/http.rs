@@ -55,8 +55,8 @@ pub struct CreateMissionRequest {
         (status = 403, description = "The streamer itself", body = ErrorBody),
         (status = 409, description = "insufficient_balance, limit_exceeded, idempotency_conflict", body = ErrorBody)))]
 async fn create_mission(
-    missions: web::Data<Missions>,
     user: AuthUser,
+    missions: web::Data<Missions>,
     key: IdempotencyKey,
     Json(body): Json<CreateMissionRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -95,8 +95,8 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/missions", tag = "missions", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = Page<Mission>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_missions(
-    missions: web::Data<Missions>,
     _user: AuthUser,
+    missions: web::Data<Missions>,
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
@@ -117,7 +117,7 @@ async fn list_missions(
 #[utoipa::path(get, path = "/api/v1/missions/{id}", tag = "missions", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Mission id")),
     responses((status = 200, body = Mission), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_mission(missions: web::Data<Missions>, _user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn get_mission(_user: AuthUser, missions: web::Data<Missions>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(missions.get(id.into_inner()).await?))
 }
 
@@ -134,8 +134,8 @@ pub struct ContributionRequest {
     responses((status = 201, body = Contribution), (status = 400, body = ErrorBody), (status = 403, description = "The streamer", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "mission_closed, insufficient_balance, limit_exceeded, idempotency_conflict", body = ErrorBody)))]
 async fn contribute(
-    missions: web::Data<Missions>,
     user: AuthUser,
+    missions: web::Data<Missions>,
     id: web::Path<i64>,
     key: IdempotencyKey,
     Json(body): Json<ContributionRequest>,
@@ -148,8 +148,8 @@ async fn contribute(
     params(("id" = i64, Path, description = "Mission id"), PageQuery),
     responses((status = 200, body = Page<Contribution>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_contributions(
-    missions: web::Data<Missions>,
     _user: AuthUser,
+    missions: web::Data<Missions>,
     id: web::Path<i64>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -169,8 +169,8 @@ pub struct DecisionRequest {
     responses((status = 200, body = Mission), (status = 400, body = ErrorBody), (status = 403, description = "Not the mission's streamer", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "mission_closed", body = ErrorBody)))]
 async fn decide(
-    missions: web::Data<Missions>,
     user: AuthUser,
+    missions: web::Data<Missions>,
     id: web::Path<i64>,
     Json(body): Json<DecisionRequest>,
 ) -> ApiResult<HttpResponse> {

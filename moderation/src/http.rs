@@ -4,9 +4,9 @@
 use crate::model::{Action, AdminReport, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, Reason, Report, TargetType};
 use crate::service::Moderation;
 use actix_web::{HttpResponse, web};
-use contracts::{Page, Role};
+use contracts::Page;
 use platform::ApiResult;
-use platform::auth::AuthUser;
+use platform::auth::{AsAdmin, AuthUser};
 use platform::error::ErrorBody;
 use platform::http::{Json, PageQuery, Validator};
 use serde::Deserialize;
@@ -46,8 +46,8 @@ pub struct ReportRequest {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 429, description = "Over moderation.reports_per_hour", body = ErrorBody)))]
 async fn file_report(
-    moderation: web::Data<Moderation>,
     user: AuthUser,
+    moderation: web::Data<Moderation>,
     Json(body): Json<ReportRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut v = Validator::default();
@@ -84,8 +84,8 @@ pub struct PageParams {
 #[utoipa::path(get, path = "/api/v1/reports", tag = "moderation", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = Page<Report>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn my_reports(
-    moderation: web::Data<Moderation>,
     user: AuthUser,
+    moderation: web::Data<Moderation>,
     query: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
@@ -111,11 +111,10 @@ pub struct QueueParams {
     responses((status = 200, body = Page<AdminReport>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 async fn admin_reports(
+    _: AsAdmin,
     moderation: web::Data<Moderation>,
-    user: AuthUser,
     query: web::Query<QueueParams>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let mut v = Validator::default();
     let open = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -151,12 +150,11 @@ pub struct ResolveRequest {
     responses((status = 200, body = AdminReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn resolve(
+    user: AsAdmin,
     moderation: web::Data<Moderation>,
-    user: AuthUser,
     id: web::Path<i64>,
     Json(body): Json<ResolveRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let mut v = Validator::default();
     let action =
         body.action.parse::<Action>().map_err(|_| v.add("action", format!("must be {}", Action::choices()))).ok();

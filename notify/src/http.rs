@@ -53,7 +53,7 @@ pub struct NotificationPage {
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = NotificationPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn list(notify: web::Data<Notify>, user: AuthUser, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+async fn list(user: AuthUser, notify: web::Data<Notify>, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
     let limit = query.limit.unwrap_or(50);
     let mut v = Validator::default();
     v.check((1..=100).contains(&limit), "limit", "must be between 1 and 100");
@@ -72,7 +72,7 @@ pub struct UnreadCount {
 
 #[utoipa::path(get, path = "/api/v1/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)))]
-async fn unread_count(notify: web::Data<Notify>, user: AuthUser) -> ApiResult<HttpResponse> {
+async fn unread_count(user: AuthUser, notify: web::Data<Notify>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(UnreadCount { count: notify.unread_count(user.account_id).await? }))
 }
 
@@ -87,8 +87,8 @@ pub struct ReadRequest {
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", security(("bearer" = [])), request_body = ReadRequest,
     responses((status = 204, description = "Marked read"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn mark_read(
-    notify: web::Data<Notify>,
     user: AuthUser,
+    notify: web::Data<Notify>,
     Json(body): Json<ReadRequest>,
 ) -> ApiResult<HttpResponse> {
     let ids = match (body.ids, body.all) {
@@ -120,8 +120,8 @@ pub struct DeviceRequest {
 #[utoipa::path(post, path = "/api/v1/notifications/devices", tag = "notifications", security(("bearer" = [])), request_body = DeviceRequest,
     responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn register_device(
-    notify: web::Data<Notify>,
     user: AuthUser,
+    notify: web::Data<Notify>,
     Json(body): Json<DeviceRequest>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Created().json(notify.register_device(user.account_id, &body.platform, &body.token).await?))
@@ -130,7 +130,7 @@ async fn register_device(
 #[utoipa::path(delete, path = "/api/v1/notifications/devices/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Device id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_device(notify: web::Data<Notify>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn delete_device(user: AuthUser, notify: web::Data<Notify>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     notify.delete_device(user.account_id, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -143,15 +143,15 @@ pub struct Preferences {
 
 #[utoipa::path(get, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = Preferences), (status = 401, body = ErrorBody)))]
-async fn get_preferences(notify: web::Data<Notify>, user: AuthUser) -> ApiResult<HttpResponse> {
+async fn get_preferences(user: AuthUser, notify: web::Data<Notify>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Preferences { muted_kinds: notify.muted_kinds(user.account_id).await? }))
 }
 
 #[utoipa::path(put, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])), request_body = Preferences,
     responses((status = 200, body = Preferences), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn put_preferences(
-    notify: web::Data<Notify>,
     user: AuthUser,
+    notify: web::Data<Notify>,
     Json(body): Json<Preferences>,
 ) -> ApiResult<HttpResponse> {
     let muted_kinds = notify.set_muted_kinds(user.account_id, body.muted_kinds).await?;

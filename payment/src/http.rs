@@ -38,7 +38,7 @@ pub struct WalletView {
 
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, body = WalletView), (status = 401, body = ErrorBody)))]
-async fn wallet(wallets: web::Data<Wallets>, user: AuthUser) -> ApiResult<HttpResponse> {
+async fn wallet(user: AuthUser, wallets: web::Data<Wallets>) -> ApiResult<HttpResponse> {
     let balance = wallets.balance(&WalletRef::Account(user.account_id)).await?;
     Ok(HttpResponse::Ok().json(WalletView { account_id: user.account_id, balance }))
 }
@@ -72,8 +72,8 @@ impl Entry {
 #[utoipa::path(get, path = "/api/v1/wallet/entries", tag = "wallet", security(("bearer" = [])), params(CursorQuery),
     responses((status = 200, body = CursorPage<Entry>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn entries(
-    wallets: web::Data<Wallets>,
     user: AuthUser,
+    wallets: web::Data<Wallets>,
     query: web::Query<CursorQuery>,
 ) -> ApiResult<HttpResponse> {
     let cursor = query.validate()?;
@@ -94,8 +94,8 @@ pub struct ChargeRequest {
     responses((status = 201, description = "Created, or the original result of a replayed key", body = Charge),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, description = "idempotency_conflict", body = ErrorBody)))]
 async fn create_charge(
-    charges: web::Data<Charges>,
     user: AuthUser,
+    charges: web::Data<Charges>,
     key: IdempotencyKey,
     Json(body): Json<ChargeRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -110,7 +110,7 @@ async fn create_charge(
 #[utoipa::path(get, path = "/api/v1/wallet/charges/{id}", tag = "wallet", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Charge id")),
     responses((status = 200, body = Charge), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_charge(charges: web::Data<Charges>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn get_charge(user: AuthUser, charges: web::Data<Charges>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(charges.get(user.account_id, id.into_inner()).await?))
 }
 
@@ -128,8 +128,8 @@ pub struct ConfirmRequest {
         (status = 402, description = "payment_refused: the gateway refused; nothing credited", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn confirm_charge(
-    charges: web::Data<Charges>,
     user: AuthUser,
+    charges: web::Data<Charges>,
     id: web::Path<i64>,
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<HttpResponse> {

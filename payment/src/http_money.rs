@@ -4,8 +4,7 @@
 use crate::charges::{AdminCharge, AdminChargeFilter, Charge, ChargeStatus, Charges, Refund};
 use crate::payouts::{Payout, PayoutRequest, PayoutStatus, Payouts};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use contracts::Role;
-use platform::auth::AuthUser;
+use platform::auth::{AsAdmin, AsSellerOrStreamer, AuthUser};
 use platform::error::ErrorBody;
 use platform::http::{IdempotencyKey, Json, OptionalJson, PageQuery, Validator};
 use platform::{ApiError, ApiResult};
@@ -59,8 +58,8 @@ pub struct RefundRequest {
         (status = 409, description = "refund_exceeds_charge, insufficient_balance, invalid_charge_state, idempotency_conflict, request_in_progress", body = ErrorBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn refund_charge(
-    charges: web::Data<Charges>,
     user: AuthUser,
+    charges: web::Data<Charges>,
     id: web::Path<i64>,
     key: IdempotencyKey,
     OptionalJson(body): OptionalJson<RefundRequest>,
@@ -123,14 +122,13 @@ fn validate_payout(body: PayoutBody, min_payout: i64) -> Result<PayoutRequest, A
         (status = 403, description = "Only sellers and streamers", body = ErrorBody),
         (status = 409, description = "insufficient_balance, idempotency_conflict", body = ErrorBody)))]
 async fn create_payout(
+    user: AsSellerOrStreamer,
     payouts: web::Data<Payouts>,
-    user: AuthUser,
     key: IdempotencyKey,
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     // The role is checked before the body is read.
-    user.require_any(&[Role::Seller, Role::Streamer])?;
     let Json(body) = Json::<PayoutBody>::from_request(&req, &mut payload.into_inner()).await?;
     let request = validate_payout(body, payouts.min_payout())?;
     let payout = payouts.create(user.account_id, key.as_str(), request).await?;
@@ -159,8 +157,8 @@ fn parse_payout_status(status: Option<&str>) -> Result<Option<PayoutStatus>, Api
     responses((status = 200, description = "A page of the caller's payouts, newest first", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_payouts(
-    payouts: web::Data<Payouts>,
     user: AuthUser,
+    payouts: web::Data<Payouts>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = query.validate()?;
@@ -170,7 +168,7 @@ async fn list_payouts(
 #[utoipa::path(get, path = "/api/v1/wallet/payouts/{id}", tag = "payouts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Payout id")),
     responses((status = 200, body = Payout), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_payout(payouts: web::Data<Payouts>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn get_payout(user: AuthUser, payouts: web::Data<Payouts>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(payouts.get(user.account_id, id.into_inner()).await?))
 }
 
@@ -189,11 +187,10 @@ pub struct ChargeFilter {
     responses((status = 200, description = "A page of charges, newest first", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn admin_charges(
+    _: AsAdmin,
     charges: web::Data<Charges>,
-    user: AuthUser,
     query: web::Query<ChargeFilter>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -208,11 +205,10 @@ async fn admin_charges(
     responses((status = 200, description = "A page of payouts, newest first", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn admin_payouts(
+    _: AsAdmin,
     payouts: web::Data<Payouts>,
-    user: AuthUser,
     query: web::Query<PayoutFilter>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let status = parse_payout_status(query.status.as_deref())?;
     Ok(HttpResponse::Ok().json(payouts.page(None, status, page).await?))

@@ -12,6 +12,7 @@ use contracts::Role;
 use futures::future::{Ready, ready};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,24 +110,15 @@ impl Jwt {
     }
 }
 
-/// The caller of a protected route. Missing or bad token: 401.
+/// The caller of a route any signed-in account may use (role-gated routes take
+/// [`Authorized`]). Missing or bad token: 401. First in the handler's parameters, as
+/// [`Authorized`], so a caller without a token is refused before the body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub account_id: i64,
     pub role: Role,
     /// Unix seconds; WebSockets close when it passes.
     pub expires_at: i64,
-}
-
-impl AuthUser {
-    /// 403 unless the caller has `role`.
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role == role { Ok(()) } else { Err(ApiError::forbidden()) }
-    }
-
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(ApiError::forbidden()) }
-    }
 }
 
 fn bearer(req: &HttpRequest) -> Option<Result<&str, ApiError>> {
@@ -172,6 +164,70 @@ impl FromRequest for AuthUser {
             None => Err(ApiError::unauthenticated("Authentication required.")),
             Some(token) => token.and_then(|t| authenticate(req, t)),
         })
+    }
+}
+
+/// A set of roles a route admits; the marker types below name the sets routes use.
+pub trait Roles {
+    const ROLES: &'static [Role];
+}
+
+macro_rules! role_sets {
+    ($($(#[$doc:meta])* $marker:ident = [$($role:ident),+] as $alias:ident;)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $marker;
+        impl Roles for $marker {
+            const ROLES: &'static [Role] = &[$(Role::$role),+];
+        }
+        $(#[$doc])*
+        pub type $alias = Authorized<$marker>;
+    )+};
+}
+
+role_sets! {
+    /// Customers only.
+    CustomerRole = [Customer] as AsCustomer;
+    /// Sellers only.
+    SellerRole = [Seller] as AsSeller;
+    /// Streamers only.
+    StreamerRole = [Streamer] as AsStreamer;
+    /// Admins only.
+    AdminRole = [Admin] as AsAdmin;
+    /// Accounts that earn (and cash out) points: sellers and streamers.
+    EarnerRole = [Seller, Streamer] as AsSellerOrStreamer;
+}
+
+/// The caller of a role-gated route: authenticated (401), not suspended (403
+/// `account_suspended`) and of one of `R`'s roles (403 `forbidden`). Put it FIRST in the
+/// handler's parameters: actix polls extractors in order, so the caller is refused before a
+/// `Json<T>` body is read, and a wrong role never learns the body's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorized<R> {
+    pub user: AuthUser,
+    role: PhantomData<R>,
+}
+
+impl<R> std::ops::Deref for Authorized<R> {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.user
+    }
+}
+
+impl<R: Roles> FromRequest for Authorized<R> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(AuthUser::from_request(req, payload).into_inner().and_then(|user| {
+            if R::ROLES.contains(&user.role) {
+                Ok(Authorized { user, role: PhantomData })
+            } else {
+                Err(ApiError::forbidden())
+            }
+        }))
     }
 }
 

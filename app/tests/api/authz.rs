@@ -3,6 +3,9 @@
 //! resources and on others', each answer checked against docs/api.md: 401 without a token, 403
 //! for a wrong role, 404 for resources of someone else, 2xx for whoever may call.
 //!
+//! Every caller a rule refuses up front (anonymous 401, another role 403) is also tried with
+//! an empty, a malformed and a non-JSON body: authorization comes before the body is read.
+//!
 //! Each operation needs a rule below. A new route without a rule, or a rule whose route is
 //! gone, fails the test; so does a route mounted in actix but missing from the document.
 
@@ -585,6 +588,7 @@ async fn every_operation_answers_each_caller_as_api_md_says() {
     let mut failures = Vec::new();
     let mut calls = 0;
     for rule in &rules {
+        calls += refuse_before_reading_the_body(&app, &fx, rule, &mut failures).await;
         prepare(&fx, rule.before).await;
         // Denied callers first, so that allowed state changes come last.
         let mut callers = CALLERS.to_vec();
@@ -629,6 +633,93 @@ async fn every_operation_answers_each_caller_as_api_md_says() {
     }
     assert!(failures.is_empty(), "{} problems in {calls} calls:\n{}", failures.len(), failures.join("\n"));
     eprintln!("authorization matrix: {} operations, {calls} calls", rules.len());
+}
+
+/// Bodies a caller who may not call an operation sends to probe it: empty, malformed, not JSON,
+/// and over the body limit. The last is refused by `Json<T>` from its `Content-Length` without
+/// waiting for the body (413), so it catches a handler whose body extractor comes before its
+/// caller extractor.
+fn invalid_bodies() -> [(&'static str, String); 4] {
+    let oversized = format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000));
+    [
+        ("application/json", "{}".to_string()),
+        ("application/json", "{".to_string()),
+        ("text/plain", "{".to_string()),
+        ("application/json", oversized),
+    ]
+}
+
+/// Whom `access` refuses before looking at the request: anonymous callers of any route that
+/// needs a token (401) and, on role-gated routes, callers of another role (403).
+fn refused_up_front(access: Access, who: Who) -> Option<u16> {
+    match (access, access.expect(who)) {
+        (_, Expect::Status(401)) => Some(401),
+        (Access::HasRole(_) | Access::Roles(_) | Access::Owner(_), Expect::Status(403)) => Some(403),
+        _ => None,
+    }
+}
+
+/// Authorization comes before validation: the callers `refused_up_front` get their 401/403
+/// whatever the body, and the answer names none of the operation's fields (a wrong role must
+/// not learn the schema). Returns the number of calls made.
+async fn refuse_before_reading_the_body(app: &TestApp, fx: &Fx, rule: &Rule, failures: &mut Vec<String>) -> usize {
+    let mut calls = 0;
+    for who in CALLERS {
+        let Some(expected) = refused_up_front(rule.access, who) else { continue };
+        let call = (rule.call)(fx, who);
+        let path = fill(rule.path, &call.args);
+        let mut fields = BTreeSet::new();
+        if let Some(body) = &call.body {
+            field_names(body, &mut fields);
+        }
+        for (content_type, invalid) in invalid_bodies() {
+            let url = if call.query.is_empty() { path.clone() } else { format!("{path}?{}", call.query) };
+            let caller = match fx.users.get(&who) {
+                Some(user) => app.with_token(&user.token),
+                None => app.client().clone(),
+            };
+            let res = caller
+                .request_root(Method::from_bytes(rule.method.as_bytes()).unwrap(), &url)
+                .idempotency_key(format!("matrix-{}", platform::testkit::unique_suffix()))
+                .header("Content-Type", content_type)
+                .raw_body(invalid.clone())
+                .await;
+            calls += 1;
+            let status = res.status();
+            let text = res.text().await;
+            let code =
+                serde_json::from_str::<Value>(&text).ok().and_then(|b| b["error"]["code"].as_str().map(String::from));
+            let expected_code = if expected == 401 { "unauthenticated" } else { "forbidden" };
+            let named: Vec<_> = fields.iter().filter(|f| text.contains(&format!("\"{f}\""))).collect();
+            if status != expected
+                || code.as_deref() != Some(expected_code)
+                || text.contains("\"fields\"")
+                || !named.is_empty()
+            {
+                failures.push(format!(
+                    "{} {path} as {who:?} with a {content_type} body of {} bytes: got {status} {text}, expected {expected} \
+                     {expected_code} naming no field",
+                    rule.method,
+                    invalid.len()
+                ));
+            }
+        }
+    }
+    calls
+}
+
+/// Every object key in `body`, nested ones included.
+fn field_names(body: &Value, out: &mut BTreeSet<String>) {
+    match body {
+        Value::Object(map) => {
+            for (key, value) in map {
+                out.insert(key.clone());
+                field_names(value, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| field_names(v, out)),
+        _ => {}
+    }
 }
 
 async fn fixtures(app: &TestApp) -> Fx {

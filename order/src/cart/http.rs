@@ -3,9 +3,8 @@
 use super::{CartEdit, CartItem, CartView, Carts, MAX_QUANTITY};
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
-use contracts::Role;
 use platform::ApiResult;
-use platform::auth::AuthUser;
+use platform::auth::AsCustomer;
 use platform::error::ErrorBody;
 use platform::http::{Json, Validator};
 use serde::Deserialize;
@@ -31,8 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, body = CartView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn get_cart(carts: web::Data<Carts>, user: AuthUser) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
+async fn get_cart(user: AsCustomer, carts: web::Data<Carts>) -> ApiResult<HttpResponse> {
     let body = carts.view_json(user.account_id).await?;
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
 }
@@ -50,11 +48,10 @@ pub struct AddItemRequest {
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "out_of_stock", body = ErrorBody)))]
 async fn add_item(
+    user: AsCustomer,
     carts: web::Data<Carts>,
-    user: AuthUser,
     Json(body): Json<AddItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     Validator::default()
         .check((1..=MAX_QUANTITY).contains(&body.quantity), "quantity", "must be between 1 and 1000")
         .finish()?;
@@ -74,12 +71,11 @@ pub struct QuantityRequest {
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "out_of_stock", body = ErrorBody)))]
 async fn set_quantity(
+    user: AsCustomer,
     carts: web::Data<Carts>,
-    user: AuthUser,
     item_id: web::Path<i64>,
     Json(body): Json<QuantityRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
     Validator::default()
         .check((0..=MAX_QUANTITY).contains(&body.quantity), "quantity", "must be between 0 and 1000")
         .finish()?;
@@ -90,16 +86,14 @@ async fn set_quantity(
 #[utoipa::path(delete, path = "/api/v1/cart/items/{item_id}", tag = "cart", security(("bearer" = [])),
     params(("item_id" = i64, Path, description = "Item id")),
     responses((status = 200, body = CartView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn remove_item(carts: web::Data<Carts>, user: AuthUser, item_id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
+async fn remove_item(user: AsCustomer, carts: web::Data<Carts>, item_id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let edit = CartEdit::Remove { item_id: item_id.into_inner() };
     Ok(HttpResponse::Ok().json(carts.edit(user.account_id, edit).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 204, description = "Emptied"), (status = 403, body = ErrorBody)))]
-async fn clear_cart(carts: web::Data<Carts>, user: AuthUser) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
+async fn clear_cart(user: AsCustomer, carts: web::Data<Carts>) -> ApiResult<HttpResponse> {
     carts.edit(user.account_id, CartEdit::Clear).await?;
     Ok(HttpResponse::NoContent().finish())
 }

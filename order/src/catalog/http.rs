@@ -6,10 +6,10 @@ use super::model::{
 use super::{Catalog, ItemUpdate};
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
+use contracts::Page;
 use contracts::catalog::ProductSummary;
-use contracts::{Page, Role};
 use platform::ApiResult;
-use platform::auth::{AuthUser, MaybeAuthUser};
+use platform::auth::{AsSeller, MaybeAuthUser};
 use platform::error::ErrorBody;
 use platform::http::{Json, PageQuery, Validator};
 use serde::Deserialize;
@@ -81,11 +81,10 @@ pub struct NewProductRequest {
     responses((status = 201, body = Product), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
 async fn create_product(
+    user: AsSeller,
     catalog: web::Data<Catalog>,
-    user: AuthUser,
     Json(body): Json<NewProductRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     let name = check_name(&mut v, "name", &body.name);
     let description = check_description(&mut v, &body.description);
@@ -104,11 +103,10 @@ async fn create_product(
 #[utoipa::path(get, path = "/api/v1/seller/products", tag = "catalog", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<Product>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn my_products(
+    user: AsSeller,
     catalog: web::Data<Catalog>,
-    user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let page = query.validate()?;
     Ok(HttpResponse::Ok().json(catalog.seller_products(user.account_id, page).await?))
 }
@@ -126,12 +124,11 @@ pub struct UpdateProductRequest {
     responses((status = 200, body = Product), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
 async fn update_product(
+    user: AsSeller,
     catalog: web::Data<Catalog>,
-    user: AuthUser,
     id: web::Path<i64>,
     Json(body): Json<UpdateProductRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     let name = body.name.as_deref().map(|n| check_name(&mut v, "name", n));
     let description = body.description.as_deref().map(|d| check_description(&mut v, d));
@@ -142,8 +139,7 @@ async fn update_product(
 #[utoipa::path(delete, path = "/api/v1/seller/products/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Product id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_product(catalog: web::Data<Catalog>, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
+async fn delete_product(user: AsSeller, catalog: web::Data<Catalog>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     catalog.delete_product(user.account_id, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -153,12 +149,11 @@ async fn delete_product(catalog: web::Data<Catalog>, user: AuthUser, id: web::Pa
     responses((status = 201, body = Item), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
 async fn add_item(
+    user: AsSeller,
     catalog: web::Data<Catalog>,
-    user: AuthUser,
     id: web::Path<i64>,
     Json(body): Json<NewItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let mut v = Validator::default();
     let item = check_item(&mut v, "", &body);
     v.finish()?;
@@ -181,12 +176,11 @@ pub struct UpdateItemRequest {
     responses((status = 200, body = Item), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "name_taken", body = ErrorBody)))]
 async fn update_item(
+    user: AsSeller,
     catalog: web::Data<Catalog>,
-    user: AuthUser,
     path: web::Path<(i64, i64)>,
     Json(body): Json<UpdateItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let (product_id, item_id) = path.into_inner();
     let mut v = Validator::default();
     let name = body.name.as_deref().map(|n| check_name(&mut v, "name", n));
@@ -205,11 +199,10 @@ async fn update_item(
     params(("id" = i64, Path, description = "Product id"), ("item_id" = i64, Path, description = "Item id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_item(
+    user: AsSeller,
     catalog: web::Data<Catalog>,
-    user: AuthUser,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
     let (product_id, item_id) = path.into_inner();
     catalog.delete_item(user.account_id, product_id, item_id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -232,8 +225,8 @@ pub struct SearchQuery {
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(SearchQuery),
     responses((status = 200, body = Page<ProductSummary>), (status = 400, body = ErrorBody), (status = 401, description = "A token was sent and is invalid", body = ErrorBody)))]
 async fn search(
-    catalog: web::Data<Catalog>,
     _user: MaybeAuthUser,
+    catalog: web::Data<Catalog>,
     query: web::Query<SearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
@@ -245,7 +238,7 @@ async fn search(
 
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = i64, Path, description = "Product id")),
     responses((status = 200, body = Product), (status = 401, description = "A token was sent and is invalid", body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn product(catalog: web::Data<Catalog>, user: MaybeAuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn product(user: MaybeAuthUser, catalog: web::Data<Catalog>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let viewer = user.0.map(|u| u.account_id);
     let body = catalog.product_json(id.into_inner(), viewer).await?;
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
