@@ -122,4 +122,12 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(charges, charge_attention);
+diesel::table! {
+    charge_lookups (charge_id) {
+        charge_id -> BigInt,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(charge_lookups -> charges (charge_id));
+diesel::allow_tables_to_appear_in_same_query!(charges, charge_attention, charge_lookups);

@@ -7,7 +7,7 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use platform::clock::to_db;
-use platform::db::{Backend, DbConn, DbError, last_insert_id};
+use platform::db::{Backend, DbConn, DbError, IdRow, last_insert_id, lock_rows};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -88,25 +88,6 @@ pub fn find_by_client_key(conn: &mut DbConn, buyer_id: i64, key: &str) -> Result
 
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<OrderRow>, DbError> {
     Ok(orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?)
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-/// On MySQL, locks rows with `SELECT … FOR UPDATE` so that the transaction's later plain
-/// reads and its conditional updates see (and keep) their latest committed state. SQLite
-/// write transactions (`BEGIN IMMEDIATE`) are serialized already.
-fn lock_rows(conn: &mut DbConn, table: &'static str, column: &'static str, ids: &[i64]) -> Result<(), DbError> {
-    if conn.backend() != Backend::Mysql || ids.is_empty() {
-        return Ok(());
-    }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    diesel::sql_query(format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({list}) FOR UPDATE"))
-        .load::<IdRow>(conn)?;
-    Ok(())
 }
 
 /// Locks an order (its row) for a transition: transitions of one order run one at a time.

@@ -466,7 +466,7 @@ impl Charges {
                         tracing::warn!(charge_id = charge.id, "gateway reports another payment key; ignored");
                         return Ok(());
                     }
-                    self.apply_outcome(charge.id, key.as_deref(), outcome).await?;
+                    self.apply_outcome(charge.id, key.as_deref(), outcome, super::Failure::Verified).await?;
                 }
             }
             ChargeStatus::Confirmed => {
@@ -476,8 +476,13 @@ impl Charges {
                 }
             }
             ChargeStatus::Failed => {
-                if snapshot.outcome(charge.amount) == gateway::GatewayOutcome::Paid {
+                let outcome = snapshot.outcome(charge.amount);
+                if outcome == gateway::GatewayOutcome::Paid {
+                    // Credited if its failure was ours alone (unverified, same key); else
+                    // an operator must look.
                     tracing::warn!(charge_id = charge.id, "gateway reports a locally failed charge as paid");
+                    self.apply_outcome(charge.id, charge.payment_key.as_deref(), outcome, super::Failure::Verified)
+                        .await?;
                 }
             }
         }

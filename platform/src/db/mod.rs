@@ -422,6 +422,26 @@ where
     result
 }
 
+/// One `id` column of a raw query.
+#[derive(QueryableByName)]
+pub struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+}
+
+/// On MySQL, locks rows with `SELECT … FOR UPDATE` so that the transaction's later plain
+/// reads and its conditional updates see (and keep) their latest committed state. SQLite
+/// write transactions (`BEGIN IMMEDIATE`) are serialized already.
+pub fn lock_rows(conn: &mut DbConn, table: &'static str, column: &'static str, ids: &[i64]) -> Result<(), DbError> {
+    if conn.backend() != Backend::Mysql || ids.is_empty() {
+        return Ok(());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    diesel::sql_query(format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({list}) FOR UPDATE"))
+        .load::<IdRow>(conn)?;
+    Ok(())
+}
+
 /// The id of the row just inserted on this connection (diesel's `.returning()` does not
 /// compile for the MySQL variant of the multi-connection).
 pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
