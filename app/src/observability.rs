@@ -1,7 +1,7 @@
 //! Prometheus metrics: the recorder, the per-route HTTP middleware, and gauges refreshed
 //! when `/metrics` is scraped.
 
-use crate::wire::Assembled;
+use crate::wire::Modules;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -64,7 +64,7 @@ pub async fn http_metrics(
 }
 
 /// Refreshes the gauges that are read from state (pools, outbox backlog), then renders.
-pub async fn render(assembled: &Assembled) -> String {
+pub async fn render(assembled: &Modules) -> String {
     for module in &assembled.databases {
         let (connections, idle) = module.db.pool_state();
         metrics::gauge!("db_pool_connections", "module" => module.module).set(f64::from(connections));
@@ -82,6 +82,15 @@ pub async fn render(assembled: &Assembled) -> String {
     match assembled.moderation.open_reports().await {
         Ok(n) => metrics::gauge!("moderation_open_reports").set(n as f64),
         Err(e) => tracing::debug!(error = %e, "open report count unavailable"),
+    }
+    // The last pass of any instance (they share the audit state), so every instance agrees.
+    match assembled.wallets.last_audit().await {
+        Ok(Some(last)) => {
+            metrics::gauge!("ledger_audit_mismatches").set(last.mismatches as f64);
+            metrics::gauge!("ledger_sum_of_balances").set(last.sum_of_balances as f64);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "ledger audit state unavailable"),
     }
     metrics::gauge!("account_suspended").set(assembled.suspensions.suspended_ids().len() as f64);
     install_recorder().map(PrometheusHandle::render).unwrap_or_default()

@@ -3,6 +3,7 @@ use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
 use platform::error::ErrorCode;
+use platform::idempotency::{IdempotencyError, WrapsIdempotency};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MissionError {
@@ -19,12 +20,8 @@ pub enum MissionError {
     LimitExceeded(String),
     #[error("insufficient balance")]
     InsufficientBalance,
-    #[error("idempotency key reused with a different request")]
-    IdempotencyConflict,
-    #[error("the same request is still running")]
-    InProgress,
-    #[error("duplicate key")]
-    DuplicateKey,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
     Wallet(WalletError),
     #[error(transparent)]
@@ -36,6 +33,15 @@ pub enum MissionError {
 }
 
 platform::impl_db_error!(MissionError);
+
+impl WrapsIdempotency for MissionError {
+    fn idempotency(&self) -> Option<IdempotencyError> {
+        match self {
+            MissionError::Idempotency(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
 
 impl MissionError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
@@ -65,18 +71,10 @@ impl From<MissionError> for ApiError {
             MissionError::InsufficientBalance => {
                 ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
             }
-            MissionError::IdempotencyConflict => ApiError::new(
-                ErrorCode::IdempotencyConflict,
-                "This Idempotency-Key was already used with a different request.",
-            ),
-            MissionError::InProgress => {
-                ApiError::new(ErrorCode::RequestInProgress, "The same request is still running; retry shortly.")
-                    .with_retry_after(1)
-            }
+            MissionError::Idempotency(e) => e.into(),
             MissionError::Wallet(e) => wallet_refusal(e),
             MissionError::Accounts(e) => e.into(),
             MissionError::Db(e) => e.into(),
-            MissionError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
             MissionError::Internal(e) => ApiError::internal(e),
         }
     }

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use platform::clock::to_db;
 use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
+use platform::idempotency;
 use std::collections::BTreeMap;
 
 /// Statuses anyone may see (`funding` and `void` are internal).
@@ -76,7 +77,7 @@ pub fn insert_funding(conn: &mut DbConn, new: &NewMission<'_>) -> Result<i64, Mi
         ))
         .execute(conn)
         .map_err(DbError::from);
-    inserted.on_duplicate(|| MissionError::DuplicateKey)?;
+    idempotency::claim::<_, MissionError>(inserted)?;
     Ok(last_insert_id(conn)?)
 }
 
@@ -179,7 +180,7 @@ pub fn insert_pending_contribution(conn: &mut DbConn, new: &NewContribution<'_>)
         ))
         .execute(conn)
         .map_err(DbError::from);
-    inserted.on_duplicate(|| MissionError::DuplicateKey)?;
+    idempotency::claim::<_, MissionError>(inserted)?;
     Ok(last_insert_id(conn)?)
 }
 

@@ -20,9 +20,11 @@ use contracts::mission::{MissionBrief, MissionService};
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{Page, PageRequest, Role, ServiceError};
+use futures::future::BoxFuture;
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn, DbError};
+use platform::idempotency::{self, Stored};
 use platform::outbox::Outbox;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -184,28 +186,40 @@ impl Missions {
         Ok(row.into())
     }
 
-    /// Waits (up to 5 s) for a request holding the same key to finish; `None` if no
-    /// request holds it.
-    async fn replay_creation(&self, creator: i64, key: &str, hash: &str) -> Result<Option<Mission>, MissionError> {
-        for _ in 0..50 {
-            let k = key.to_string();
-            let row = self.db.run(move |conn| repo::find_by_client_key(conn, creator, &k)).await?;
-            match row {
-                None => return Ok(None),
-                Some(row) if row.request_hash != hash => return Err(MissionError::IdempotencyConflict),
-                Some(row) if row.status == "funding" => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-                Some(row) => return Ok(Some(row.into())),
-            }
+    /// What `creator`'s key holds: a `funding` mission is still running.
+    fn creation_lookup(
+        &self,
+        creator: i64,
+        key: &str,
+    ) -> impl FnMut() -> BoxFuture<'static, Result<Option<Stored<Mission>>, MissionError>> + use<> {
+        let (db, key) = (self.db.clone(), key.to_string());
+        move || {
+            let (db, key) = (db.clone(), key.clone());
+            Box::pin(async move {
+                let row = db.run(move |conn| repo::find_by_client_key(conn, creator, &key)).await?;
+                Ok(row.map(|row| Stored {
+                    request_hash: row.request_hash.clone(),
+                    finished: (row.status != "funding").then(|| row.into()),
+                }))
+            })
         }
-        Err(MissionError::InProgress)
     }
 
     #[tracing::instrument(skip(self, key, request), fields(streamer = request.streamer_id, stake = request.stake))]
     pub async fn create(&self, creator: i64, key: &str, request: NewMissionRequest) -> Result<Mission, MissionError> {
         let hash = fingerprint(&request);
-        if let Some(mission) = self.replay_creation(creator, key, &hash).await? {
-            return Ok(mission);
-        }
+        let run = || self.start_creation(creator, key, &hash, request);
+        Ok(idempotency::execute(&hash, self.creation_lookup(creator, key), run).await?.value)
+    }
+
+    /// Claims the key with a `funding` mission, moves the stake, opens it.
+    async fn start_creation(
+        &self,
+        creator: i64,
+        key: &str,
+        hash: &str,
+        request: NewMissionRequest,
+    ) -> Result<Mission, MissionError> {
         let now = self.clock.now();
         if request.deadline <= now {
             return Err(MissionError::invalid("deadline", "must be in the future"));
@@ -237,7 +251,7 @@ impl Missions {
         }
         let max_open = self.settings.max_open_per_creator;
         let recover_after = now + Duration::seconds(self.settings.recovery_after_secs);
-        let (k, h, r) = (key.to_string(), hash.clone(), request.clone());
+        let (k, h, r) = (key.to_string(), hash.to_string(), request.clone());
         let created = self
             .db
             .tx(move |conn| {
@@ -261,12 +275,7 @@ impl Missions {
                 )
             })
             .await;
-        let id = match created {
-            Err(MissionError::DuplicateKey) => {
-                return self.replay_creation(creator, key, &hash).await?.ok_or(MissionError::InProgress);
-            }
-            other => other?,
-        };
+        let id = created?;
         let stake = TransferRequest {
             from: WalletRef::Account(creator),
             to: escrow(id),
@@ -307,23 +316,23 @@ impl Missions {
         Ok(())
     }
 
-    async fn replay_contribution(
+    /// What `account`'s key holds: a `pending` contribution is still running.
+    fn contribution_lookup(
         &self,
         account: i64,
         key: &str,
-        hash: &str,
-    ) -> Result<Option<Contribution>, MissionError> {
-        for _ in 0..50 {
-            let k = key.to_string();
-            let row = self.db.run(move |conn| repo::find_contribution_by_key(conn, account, &k)).await?;
-            match row {
-                None => return Ok(None),
-                Some(row) if row.request_hash != hash => return Err(MissionError::IdempotencyConflict),
-                Some(row) if row.status == "pending" => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-                Some(row) => return Ok(Some(row.into())),
-            }
+    ) -> impl FnMut() -> BoxFuture<'static, Result<Option<Stored<Contribution>>, MissionError>> + use<> {
+        let (db, key) = (self.db.clone(), key.to_string());
+        move || {
+            let (db, key) = (db.clone(), key.clone());
+            Box::pin(async move {
+                let row = db.run(move |conn| repo::find_contribution_by_key(conn, account, &key)).await?;
+                Ok(row.map(|row| Stored {
+                    request_hash: row.request_hash.clone(),
+                    finished: (row.status != "pending").then(|| row.into()),
+                }))
+            })
         }
-        Err(MissionError::InProgress)
     }
 
     #[tracing::instrument(skip(self, key))]
@@ -335,9 +344,19 @@ impl Missions {
         amount: i64,
     ) -> Result<Contribution, MissionError> {
         let hash = fingerprint(&serde_json::json!({ "mission_id": mission_id, "amount": amount }));
-        if let Some(done) = self.replay_contribution(account, key, &hash).await? {
-            return Ok(done);
-        }
+        let run = || self.start_contribution(account, mission_id, key, &hash, amount);
+        Ok(idempotency::execute(&hash, self.contribution_lookup(account, key), run).await?.value)
+    }
+
+    /// Claims the key with a `pending` contribution holding pool room, then moves the points.
+    async fn start_contribution(
+        &self,
+        account: i64,
+        mission_id: i64,
+        key: &str,
+        hash: &str,
+        amount: i64,
+    ) -> Result<Contribution, MissionError> {
         let mission = self.get(mission_id).await?;
         if mission.streamer_id == account {
             return Err(MissionError::Forbidden);
@@ -351,7 +370,7 @@ impl Missions {
         let now = self.clock.now();
         let max_pool = self.settings.max_pool;
         let recover_after = now + Duration::seconds(self.settings.recovery_after_secs);
-        let (k, h) = (key.to_string(), hash.clone());
+        let (k, h) = (key.to_string(), hash.to_string());
         let reserved = self
             .db
             .tx(move |conn| {
@@ -377,12 +396,7 @@ impl Missions {
                 )
             })
             .await;
-        let id = match reserved {
-            Err(MissionError::DuplicateKey) => {
-                return self.replay_contribution(account, key, &hash).await?.ok_or(MissionError::InProgress);
-            }
-            other => other?,
-        };
+        let id = reserved?;
         let transfer = TransferRequest {
             from: WalletRef::Account(account),
             to: escrow(mission_id),

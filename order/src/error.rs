@@ -2,6 +2,7 @@ use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
 use platform::error::ErrorCode;
+use platform::idempotency::{IdempotencyError, WrapsIdempotency};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,13 +31,10 @@ pub enum OrderError {
     /// Recovery gave up on this checkout while its request still ran.
     #[error("checkout interrupted")]
     CheckoutInterrupted,
-    #[error("idempotency key reused with a different request")]
-    IdempotencyConflict,
-    #[error("the same request is still running")]
-    InProgress,
-    /// Another transaction took the same idempotency key first.
-    #[error("duplicate key")]
-    DuplicateKey,
+    /// The client's key: reused with another body, still running, or claimed concurrently
+    /// (also: another checkout of the same cart is still running).
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
     Wallet(WalletError),
     #[error(transparent)]
@@ -46,6 +44,15 @@ pub enum OrderError {
 }
 
 platform::impl_db_error!(OrderError);
+
+impl WrapsIdempotency for OrderError {
+    fn idempotency(&self) -> Option<IdempotencyError> {
+        match self {
+            OrderError::Idempotency(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
 
 impl From<WalletError> for OrderError {
     fn from(err: WalletError) -> Self {
@@ -91,17 +98,9 @@ impl From<OrderError> for ApiError {
                 "the checkout was interrupted and undone by recovery; retry with the same key"
             ))
             .with_retry_after(1),
-            OrderError::IdempotencyConflict => ApiError::new(
-                ErrorCode::IdempotencyConflict,
-                "This Idempotency-Key was already used with a different request.",
-            ),
-            OrderError::InProgress => {
-                ApiError::new(ErrorCode::RequestInProgress, "The same request is still running; retry shortly.")
-                    .with_retry_after(1)
-            }
+            OrderError::Idempotency(e) => e.into(),
             OrderError::Wallet(e) => wallet_refusal(e),
             OrderError::Db(e) => e.into(),
-            OrderError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),
             OrderError::Internal(e) => ApiError::internal(e),
         }
     }

@@ -3,6 +3,7 @@ use contracts::wallet::WalletError;
 use platform::ApiError;
 use platform::db::DbError;
 use platform::error::ErrorCode;
+use platform::idempotency::{IdempotencyError, WrapsIdempotency};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -12,8 +13,12 @@ pub enum PaymentError {
     InvalidAmount,
     #[error("source and destination are the same wallet")]
     SameWallet,
+    /// An internal transfer key reused with different parameters (the ledger's own keys).
     #[error("idempotency key reused with different parameters")]
     IdempotencyConflict,
+    /// A client's `Idempotency-Key` (the platform's one flow).
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     #[error("transfer key cancelled")]
     Cancelled,
     /// Another transaction applied this key first; the caller reads its result.
@@ -29,9 +34,6 @@ pub enum PaymentError {
     /// Only a confirmed charge can be refunded.
     #[error("charge is not confirmed")]
     ChargeNotRefundable,
-    /// A refund under this key is still waiting for the gateway.
-    #[error("refund in progress")]
-    InProgress,
     /// The gateway refused the payment; nothing was credited.
     #[error("payment refused: {code}")]
     Refused { code: String, message: String },
@@ -42,6 +44,15 @@ pub enum PaymentError {
 }
 
 platform::impl_db_error!(PaymentError);
+
+impl WrapsIdempotency for PaymentError {
+    fn idempotency(&self) -> Option<IdempotencyError> {
+        match self {
+            PaymentError::Idempotency(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
 
 impl From<PaymentError> for WalletError {
     fn from(err: PaymentError) -> Self {
@@ -67,15 +78,11 @@ impl From<PaymentError> for ApiError {
             PaymentError::ChargeNotRefundable => {
                 ApiError::new(ErrorCode::InvalidChargeState, "Only a confirmed charge can be refunded.")
             }
-            PaymentError::InProgress => ApiError::new(
-                ErrorCode::RequestInProgress,
-                "A request with this Idempotency-Key is still running; retry shortly.",
-            )
-            .with_retry_after(1),
             PaymentError::Refused { code, message } => {
                 ApiError::new(ErrorCode::PaymentRefused, "The payment was refused.")
                     .with_details(serde_json::json!({ "gateway_code": code, "gateway_message": message }))
             }
+            PaymentError::Idempotency(e) => e.into(),
             PaymentError::Db(e) => e.into(),
             PaymentError::Internal(e) => ApiError::internal(e),
             PaymentError::DuplicateKey => ApiError::internal(anyhow::anyhow!("unresolved duplicate key")),

@@ -1,8 +1,10 @@
 //! HTTP handlers for money leaving the platform: charge refunds, payouts, the operators'
 //! lists, and Toss's webhook.
 
+use crate::audit::{AuditReport, Mismatch, OpenEscrow};
 use crate::charges::{AdminCharge, AdminChargeFilter, Charge, ChargeStatus, Charges, Refund};
 use crate::payouts::{Payout, PayoutRequest, PayoutStatus, Payouts};
+use crate::wallets::Wallets;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use platform::auth::{AsAdmin, AsSellerOrStreamer, AuthUser};
 use platform::error::ErrorBody;
@@ -16,8 +18,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(refund_charge, create_payout, list_payouts, get_payout, admin_charges, admin_payouts, toss_webhook),
-    components(schemas(RefundRequest, Refund, PayoutBody, Payout, PayoutStatus, AdminCharge, ErrorBody)),
+    paths(refund_charge, create_payout, list_payouts, get_payout, admin_charges, admin_payouts, ledger_audit, toss_webhook),
+    components(schemas(RefundRequest, Refund, PayoutBody, Payout, PayoutStatus, AdminCharge, AuditReport, Mismatch, OpenEscrow, ErrorBody)),
     tags((name = "payouts", description = "Payouts of earnings to a bank account"),
         (name = "admin", description = "Operators"))
 )]
@@ -31,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/wallet/payouts/{id}").route(web::get().to(get_payout)))
         .service(web::resource("/admin/charges").route(web::get().to(admin_charges)))
-        .service(web::resource("/admin/payouts").route(web::get().to(admin_payouts)));
+        .service(web::resource("/admin/payouts").route(web::get().to(admin_payouts)))
+        .service(web::resource("/admin/ledger/audit").route(web::get().to(ledger_audit)));
 }
 
 /// Mounted at the root (no base path, no auth).
@@ -212,6 +215,14 @@ async fn admin_payouts(
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let status = parse_payout_status(query.status.as_deref())?;
     Ok(HttpResponse::Ok().json(payouts.page(None, status, page).await?))
+}
+
+/// Runs an incremental audit pass now (the periodic one runs every `payment.audit_interval_secs`).
+#[utoipa::path(get, path = "/api/v1/admin/ledger/audit", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "The ledger is sound when sum_of_balances is 0 and mismatches is empty", body = AuditReport),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn ledger_audit(_: AsAdmin, wallets: web::Data<Wallets>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(wallets.audit_pass().await?))
 }
 
 /// What a webhook body points at; nothing in it is trusted beyond that.

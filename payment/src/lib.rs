@@ -4,20 +4,23 @@
 //!
 //! - Tables (`migrations/payment/`): `wallets` (one per `account:`, `escrow:` or `system:`
 //!   key), `transfers` (one row per applied or cancelled idempotency key), `ledger_entries`
-//!   (two signed entries per transfer), `charges`, `charge_refunds`, `payouts`, `payment_outbox`.
+//!   (two signed entries per transfer), `charges`, `charge_refunds`, `payouts`, `payment_outbox`, `ledger_audit_sums` and
+//!   `ledger_audit_state` (the incremental audit).
 //! - Endpoints: `/api/v1/wallet`, `/wallet/entries`, `/wallet/charges`,
 //!   `/wallet/charges/{id}`, `/wallet/charges/{id}/confirm` ([`http::configure`]);
-//!   `/wallet/charges/{id}/refund`, `/wallet/payouts`, `/admin/charges`, `/admin/payouts`
+//!   `/wallet/charges/{id}/refund`, `/wallet/payouts`, `/admin/charges`, `/admin/payouts`, `/admin/ledger/audit`
 //!   ([`http_money::configure`]) and `POST /webhooks/toss` ([`http_money::configure_webhooks`]).
 //! - Workers: [`Charges::reconcile`], [`Charges::reconcile_refunds`] and
 //!   [`Payouts::reconcile`], run periodically by `app` (`payment.reconcile_interval_ms`),
-//!   settle charges, refunds and payouts whose outcome is unknown.
+//!   settle charges, refunds and payouts whose outcome is unknown; [`Wallets::audit_pass`]
+//!   (`payment.audit_interval_secs`) audits the ledger incrementally ([`audit`]).
 //! - Events (outbox `payment_outbox`): `payment.charge_confirmed`, `payment.charge_refunded`,
 //!   `payment.payout_paid`, `payment.payout_failed`.
 //! - Never: change a balance except by a keyed transfer (a transfer row plus two entries in
 //!   one transaction), let an account or escrow wallet go below zero, or credit a charge
 //!   twice. The sum of all balances, system wallets included, is always 0.
 
+pub mod audit;
 pub mod charges;
 mod error;
 pub mod http;
@@ -33,6 +36,7 @@ pub use payouts::Payouts;
 
 /// The payment module's outbox (events `payment.*`, see `contracts::events::payment`).
 pub const OUTBOX_TABLE: &str = "payment_outbox";
+pub use audit::{AuditReport, LastAudit};
 pub use error::PaymentError;
 pub use ledger::LedgerAudit;
 pub use settings::{PaymentSettings, TossSettings};

@@ -103,4 +103,31 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(charges, charge_attention);
+diesel::table! {
+    ledger_audit_sums (wallet_id) {
+        wallet_id -> BigInt,
+        entries_sum -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_audit_state (id) {
+        id -> BigInt,
+        high_water -> BigInt,
+        passes -> BigInt,
+        checked_at -> Nullable<Timestamp>,
+        wallets -> BigInt,
+        mismatches -> BigInt,
+        sum_of_balances -> BigInt,
+    }
+}
+
+diesel::table! {
+    charge_lookups (charge_id) {
+        charge_id -> BigInt,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(charge_lookups -> charges (charge_id));
+diesel::allow_tables_to_appear_in_same_query!(charges, charge_attention, charge_lookups);

@@ -5,7 +5,8 @@
 //! across instances over pub/sub ([`hotcache`]); the transactional outbox ([`outbox`]) and mail
 //! ([`mailer`]); the injectable clock ([`clock`]); the API error type and error bodies
 //! ([`error`]); access-token verification and the `AuthUser` extractors ([`auth`]); request
-//! helpers (JSON bodies, `Idempotency-Key`, paging, client IP: [`http`]); per-IP rate limits
+//! helpers (JSON bodies, `Idempotency-Key`, paging, client IP: [`http`]); the one flow for
+//! client idempotency keys ([`idempotency`]); per-IP rate limits
 //! ([`ratelimit`]); the in-memory list of suspended accounts ([`suspension`]); logging and request ids ([`telemetry`]); and, behind the `testkit`
 //! feature, a fresh test database per test.
 //!
@@ -25,6 +26,7 @@ pub mod db;
 pub mod error;
 pub mod hotcache;
 pub mod http;
+pub mod idempotency;
 pub mod mailer;
 pub mod outbox;
 pub mod pubsub;

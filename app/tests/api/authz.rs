@@ -298,6 +298,7 @@ fn rules() -> Vec<Rule> {
         rule("POST", "/api/v1/wallet/payouts", Roles(EARNERS), CREATED, |_, _| Call::new().body(payout_body())),
         rule("GET", "/api/v1/admin/charges", HasRole(Role::Admin), OK, |_, _| Call::new().query("attention=true")),
         rule("GET", "/api/v1/admin/payouts", HasRole(Role::Admin), OK, |_, _| Call::new()),
+        rule("GET", "/api/v1/admin/ledger/audit", HasRole(Role::Admin), OK, |_, _| Call::new()),
         rule("POST", "/webhooks/toss", Public, OK, |_, _| {
             Call::new().body(json!({ "eventType": "PAYMENT_STATUS_CHANGED" }))
         }),

@@ -77,6 +77,7 @@ async fn orders_belong_to_their_buyer_and_roles_are_checked() {
     buyer.get(&path).fails(503, "unavailable").await;
     db.simulate_outage(false);
     assert_eq!(buyer.get(&path).returns::<Order>(200).await.id, order.id);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -87,6 +88,7 @@ async fn an_empty_body_is_accepted_as_no_expected_total() {
     let mug = seller.create_product("Mug", &[("Blue", 100, 5)]).await;
     buyer.add_to_cart(&mug, 0, 1).await;
     buyer.request(reqwest::Method::POST, "/orders").idempotency_key("empty").returns::<Order>(201).await;
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -111,6 +113,7 @@ async fn refusals_change_nothing() {
     assert_eq!(buyer.balance().await, 0);
     let orders: Page<Order> = buyer.get("/orders").returns(200).await;
     assert_eq!(orders.total, 1, "failed checkouts are not orders");
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -134,6 +137,7 @@ async fn a_price_change_after_the_cart_was_read_is_cart_changed_never_a_silent_c
     assert_eq!((cart.total, cart.messages.len()), (2_600, 1));
     let order: Order = buyer.checkout("k", &json!({"expected_total": 2_600})).returns(201).await;
     assert_eq!(order.total, 2_600);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -148,6 +152,7 @@ async fn replays_return_the_same_order_and_a_different_body_conflicts() {
     assert_eq!(first, again);
     buyer.checkout("same", &json!({"expected_total": 5})).fails(409, "idempotency_conflict").await;
     assert_eq!(buyer.balance().await, 9_000);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -174,6 +179,7 @@ async fn twenty_concurrent_replays_of_one_key_make_one_order_and_one_debit() {
     assert_eq!(app.stock(&mug, 0).await, 0);
     let purchases = buyer.entries().await.into_iter().filter(|e| e.kind == "purchase").count();
     assert_eq!(purchases, 1);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -211,6 +217,7 @@ async fn a_hundred_buyers_racing_for_ten_items_make_exactly_ten_orders() {
     assert_eq!(debited, 10, "only buyers with a paid order paid");
     assert_eq!(seller.balance().await, 0, "paid on confirmation, not at checkout");
     assert_eq!(app.stock_model(&mug, 0).await, (10, 10, 0));
+    app.assert_ledger_balanced().await;
 }
 
 /// Crashes the first transfer whose key contains the pattern, once.

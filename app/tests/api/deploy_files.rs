@@ -50,6 +50,8 @@ const METRICS: &[&str] = &[
     "moderation_open_reports",
     "account_suspensions_total",
     "account_suspended",
+    "ledger_audit_mismatches",
+    "ledger_sum_of_balances",
 ];
 
 /// The metrics rendered as histograms (the recorder gives buckets to names ending `_seconds`).
@@ -364,6 +366,35 @@ fn dashboard_queries_only_exported_metrics() {
         ["http_request_duration_seconds_bucket", "outbox_parked", "chat_sockets", "feed_provider_calls_total"]
     {
         assert!(used.contains(expected), "the dashboard should chart {expected}: {used:?}");
+    }
+}
+
+/// Prometheus loads the alert rules compose mounts, and every rule queries exported metrics;
+/// the ledger audit's gauges page when above 0.
+#[test]
+fn alert_rules_are_loaded_and_query_exported_metrics() {
+    let compose = yaml("docker-compose.yml");
+    let mounts = words(service(&compose, "prometheus").get("volumes"));
+    assert!(mounts.contains("./deploy/prometheus/rules:/etc/prometheus/rules"), "{mounts}");
+    let config = yaml("deploy/prometheus/prometheus.yml");
+    let files = words(config.get("rule_files"));
+    assert!(files.split(' ').any(|f| f == "/etc/prometheus/rules/*.yml"), "{files}");
+    let mut alerted = BTreeSet::new();
+    for entry in std::fs::read_dir(repo_root().join("deploy/prometheus/rules")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let rules = yaml(&format!("deploy/prometheus/rules/{name}"));
+        let groups = rules.get("groups").and_then(Yaml::as_sequence).unwrap_or_else(|| panic!("{name}: no groups"));
+        for rule in groups.iter().flat_map(|g| g.get("rules").and_then(Yaml::as_sequence).into_iter().flatten()) {
+            let expr = rule.get("expr").and_then(Yaml::as_str).unwrap_or_else(|| panic!("{name}: a rule without expr"));
+            assert!(rule.get("alert").and_then(Yaml::as_str).is_some(), "{name}: {expr} has no alert name");
+            for metric in metric_names(expr) {
+                assert!(is_exported(&metric), "{name}: {expr} queries {metric}, which the app does not export");
+                alerted.insert(metric);
+            }
+        }
+    }
+    for expected in ["ledger_audit_mismatches", "ledger_sum_of_balances"] {
+        assert!(alerted.contains(expected), "no alert on {expected}: {alerted:?}");
     }
 }
 

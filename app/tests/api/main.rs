@@ -20,6 +20,7 @@ mod feed;
 mod feed_preview;
 mod hot_reads;
 mod ledger;
+mod ledger_audit;
 mod mission;
 mod moderation;
 mod notifications;

@@ -67,6 +67,7 @@ async fn creating_a_mission_moves_the_stake_into_escrow() {
     assert_eq!(again, mission, "a replay returns the same mission");
     create(&app, &creator, &streamer, 3_001, "m1").fails(409, "idempotency_conflict").await;
     assert_eq!(creator.balance().await, 7_000);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -94,6 +95,7 @@ async fn invalid_missions_are_refused_and_take_no_stake() {
     create(&app, &creator, &streamer, 500, "two").returns::<Mission>(201).await;
     create(&app, &creator, &streamer, 500, "three").fails(409, "limit_exceeded").await;
     assert_eq!(creator.balance().await, 99_000, "only the two missions took a stake");
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -106,6 +108,7 @@ async fn a_stake_the_creator_cannot_pay_changes_nothing() {
     creator.charge(100).await;
     create(&app, &creator, &streamer, 500, "k").returns::<Mission>(201).await;
     assert_eq!(creator.balance().await, 0);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -131,6 +134,7 @@ async fn contributions_are_replayable_bounded_and_refused_to_the_streamer() {
     assert_eq!(escrow_balance(&app, mission.id).await, 4_500);
     viewer.get("/missions/999999").fails(404, "not_found").await;
     contribute(&viewer, 999999, 500, "x").fails(404, "not_found").await;
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -158,6 +162,7 @@ async fn only_the_streamer_decides_and_success_pays_the_pool_once() {
         app.wait_for_email(&user.email, |t| t.contains("succeeded")).await;
         assert_eq!(app.emails_to(&user.email).into_iter().filter(|t| t.contains("Mission")).count(), 1);
     }
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -180,6 +185,7 @@ async fn failure_and_rejection_refund_each_contributor_their_total_once() {
         let email = app.wait_for_email(&viewer.email, |t| t.contains("refunded")).await;
         assert!(email.text.contains("1000 points"), "{}", email.text);
     }
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -202,6 +208,7 @@ async fn open_missions_past_their_deadline_expire_and_refund() {
     assert_eq!((creator.balance().await, viewer.balance().await), (10_000, 10_000));
     let expired: Page<Mission> = viewer.get("/missions?status=expired").returns(200).await;
     assert_eq!(expired.total, 1);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -221,6 +228,7 @@ async fn two_racing_decisions_have_one_winner() {
     }
     // Each mission either paid the streamer or refunded the creator: never both.
     assert_eq!(creator.balance().await + streamer.balance().await, 50_000);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -256,6 +264,7 @@ async fn a_decision_racing_the_deadline_either_wins_or_finds_the_mission_expired
     }
     assert_eq!(streamer.balance().await, paid);
     assert_eq!(creator.balance().await, 50_000 - paid);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -281,6 +290,7 @@ async fn missions_can_be_listed_by_status_streamer_and_creator() {
     let mine = app.assembled.missions.open_missions_for(creator.id, 10).await.unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(app.assembled.missions.open_missions_for(s2.id, 10).await.unwrap().len(), 1);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -319,6 +329,7 @@ async fn settlement_is_exactly_once_when_the_handler_fails_midway() {
     }
     assert_eq!(creator.balance().await, 10_000);
     assert_eq!(escrow_balance(&app, mission.id).await, 0);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -131,6 +131,7 @@ async fn a_toss_payout_is_sent_encrypted_and_paid_once() {
     {
         let state = mock.state.lock().unwrap();
         assert_eq!((state.payouts_applied, state.sellers), (1, 1));
+        assert_eq!(state.payout_posts[&format!("payout-{}", payout.id)], 1, "sent once; the replay sent nothing");
         assert_eq!(state.payouts[&format!("payout-{}", payout.id)], "COMPLETED");
         for body in &state.raw_bodies {
             assert!(!body.contains(DIGITS) && !body.contains("김판매"), "plaintext on the wire: {body}");
@@ -173,6 +174,8 @@ async fn an_unknown_payout_outcome_is_looked_up_and_never_sent_twice() {
     let fetched: Payout = seller.get(&format!("/wallet/payouts/{}", payout.id)).returns(200).await;
     assert_eq!(fetched.status, "paid");
     assert_eq!(mock.state.lock().unwrap().payouts_applied, 1, "looked up, not sent again");
+    let posts = mock.state.lock().unwrap().payout_posts.clone();
+    assert_eq!(posts[&format!("payout-{}", payout.id)], 1, "one POST, then only lookups: {posts:?}");
 
     // A payout whose request never arrived is sent again under the same reference.
     mock.set_payout_mode(Mode::ServerError);
@@ -194,6 +197,8 @@ async fn an_unknown_payout_outcome_is_looked_up_and_never_sent_twice() {
     let fetched: Payout = seller.get(&format!("/wallet/payouts/{}", lost.id)).returns(200).await;
     assert_eq!(fetched.status, "paid");
     assert_eq!(mock.state.lock().unwrap().payouts_applied, 2);
+    // The lost request (answered 500) was sent again once, never more.
+    assert_eq!(mock.state.lock().unwrap().payout_posts[&format!("payout-{}", lost.id)], 2);
     assert_eq!(seller.balance().await, 0);
     app.assert_ledger_balanced().await;
 }

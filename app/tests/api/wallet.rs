@@ -18,6 +18,7 @@ async fn a_new_wallet_is_empty() {
     // The raw body: `next_before` is sent as null, not left out.
     let entries: Value = user.get("/wallet/entries").returns(200).await;
     assert_eq!(entries, json!({"items": [], "next_before": null}));
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -34,6 +35,7 @@ async fn sandbox_charges_credit_at_once_and_replays_return_the_original() {
     keyed_charge(&user, "k-1", 7000).fails(409, "idempotency_conflict").await;
     let fetched: Charge = user.get(&format!("/wallet/charges/{}", first.id)).returns(200).await;
     assert_eq!(fetched, first);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -45,6 +47,7 @@ async fn idempotency_keys_are_scoped_to_the_account() {
     let cb: Charge = keyed_charge(&b, "same", 200).returns(201).await;
     assert_ne!(ca.id, cb.id);
     assert_eq!((a.balance().await, b.balance().await), (100, 200));
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -59,6 +62,7 @@ async fn charges_need_a_valid_key_and_amount_and_refusals_store_nothing() {
     // The refused attempts did not consume the key.
     let body: Charge = keyed_charge(&user, "retry-me", 10_000_000).returns(201).await;
     assert_eq!(body.balance, 10_000_000);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -71,6 +75,7 @@ async fn other_peoples_charges_are_404() {
     b.post(&format!("/wallet/charges/{}/confirm", charge.id), &json!({"payment_key": "x"}))
         .fails(404, "not_found")
         .await;
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -94,6 +99,7 @@ async fn entries_are_a_newest_first_cursor_list() {
     let page: Cursor<Entry> = user.get(&format!("/wallet/entries?limit=2&before={before}")).returns(200).await;
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.next_before, None);
+    app.assert_ledger_balanced().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -138,4 +144,5 @@ async fn wallet_and_login_keep_working_without_redis() {
     let ready: Readiness = app.get_root("/readyz").returns(200).await;
     assert_eq!(ready.checks["cache"], "degraded");
     assert_eq!(ready.checks["database"], "ok");
+    app.assert_ledger_balanced().await;
 }

@@ -19,8 +19,7 @@ pub mod http;
 pub mod lifecycle;
 pub(crate) mod repo;
 
-use crate::cart::reconcile::{self, Line, Mode};
-use crate::cart::{self, Carts, repo as cart_repo};
+use crate::cart::{self, Carts, CheckoutCart, Line};
 use crate::error::OrderError;
 use chrono::{DateTime, Duration, Utc};
 use contracts::order::{LineRef, OrderPlaced};
@@ -29,6 +28,7 @@ use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn};
+use platform::idempotency::{self, IdempotencyError, Stored};
 use platform::outbox::Outbox;
 use repo::{LineRow, NewLine, OrderRow, ShipmentRow};
 use serde::{Deserialize, Serialize};
@@ -241,21 +241,39 @@ impl Orders {
     }
 
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
-    /// same order; a different body is `IdempotencyConflict`.
+    /// same order; a different body is `IdempotencyError::Conflict`.
     #[tracing::instrument(skip(self, key))]
     pub async fn checkout(&self, buyer_id: i64, key: &str, expected_total: Option<i64>) -> Result<Order, OrderError> {
         let hash = fingerprint(&serde_json::json!({ "expected_total": expected_total }));
-        if let Some(order) = self.replay(buyer_id, key, &hash).await? {
-            return Ok(order);
-        }
-        let reservation = match self.reserve(buyer_id, key, &hash, expected_total).await {
-            // The same key won a race with us: answer with its outcome.
-            Err(OrderError::DuplicateKey) => {
-                return self.replay(buyer_id, key, &hash).await?.ok_or(OrderError::InProgress);
+        let lookup = {
+            let key = key.to_string();
+            move || {
+                let key = key.clone();
+                async move {
+                    let row = self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &key)).await?;
+                    let Some(row) = row else { return Ok(None) };
+                    // Failed and in-flight checkouts are not orders: the key is still running.
+                    let finished = match row.placed() {
+                        true => Some(self.order(Viewer::Buyer(buyer_id), row.id).await?),
+                        false => None,
+                    };
+                    Ok(Some(Stored { request_hash: row.request_hash, finished }))
+                }
             }
-            other => other?,
         };
-        match reservation {
+        let run = || self.start_checkout(buyer_id, key, &hash, expected_total);
+        Ok(idempotency::execute(&hash, lookup, run).await?.value)
+    }
+
+    /// Claims the key with a `pending` order, reserves the cart's stock, takes the money.
+    async fn start_checkout(
+        &self,
+        buyer_id: i64,
+        key: &str,
+        hash: &str,
+        expected_total: Option<i64>,
+    ) -> Result<Order, OrderError> {
+        match self.reserve(buyer_id, key, hash, expected_total).await? {
             Reservation::Refused { error, version, lines, pending } => {
                 self.carts.changed(buyer_id, version, lines, pending).await;
                 metrics::counter!("checkout_refusals_total", "reason" => refusal_label(&error)).increment(1);
@@ -268,19 +286,14 @@ impl Orders {
         }
     }
 
-    /// Waits (up to 5 s) for an order already holding `key` to finish.
-    async fn replay(&self, buyer_id: i64, key: &str, hash: &str) -> Result<Option<Order>, OrderError> {
-        for _ in 0..50 {
-            let k = key.to_string();
-            let row = self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await?;
-            match row {
-                None => return Ok(None),
-                Some(row) if row.request_hash != hash => return Err(OrderError::IdempotencyConflict),
-                Some(row) if row.placed() => return self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
-                Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-            }
+    /// The placed order the buyer's checkout `key` made, if any (seeding checks before it
+    /// fills a cart, so a second run neither buys again nor leaves the cart filled).
+    pub async fn placed_by_key(&self, buyer_id: i64, key: &str) -> Result<Option<Order>, OrderError> {
+        let k = key.to_string();
+        match self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await? {
+            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
+            _ => Ok(None),
         }
-        Err(OrderError::InProgress)
     }
 
     async fn reserve(
@@ -299,17 +312,12 @@ impl Orders {
                 // Claim the key first: a concurrent duplicate waits here, then replays.
                 let order_id = repo::insert_pending(conn, buyer_id, &key, &hash, recover_after, now)?;
                 // Then the cart: another key's checkout of the same cart is refused.
-                cart_repo::bump_version(conn, buyer_id, now)?;
+                cart::lock(conn, buyer_id, now)?;
                 repo::lock_for_checkout(conn, buyer_id)?;
                 if !repo::claim_cart(conn, buyer_id, order_id)? {
-                    return Err(OrderError::InProgress);
+                    return Err(IdempotencyError::InProgress.into());
                 }
-                let mut lines = cart_repo::lines(conn, buyer_id)?;
-                let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
-                let states = cart_repo::item_states(conn, &ids)?;
-                let changes = reconcile::reconcile(&lines, &states, Mode::Checkout);
-                cart::apply_changes(conn, buyer_id, &mut lines, &changes, now)?;
-                let notices: Vec<String> = cart_repo::notices(conn, buyer_id)?.into_iter().map(|(_, m)| m).collect();
+                let CheckoutCart { lines, states, notices } = cart::reconcile_for_checkout(conn, buyer_id, now)?;
                 let pending = !notices.is_empty();
                 let total: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
                 let refusal = if !notices.is_empty() {
@@ -327,7 +335,7 @@ impl Orders {
                     // Nothing is stored for a refusal: the key and the cart stay free.
                     repo::release_cart(conn, buyer_id, order_id)?;
                     repo::delete_order(conn, order_id)?;
-                    let version = cart_repo::bump_version(conn, buyer_id, now)?;
+                    let version = cart::lock(conn, buyer_id, now)?;
                     return Ok(Reservation::Refused { error, version, lines, pending });
                 }
                 let mut sorted = lines.clone();
@@ -422,9 +430,7 @@ impl Orders {
                 let buyer_id = row.buyer_id;
                 let paid_now = repo::mark_paid(conn, order_id, now)?;
                 if paid_now {
-                    for line in &lines {
-                        cart_repo::delete_line(conn, buyer_id, line.item_id)?;
-                    }
+                    cart::remove_bought(conn, buyer_id, lines.iter().map(|l| l.item_id))?;
                     let mut seller_ids: Vec<i64> = lines.iter().map(|l| l.seller_id).collect();
                     seller_ids.sort_unstable();
                     seller_ids.dedup();
@@ -438,11 +444,11 @@ impl Orders {
                     outbox.publish(conn, now, &event)?;
                 }
                 repo::release_cart(conn, buyer_id, order_id)?;
-                let version = cart_repo::bump_version(conn, buyer_id, now)?;
-                Ok::<_, OrderError>((paid_now, version, cart_repo::lines(conn, buyer_id)?, buyer_id))
+                let (version, cart_lines) = cart::after_change(conn, buyer_id, now)?;
+                Ok::<_, OrderError>((paid_now, version, cart_lines, buyer_id))
             })
             .await?;
-        let pending = self.db.run(move |conn| has_notices(conn, buyer_id)).await?;
+        let pending = self.db.run(move |conn| cart::has_notices(conn, buyer_id)).await?;
         self.carts.changed(buyer_id, version, cart_lines, pending).await;
         let order = self
             .load_view(order_id, Viewer::Admin)
@@ -575,10 +581,6 @@ impl Orders {
             .await?;
         Ok(Page::new(orders, page, total))
     }
-}
-
-fn has_notices(conn: &mut DbConn, buyer_id: i64) -> Result<bool, OrderError> {
-    Ok(!cart_repo::notices(conn, buyer_id)?.is_empty())
 }
 
 fn refusal_label(error: &OrderError) -> &'static str {

@@ -7,8 +7,7 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use platform::clock::to_db;
-use platform::db::OnDuplicate;
-use platform::db::{Backend, DbConn, DbError, last_insert_id};
+use platform::db::{Backend, DbConn, DbError, IdRow, last_insert_id, lock_rows};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -91,25 +90,6 @@ pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<OrderRow>, DbError> {
     Ok(orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?)
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-/// On MySQL, locks rows with `SELECT … FOR UPDATE` so that the transaction's later plain
-/// reads and its conditional updates see (and keep) their latest committed state. SQLite
-/// write transactions (`BEGIN IMMEDIATE`) are serialized already.
-fn lock_rows(conn: &mut DbConn, table: &'static str, column: &'static str, ids: &[i64]) -> Result<(), DbError> {
-    if conn.backend() != Backend::Mysql || ids.is_empty() {
-        return Ok(());
-    }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    diesel::sql_query(format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({list}) FOR UPDATE"))
-        .load::<IdRow>(conn)?;
-    Ok(())
-}
-
 /// Locks an order (its row) for a transition: transitions of one order run one at a time.
 pub fn lock_order(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
     lock_rows(conn, "orders", "id", &[id])
@@ -146,7 +126,7 @@ pub fn lock_for_checkout(conn: &mut DbConn, buyer_id: i64) -> Result<(), DbError
     lock_rows(conn, "products", "id", &products)
 }
 
-/// Claims the buyer's idempotency key with a `pending` order; `DuplicateKey` if taken.
+/// Claims the buyer's idempotency key with a `pending` order; `IdempotencyError::Taken` if taken.
 pub fn insert_pending(
     conn: &mut DbConn,
     buyer_id: i64,
@@ -168,7 +148,7 @@ pub fn insert_pending(
         ))
         .execute(conn)
         .map_err(DbError::from);
-    inserted.on_duplicate(|| OrderError::DuplicateKey)?;
+    platform::idempotency::claim::<_, OrderError>(inserted)?;
     Ok(last_insert_id(conn)?)
 }
 

@@ -24,8 +24,8 @@ use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
-use platform::db::OnDuplicate;
 use platform::db::{Db, DbConn, write_tx};
+use platform::idempotency::{self, Keyed, Stored};
 use platform::outbox::Outbox;
 use repo::ChargeRow;
 use serde::Serialize;
@@ -140,7 +140,8 @@ fn view(conn: &mut DbConn, row: ChargeRow) -> Result<Charge, PaymentError> {
     })
 }
 
-/// Credits a pending charge exactly once; `Ok(false)` if it was no longer pending.
+/// Credits a charge exactly once: a pending one, or one failed locally with this payment
+/// key that the gateway reports paid after all. `Ok(false)` if it was not creditable.
 fn credit(
     conn: &mut DbConn,
     outbox: &Outbox,
@@ -153,15 +154,7 @@ fn credit(
     let from_id = ledger::ensure_wallet(conn, &transfer.from, now)?;
     let to_id = ledger::ensure_wallet(conn, &transfer.to, now)?;
     write_tx(conn, |c| {
-        if !repo::settle(
-            c,
-            charge_id,
-            ChargeStatus::Pending.as_str(),
-            ChargeStatus::Confirmed.as_str(),
-            payment_key,
-            None,
-            now,
-        )? {
+        if !repo::confirm(c, charge_id, payment_key, now)? {
             return Ok(false);
         }
         let receipt = ledger::apply_transfer(c, &transfer, from_id, to_id, now)?;
@@ -169,6 +162,14 @@ fn credit(
         outbox.publish(c, now, &ChargeConfirmed { charge_id, account_id: row.account_id, amount: row.amount })?;
         Ok(true)
     })
+}
+
+/// How sure a failure is: the gateway said so, or we gave up on a payment key the gateway
+/// did not know (yet), which reconcile keeps looking up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Verified,
+    Unverified,
 }
 
 pub struct Charges {
@@ -230,56 +231,54 @@ impl Charges {
         let instant = self.gateway.confirms_instantly();
         let order_id = format!("chg_{}", uuid::Uuid::new_v4().simple());
         let outbox = self.outbox.clone();
-        let (charge, created) = self
-            .db
-            .run(move |conn| {
-                let replay = |conn: &mut DbConn| -> Result<Option<Charge>, PaymentError> {
-                    match repo::find_by_client_key(conn, account_id, &client_key)? {
-                        Some(row) if row.request_hash == request_hash => view(conn, row).map(Some),
-                        Some(_) => Err(PaymentError::IdempotencyConflict),
-                        None => Ok(None),
-                    }
-                };
-                if let Some(charge) = replay(conn)? {
-                    return Ok((charge, false));
-                }
-                let from_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
-                let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
-                let created = write_tx(conn, |c| {
-                    let status = if instant { ChargeStatus::Confirmed } else { ChargeStatus::Pending };
-                    let new = repo::NewCharge {
-                        account_id,
-                        client_key: &client_key,
-                        request_hash: &request_hash,
-                        amount,
-                        status: status.as_str(),
-                        gateway,
-                        order_id: &order_id,
-                        now,
-                    };
-                    let id = repo::insert(c, &new).on_duplicate(|| PaymentError::DuplicateKey)?;
-                    let row = repo::find(c, id)?.ok_or(PaymentError::ChargeNotFound)?;
-                    if instant {
-                        let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;
-                        repo::set_balance_after(c, id, receipt.to_balance_after)?;
-                        repo::mark_confirmed_at(c, id, now)?;
-                        outbox.publish(c, now, &ChargeConfirmed { charge_id: id, account_id, amount })?;
-                    }
-                    Ok(id)
-                });
-                match created {
-                    // The same key won a race with us: answer with its result.
-                    Err(PaymentError::DuplicateKey) => replay(conn)?
-                        .map(|charge| (charge, false))
-                        .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("lost charge race"))),
-                    Err(e) => Err(e),
-                    Ok(id) => {
-                        let row = repo::find(conn, id)?.ok_or(PaymentError::ChargeNotFound)?;
-                        Ok((view(conn, row)?, true))
-                    }
-                }
-            })
-            .await?;
+        let lookup = || {
+            let (db, key) = (self.db.clone(), client_key.clone());
+            async move {
+                db.run(move |conn| {
+                    repo::find_by_client_key(conn, account_id, &key)?
+                        .map(|row| Ok(Stored::finished(row.request_hash.clone(), view(conn, row)?)))
+                        .transpose()
+                })
+                .await
+            }
+        };
+        // The row is the claim and the result at once (one transaction): never "running".
+        let run = || {
+            let (db, client_key, request_hash) = (self.db.clone(), client_key.clone(), request_hash.clone());
+            async move {
+                db.run(move |conn| {
+                    let from_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
+                    let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
+                    let id = write_tx(conn, |c| {
+                        let status = if instant { ChargeStatus::Confirmed } else { ChargeStatus::Pending };
+                        let new = repo::NewCharge {
+                            account_id,
+                            client_key: &client_key,
+                            request_hash: &request_hash,
+                            amount,
+                            status: status.as_str(),
+                            gateway,
+                            order_id: &order_id,
+                            now,
+                        };
+                        let id = idempotency::claim::<_, PaymentError>(repo::insert(c, &new))?;
+                        let row = repo::find(c, id)?.ok_or(PaymentError::ChargeNotFound)?;
+                        if instant {
+                            let receipt = ledger::apply_transfer(c, &charge_transfer(&row), from_id, to_id, now)?;
+                            repo::set_balance_after(c, id, receipt.to_balance_after)?;
+                            repo::mark_confirmed_at(c, id, now)?;
+                            outbox.publish(c, now, &ChargeConfirmed { charge_id: id, account_id, amount })?;
+                        }
+                        Ok::<_, PaymentError>(id)
+                    })?;
+                    let row = repo::find(conn, id)?.ok_or(PaymentError::ChargeNotFound)?;
+                    view(conn, row)
+                })
+                .await
+            }
+        };
+        let Keyed { value: charge, replayed } = idempotency::execute(&request_hash, lookup, run).await?;
+        let created = !replayed;
         if created {
             metrics::counter!("charges_created_total", "gateway" => gateway).increment(1);
         }
@@ -308,19 +307,23 @@ impl Charges {
         let row = self
             .db
             .tx(move |conn| {
+                // Decide from the latest committed state, not a snapshot: a charge another
+                // request has just decided is answered from the database, never sent again.
+                repo::lock(conn, charge_id)?;
                 let row = repo::find(conn, charge_id)?
                     .filter(|r| r.account_id == account_id)
                     .ok_or(PaymentError::ChargeNotFound)?;
-                if row.status == ChargeStatus::Pending.as_str() {
-                    // Remember the key before calling out, so a crash leaves enough to reconcile.
-                    if !repo::attach_payment_key(conn, charge_id, &key, now)? {
-                        return Err(PaymentError::Refused {
-                            code: "PAYMENT_KEY_MISMATCH".into(),
-                            message: "this charge is being paid with another payment".into(),
-                        });
-                    }
+                if row.status != ChargeStatus::Pending.as_str() {
+                    return Ok(row);
                 }
-                Ok::<_, PaymentError>(row)
+                // Remember the key before calling out, so a crash leaves enough to reconcile.
+                if !repo::attach_payment_key(conn, charge_id, &key, now)? {
+                    return Err(PaymentError::Refused {
+                        code: "PAYMENT_KEY_MISMATCH".into(),
+                        message: "this charge is being paid with another payment".into(),
+                    });
+                }
+                repo::find(conn, charge_id)?.ok_or(PaymentError::ChargeNotFound)
             })
             .await?;
         match ChargeStatus::parse(&row.status) {
@@ -334,7 +337,7 @@ impl Charges {
             ChargeStatus::Pending => {}
         }
         let outcome = self.gateway.confirm(payment_key, &row.gateway_order_id, row.amount).await;
-        self.apply_outcome(charge_id, Some(payment_key), outcome).await?;
+        self.apply_outcome(charge_id, Some(payment_key), outcome, Failure::Verified).await?;
         let charge = self.get(account_id, charge_id).await?;
         match charge.status {
             ChargeStatus::Failed => Err(PaymentError::Refused {
@@ -345,11 +348,14 @@ impl Charges {
         }
     }
 
+    /// Applies a gateway outcome for the payment `payment_key` (the key the decision was
+    /// made from; `None`: the charge had none). `failure` says how sure a refusal is.
     async fn apply_outcome(
         &self,
         charge_id: i64,
         payment_key: Option<&str>,
         outcome: GatewayOutcome,
+        failure: Failure,
     ) -> Result<(), PaymentError> {
         let now = self.clock.now();
         let key = payment_key.map(str::to_string);
@@ -364,7 +370,7 @@ impl Charges {
             }
             GatewayOutcome::Refused { code, message } => {
                 tracing::info!(charge_id, %code, "charge refused by the gateway");
-                self.fail(charge_id, &code, &message).await?;
+                self.fail(charge_id, payment_key, &code, &message, failure).await?;
             }
             GatewayOutcome::Pending | GatewayOutcome::NotFound => {}
             GatewayOutcome::Unknown(reason) => {
@@ -374,51 +380,94 @@ impl Charges {
         Ok(())
     }
 
-    async fn fail(&self, charge_id: i64, code: &str, message: &str) -> Result<(), PaymentError> {
+    async fn fail(
+        &self,
+        charge_id: i64,
+        payment_key: Option<&str>,
+        code: &str,
+        message: &str,
+        failure: Failure,
+    ) -> Result<(), PaymentError> {
         let now = self.clock.now();
-        let failure = (code.chars().take(100).collect::<String>(), message.chars().take(500).collect::<String>());
-        self.db
+        let reason = (code.chars().take(100).collect::<String>(), message.chars().take(500).collect::<String>());
+        let key = payment_key.map(str::to_string);
+        let verified = failure == Failure::Verified;
+        let failed = self
+            .db
             .run(move |conn| {
-                repo::settle(conn, charge_id, "pending", "failed", None, Some((&failure.0, &failure.1)), now)
+                repo::fail(conn, charge_id, key.as_deref(), (&reason.0, &reason.1), verified, now)
                     .map_err(PaymentError::from)
             })
             .await?;
-        metrics::counter!("charges_failed_total", "gateway" => self.gateway.name()).increment(1);
+        if failed {
+            metrics::counter!("charges_failed_total", "gateway" => self.gateway.name()).increment(1);
+        }
         Ok(())
     }
 
-    /// Looks up pending charges whose confirmation outcome is unknown, credits those the
-    /// gateway says were paid (exactly once) and fails the refused or long-abandoned ones.
+    /// One reconcile pass. Abandoned widget sessions (no payment key, past the pending
+    /// expiry) are failed in bulk; then up to 100 charges only the gateway can decide
+    /// (pending with a key, or failed locally but unverified) are looked up, least recently
+    /// checked first, and each goes to the back of the queue. So every unknown outcome is
+    /// looked up within a few passes however many charges are older. Credits those the
+    /// gateway says were paid (exactly once), fails the refused or long-unknown ones.
     /// Returns how many charges it settled.
     pub async fn reconcile(&self) -> Result<usize, PaymentError> {
         let now = self.clock.now();
         // Leave alone charges whose confirm may still be in flight.
         let quiet_since = now - Duration::milliseconds(self.settings.toss.timeout_ms as i64 + 5_000);
         let expired_before = now - Duration::seconds(self.settings.pending_expiry_secs);
-        let rows = self.db.run(move |conn| repo::pending_before(conn, quiet_since, 100)).await?;
         let mut settled = 0;
+        let abandoned = self.db.run(move |conn| repo::expired_keyless(conn, expired_before, 500)).await?;
+        for id in abandoned {
+            let (code, message) = ("EXPIRED", "never confirmed by the client");
+            // Only while it still has no key: a confirm may have attached one since.
+            let failed = self
+                .db
+                .run(move |conn| repo::fail(conn, id, None, (code, message), true, now).map_err(PaymentError::from))
+                .await?;
+            if failed {
+                metrics::counter!("charges_failed_total", "gateway" => self.gateway.name()).increment(1);
+                settled += 1;
+            }
+        }
+        let rows = self.db.run(move |conn| repo::due_for_lookup(conn, quiet_since, 100)).await?;
         for row in rows {
-            let outcome = match &row.payment_key {
-                None if from_db(row.created_at) < expired_before => {
-                    GatewayOutcome::Refused { code: "EXPIRED".into(), message: "never confirmed by the client".into() }
-                }
-                None => continue,
-                Some(_) => match self.gateway.lookup(&row.gateway_order_id, row.amount).await {
-                    GatewayOutcome::NotFound if from_db(row.created_at) < expired_before => {
-                        GatewayOutcome::Refused { code: "EXPIRED".into(), message: "no payment at the gateway".into() }
+            let id = row.id;
+            let outcome = self.gateway.lookup(&row.gateway_order_id, row.amount).await;
+            let expired = from_db(row.created_at) < expired_before;
+            if row.status == ChargeStatus::Failed.as_str() {
+                // Failed locally, unverified: credit it if the gateway took the money after
+                // all; stop looking once the gateway confirms there is no payment.
+                match outcome {
+                    GatewayOutcome::Paid => {
+                        self.apply_outcome(id, row.payment_key.as_deref(), outcome, Failure::Verified).await?;
+                        settled += 1;
                     }
-                    other => other,
-                },
+                    GatewayOutcome::NotFound | GatewayOutcome::Refused { .. } => {
+                        self.db.run(move |conn| repo::dequeue_lookup(conn, id)).await?;
+                    }
+                    GatewayOutcome::Pending | GatewayOutcome::Unknown(_) => {
+                        self.db.run(move |conn| repo::touch(conn, id, now)).await?;
+                    }
+                }
+                continue;
+            }
+            let (outcome, failure) = match outcome {
+                // The gateway has no payment for a key we were given: give up on it, but keep
+                // looking it up, since a confirm may yet be answered (money taken late).
+                GatewayOutcome::NotFound if expired => (
+                    GatewayOutcome::Refused { code: "EXPIRED".into(), message: "no payment at the gateway".into() },
+                    Failure::Unverified,
+                ),
+                other => (other, Failure::Verified),
             };
             let decided = matches!(outcome, GatewayOutcome::Paid | GatewayOutcome::Refused { .. });
-            let id = row.id;
-            self.apply_outcome(id, row.payment_key.as_deref(), outcome).await?;
+            self.apply_outcome(id, row.payment_key.as_deref(), outcome, failure).await?;
             if decided {
                 settled += 1;
-            } else {
-                // Checked now; look again after the next interval rather than every sweep.
-                self.db.run(move |conn| repo::touch(conn, id, now).map_err(PaymentError::from)).await?;
             }
+            self.db.run(move |conn| repo::touch(conn, id, now)).await?;
         }
         Ok(settled)
     }

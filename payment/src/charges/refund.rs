@@ -19,8 +19,8 @@ use diesel::prelude::*;
 use gateway::{CancelOutcome, SnapshotOutcome};
 use platform::clock::{from_db, to_db};
 use platform::crypto::fingerprint;
-use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id, write_tx};
+use platform::idempotency::{self, IdempotencyError, Keyed, Stored};
 use platform::outbox::Outbox;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -209,11 +209,6 @@ fn mark_refused(conn: &mut DbConn, row: &RefundRow, code: &str, now: DateTime<Ut
     })
 }
 
-enum Started {
-    Created(RefundRow),
-    Existing(RefundRow),
-}
-
 impl Charges {
     /// Refunds `amount` (default: what is left) of a confirmed charge to the card.
     /// `Ok((charge, true))` when the gateway confirmed; `Ok((charge, false))` when its
@@ -230,77 +225,71 @@ impl Charges {
         let now = self.clock.now();
         let request_hash = fingerprint(&serde_json::json!({ "charge_id": charge_id, "amount": amount }));
         let client_key = client_key.to_string();
-        let started = self
-            .db
-            .run(move |conn| {
-                let replay = |conn: &mut DbConn| -> Result<Option<RefundRow>, PaymentError> {
-                    match find_by_client_key(conn, account_id, &client_key)? {
-                        Some(row) if row.request_hash == request_hash => Ok(Some(row)),
-                        Some(_) => Err(PaymentError::IdempotencyConflict),
-                        None => Ok(None),
+        // A stored refund is "finished" for the flow whatever its status: a pending one is
+        // answered below (in progress while the gateway may still answer, else resolved).
+        let lookup = || {
+            let (db, key) = (self.db.clone(), client_key.clone());
+            async move {
+                let row = db.run(move |conn| find_by_client_key(conn, account_id, &key)).await?;
+                Ok(row.map(|row| Stored::finished(row.request_hash.clone(), row)))
+            }
+        };
+        let run = || {
+            let (db, client_key, request_hash) = (self.db.clone(), client_key.clone(), request_hash.clone());
+            async move {
+                db.run(move |conn| {
+                    let charge = repo::find(conn, charge_id)?
+                        .filter(|r| r.account_id == account_id)
+                        .ok_or(PaymentError::ChargeNotFound)?;
+                    if charge.status != ChargeStatus::Confirmed.as_str() {
+                        return Err(PaymentError::ChargeNotRefundable);
                     }
-                };
-                if let Some(row) = replay(conn)? {
-                    return Ok(Started::Existing(row));
-                }
-                let charge = repo::find(conn, charge_id)?
-                    .filter(|r| r.account_id == account_id)
-                    .ok_or(PaymentError::ChargeNotFound)?;
-                if charge.status != ChargeStatus::Confirmed.as_str() {
-                    return Err(PaymentError::ChargeNotRefundable);
-                }
-                let amount = amount.unwrap_or(charge.amount - charge.refunded_amount);
-                if amount <= 0 {
-                    return Err(PaymentError::RefundExceedsCharge);
-                }
-                let from_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
-                let to_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
-                let created = write_tx(conn, |c| {
-                    if !reserve_refund(c, charge_id, amount, now)? {
+                    let amount = amount.unwrap_or(charge.amount - charge.refunded_amount);
+                    if amount <= 0 {
                         return Err(PaymentError::RefundExceedsCharge);
                     }
-                    let new = NewRefund {
-                        charge_id,
-                        account_id,
-                        client_key: Some(&client_key),
-                        request_hash: &request_hash,
-                        amount,
-                        status: "pending",
-                        source: "client",
-                    };
-                    let id = insert_refund(c, &new, now).on_duplicate(|| PaymentError::DuplicateKey)?;
-                    ledger::apply_transfer(
-                        c,
-                        &refund_transfer(id, charge_id, account_id, amount),
-                        from_id,
-                        to_id,
-                        now,
-                    )?;
-                    Ok(id)
-                });
-                match created {
-                    Err(PaymentError::DuplicateKey) => replay(conn)?
-                        .map(Started::Existing)
-                        .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("lost refund race"))),
-                    Err(e) => Err(e),
-                    Ok(id) => Ok(Started::Created(
-                        find_refund(conn, id)?
-                            .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("refund vanished")))?,
-                    )),
-                }
-            })
-            .await?;
+                    let from_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
+                    let to_id = ledger::ensure_wallet(conn, &gateway_wallet(), now)?;
+                    let id = write_tx(conn, |c| {
+                        if !reserve_refund(c, charge_id, amount, now)? {
+                            return Err(PaymentError::RefundExceedsCharge);
+                        }
+                        let new = NewRefund {
+                            charge_id,
+                            account_id,
+                            client_key: Some(&client_key),
+                            request_hash: &request_hash,
+                            amount,
+                            status: "pending",
+                            source: "client",
+                        };
+                        let id = idempotency::claim::<_, PaymentError>(insert_refund(c, &new, now))?;
+                        ledger::apply_transfer(
+                            c,
+                            &refund_transfer(id, charge_id, account_id, amount),
+                            from_id,
+                            to_id,
+                            now,
+                        )?;
+                        Ok::<_, PaymentError>(id)
+                    })?;
+                    find_refund(conn, id)?.ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("refund vanished")))
+                })
+                .await
+            }
+        };
+        let started = idempotency::execute(&request_hash, lookup, run).await?;
         let row = match started {
-            Started::Existing(row) => {
+            Keyed { value: row, replayed: true } => {
                 if row.status == "pending" {
                     if from_db(row.updated_at) > now - self.quiet_period() {
-                        return Err(PaymentError::InProgress);
+                        return Err(IdempotencyError::InProgress.into());
                     }
                     self.resolve_refund(row.clone()).await?;
                 }
                 row
             }
-            Started::Created(row) => {
+            Keyed { value: row, replayed: false } => {
                 let key = self.payment_key_of(row.charge_id).await?;
                 let outcome =
                     self.gateway.cancel(key.as_deref(), row.amount, &cancel_reason(row.id), &cancel_key(row.id)).await;
@@ -477,7 +466,7 @@ impl Charges {
                         tracing::warn!(charge_id = charge.id, "gateway reports another payment key; ignored");
                         return Ok(());
                     }
-                    self.apply_outcome(charge.id, key.as_deref(), outcome).await?;
+                    self.apply_outcome(charge.id, key.as_deref(), outcome, super::Failure::Verified).await?;
                 }
             }
             ChargeStatus::Confirmed => {
@@ -487,8 +476,13 @@ impl Charges {
                 }
             }
             ChargeStatus::Failed => {
-                if snapshot.outcome(charge.amount) == gateway::GatewayOutcome::Paid {
+                let outcome = snapshot.outcome(charge.amount);
+                if outcome == gateway::GatewayOutcome::Paid {
+                    // Credited if its failure was ours alone (unverified, same key); else
+                    // an operator must look.
                     tracing::warn!(charge_id = charge.id, "gateway reports a locally failed charge as paid");
+                    self.apply_outcome(charge.id, charge.payment_key.as_deref(), outcome, super::Failure::Verified)
+                        .await?;
                 }
             }
         }

@@ -1,10 +1,10 @@
-use crate::schema::{charge_attention, charges};
+use crate::schema::{charge_attention, charge_lookups, charges};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::common::PageRequest;
 use diesel::prelude::*;
 use platform::clock::to_db;
 use platform::db::OnDuplicate;
-use platform::db::{DbConn, DbError, last_insert_id};
+use platform::db::{DbConn, DbError, last_insert_id, lock_rows};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = charges)]
@@ -87,6 +87,8 @@ pub fn attach_payment_key(conn: &mut DbConn, id: i64, key: &str, now: DateTime<U
     .set((charges::payment_key.eq(key), charges::updated_at.eq(to_db(now))))
     .execute(conn)?;
     if n == 1 {
+        // Only the gateway can decide it now: queue it for reconcile.
+        enqueue_lookup(conn, id, now)?;
         return Ok(true);
     }
     // Not pending any more (decided meanwhile) is fine; a different key is not.
@@ -95,51 +97,119 @@ pub fn attach_payment_key(conn: &mut DbConn, id: i64, key: &str, now: DateTime<U
     Ok(current.is_some_and(|(status, attached)| status != "pending" || attached.as_deref() == Some(key)))
 }
 
-/// Moves a charge from `from` to `to` if it is still in `from`; `true` if this call did it.
-pub fn settle(
-    conn: &mut DbConn,
-    id: i64,
-    from: &str,
-    to: &str,
-    payment_key: Option<&str>,
-    failure: Option<(&str, &str)>,
-    now: DateTime<Utc>,
-) -> Result<bool, DbError> {
-    let target = charges::table.find(id).filter(charges::status.eq(from));
-    let confirmed_at = (to == "confirmed").then(|| to_db(now));
-    let n = match failure {
-        Some((code, message)) => diesel::update(target)
-            .set((
-                charges::status.eq(to),
-                charges::failure_code.eq(code),
-                charges::failure_message.eq(message),
-                charges::updated_at.eq(to_db(now)),
-            ))
-            .execute(conn)?,
-        None => diesel::update(target)
-            .set((charges::status.eq(to), charges::confirmed_at.eq(confirmed_at), charges::updated_at.eq(to_db(now))))
-            .execute(conn)?,
+/// Locks a charge's row for the rest of the transaction (MySQL), so the reads after it see
+/// the latest committed state rather than the transaction's snapshot.
+pub fn lock(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
+    lock_rows(conn, "charges", "id", &[id])
+}
+
+/// Puts a charge in the reconcile lookup queue (a no-op if it is queued already).
+fn enqueue_lookup(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    let queued = diesel::insert_into(charge_lookups::table)
+        .values((charge_lookups::charge_id.eq(id), charge_lookups::checked_at.eq(to_db(now))))
+        .execute(conn)
+        .map_err(DbError::from);
+    queued.unless_duplicate().map(|_| ())
+}
+
+/// Decided for good (credited, or a failure the gateway confirmed): out of the queue.
+pub fn dequeue_lookup(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
+    diesel::delete(charge_lookups::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// `pending → confirmed`, or `failed → confirmed` for a charge failed locally with this
+/// payment key whose failure the gateway never confirmed (still queued for lookup): the
+/// gateway says it was paid after all. `true` if this call did it.
+pub fn confirm(conn: &mut DbConn, id: i64, payment_key: Option<&str>, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let pending = charges::status.eq("pending");
+    let confirmed = (
+        charges::status.eq("confirmed"),
+        charges::confirmed_at.eq(Some(to_db(now))),
+        charges::failure_code.eq(None::<String>),
+        charges::failure_message.eq(None::<String>),
+        charges::updated_at.eq(to_db(now)),
+    );
+    let n = match payment_key {
+        Some(key) => {
+            let queued = charge_lookups::table.select(charge_lookups::charge_id);
+            let unverified =
+                charges::status.eq("failed").and(charges::payment_key.eq(key)).and(charges::id.eq_any(queued));
+            diesel::update(charges::table.find(id).filter(pending.or(unverified))).set(confirmed).execute(conn)?
+        }
+        None => diesel::update(charges::table.find(id).filter(pending)).set(confirmed).execute(conn)?,
     };
-    if let (1, Some(key)) = (n, payment_key) {
-        diesel::update(charges::table.find(id).filter(charges::payment_key.is_null()))
-            .set(charges::payment_key.eq(key))
-            .execute(conn)?;
+    if n == 1 {
+        if let Some(key) = payment_key {
+            diesel::update(charges::table.find(id).filter(charges::payment_key.is_null()))
+                .set(charges::payment_key.eq(key))
+                .execute(conn)?;
+        }
+        dequeue_lookup(conn, id)?;
     }
     Ok(n == 1)
 }
 
-pub fn pending_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<Vec<ChargeRow>, DbError> {
+/// Fails a pending charge, only if it still carries the payment key the decision was made
+/// from (`None`: still none), so a confirm that attached a key meanwhile is not overruled
+/// by a stale snapshot. `verified`: the gateway itself refused; otherwise the charge stays
+/// queued and reconcile keeps looking its key up. `true` if this call did it.
+pub fn fail(
+    conn: &mut DbConn,
+    id: i64,
+    payment_key: Option<&str>,
+    failure: (&str, &str),
+    verified: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let pending = charges::table.find(id).filter(charges::status.eq("pending"));
+    let changes = (
+        charges::status.eq("failed"),
+        charges::failure_code.eq(failure.0),
+        charges::failure_message.eq(failure.1),
+        charges::updated_at.eq(to_db(now)),
+    );
+    let n = match payment_key {
+        Some(key) => diesel::update(pending.filter(charges::payment_key.eq(key))).set(changes).execute(conn)?,
+        None => diesel::update(pending.filter(charges::payment_key.is_null())).set(changes).execute(conn)?,
+    };
+    if n == 1 && verified {
+        dequeue_lookup(conn, id)?;
+    }
+    Ok(n == 1)
+}
+
+/// Charges only the gateway can decide (queued: pending with a key, or failed locally but
+/// unverified), least recently checked first. Those touched since `quiet_since` (a confirm
+/// may be in flight) are left alone.
+pub fn due_for_lookup(conn: &mut DbConn, quiet_since: DateTime<Utc>, limit: i64) -> Result<Vec<ChargeRow>, DbError> {
     Ok(charges::table
-        .filter(charges::status.eq("pending"))
-        .filter(charges::updated_at.lt(to_db(before)))
-        .order(charges::updated_at.asc())
+        .inner_join(charge_lookups::table)
+        .filter(charges::status.eq_any(["pending", "failed"]))
+        .filter(charges::payment_key.is_not_null())
+        .filter(charges::updated_at.lt(to_db(quiet_since)))
+        .order((charge_lookups::checked_at.asc(), charges::id.asc()))
         .limit(limit)
         .select(ChargeRow::as_select())
         .load(conn)?)
 }
 
+/// Pending charges never given a payment key and created before `before` (abandoned
+/// payment widgets), oldest first.
+pub fn expired_keyless(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, DbError> {
+    Ok(charges::table
+        .filter(charges::status.eq("pending"))
+        .filter(charges::payment_key.is_null())
+        .filter(charges::created_at.lt(to_db(before)))
+        .order(charges::id.asc())
+        .limit(limit)
+        .select(charges::id)
+        .load(conn)?)
+}
+
+/// Looked up now: to the back of the lookup queue.
 pub fn touch(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<usize, DbError> {
-    Ok(diesel::update(charges::table.find(id)).set(charges::updated_at.eq(to_db(now))).execute(conn)?)
+    Ok(diesel::update(charge_lookups::table.find(id)).set(charge_lookups::checked_at.eq(to_db(now))).execute(conn)?)
 }
 
 pub fn find_by_order_id(conn: &mut DbConn, order_id: &str) -> Result<Option<ChargeRow>, DbError> {

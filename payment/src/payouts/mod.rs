@@ -27,8 +27,8 @@ use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use crypto::AtRestKey;
 use gateway::{PayoutGateway, PayoutOrder, PayoutOutcome};
 use platform::clock::{SharedClock, from_db};
-use platform::db::OnDuplicate;
-use platform::db::{Db, DbConn, write_tx};
+use platform::db::{Db, write_tx};
+use platform::idempotency::{self, Keyed, Stored};
 use platform::outbox::Outbox;
 use repo::PayoutRow;
 use serde::Serialize;
@@ -165,24 +165,21 @@ impl Payouts {
         let masked = crypto::mask_account_number(&request.account_number);
         let client_key = client_key.to_string();
         let gateway = self.gateway.name();
-        let (row, created) = self
-            .db
-            .run(move |conn| {
-                let replay = |conn: &mut DbConn| -> Result<Option<PayoutRow>, PaymentError> {
-                    match repo::find_by_client_key(conn, account_id, &client_key)? {
-                        Some(row) if row.request_hash == request_hash => Ok(Some(row)),
-                        Some(_) => Err(PaymentError::IdempotencyConflict),
-                        None => Ok(None),
-                    }
-                };
-                if let Some(row) = replay(conn)? {
-                    return Ok((row, false));
-                }
-                let from_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
-                let created = write_tx(conn, |c| {
-                    let id = repo::insert(
-                        c,
-                        &repo::NewPayout {
+        // A stored payout is the answer whatever its status: the payout saga moves it on.
+        let lookup = || {
+            let (db, key) = (self.db.clone(), client_key.clone());
+            async move {
+                let row = db.run(move |conn| repo::find_by_client_key(conn, account_id, &key)).await?;
+                Ok(row.map(|row| Stored::finished(row.request_hash.clone(), row)))
+            }
+        };
+        let run = || {
+            let (db, client_key, request_hash) = (self.db.clone(), client_key.clone(), request_hash.clone());
+            async move {
+                db.run(move |conn| {
+                    let from_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
+                    let id = write_tx(conn, |c| {
+                        let new = repo::NewPayout {
                             account_id,
                             client_key: &client_key,
                             request_hash: &request_hash,
@@ -193,23 +190,20 @@ impl Payouts {
                             account_number_masked: &masked,
                             account_holder: &request.account_holder,
                             now,
-                        },
-                    )
-                    .on_duplicate(|| PaymentError::DuplicateKey)?;
-                    // The escrow is new and unique to this payout: create it inside.
-                    let to_id = ledger::ensure_wallet(c, &escrow(id), now)?;
-                    ledger::apply_transfer(c, &into_escrow(id, account_id, request.amount), from_id, to_id, now)?;
-                    Ok(id)
-                });
-                match created {
-                    Err(PaymentError::DuplicateKey) => replay(conn)?
-                        .map(|row| (row, false))
-                        .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("lost payout race"))),
-                    Err(e) => Err(e),
-                    Ok(id) => Ok((repo::find(conn, id)?.ok_or(PaymentError::PayoutNotFound)?, true)),
-                }
-            })
-            .await?;
+                        };
+                        let id = idempotency::claim::<_, PaymentError>(repo::insert(c, &new))?;
+                        // The escrow is new and unique to this payout: create it inside.
+                        let to_id = ledger::ensure_wallet(c, &escrow(id), now)?;
+                        ledger::apply_transfer(c, &into_escrow(id, account_id, request.amount), from_id, to_id, now)?;
+                        Ok::<_, PaymentError>(id)
+                    })?;
+                    repo::find(conn, id)?.ok_or(PaymentError::PayoutNotFound)
+                })
+                .await
+            }
+        };
+        let Keyed { value: row, replayed } = idempotency::execute(&request_hash, lookup, run).await?;
+        let created = !replayed;
         if !created {
             return Ok(view(row));
         }

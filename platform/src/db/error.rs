@@ -99,7 +99,9 @@ impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         if err.is_not_found() {
             ApiError::not_found()
-        } else if err.is_unavailable() {
+        } else if err.is_unavailable() || err.is_retryable() {
+            // A deadlock or lock-wait timeout that outlasted the transaction's retries did
+            // nothing: the client may retry (503 with Retry-After), it is no server fault.
             ApiError::unavailable(err)
         } else {
             ApiError::internal(err)
@@ -109,7 +111,7 @@ impl From<DbError> for ApiError {
 
 impl From<DbError> for contracts::ServiceError {
     fn from(err: DbError) -> Self {
-        if err.is_unavailable() {
+        if err.is_unavailable() || err.is_retryable() {
             contracts::ServiceError::Unavailable(err.to_string())
         } else {
             contracts::ServiceError::Internal(err.to_string())
@@ -173,6 +175,21 @@ mod tests {
 
         let broken = DbError::Query(DieselError::BrokenTransactionManager);
         assert_eq!(ApiError::from(broken).status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn a_deadlock_or_lock_wait_timeout_left_after_the_retries_is_unavailable_with_retry_after() {
+        for message in
+            ["Deadlock found when trying to get lock; try restarting transaction", "Lock wait timeout exceeded"]
+        {
+            let err =
+                DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_string())));
+            assert!(err.is_retryable());
+            let api = ApiError::from(err);
+            assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE, "{message}");
+            let res = actix_web::ResponseError::error_response(&api);
+            assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+        }
     }
 
     #[test]

@@ -392,6 +392,56 @@ where
     }
 }
 
+/// Runs `f` in a read-only transaction that sees one consistent snapshot of the database
+/// (for checks that compare several tables, such as the ledger audit): a deferred `BEGIN`
+/// on SQLite (WAL: the snapshot is taken at the first read and later commits stay
+/// invisible), `START TRANSACTION WITH CONSISTENT SNAPSHOT` under REPEATABLE READ on MySQL.
+/// It never writes, so it is rolled back.
+pub fn snapshot_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: TxError,
+{
+    type Manager = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN").map_err(DbError::from)?
+        }
+        #[cfg(feature = "mysql")]
+        DbConn::Mysql(inner) => {
+            inner.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").map_err(DbError::from)?;
+            AnsiTransactionManager::begin_transaction_sql(inner, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                .map_err(DbError::from)?
+        }
+    }
+    let result = f(conn);
+    match Manager::rollback_transaction(conn) {
+        Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => {}
+        Err(e) => tracing::warn!(error = %e, "rollback of a snapshot failed"),
+    }
+    result
+}
+
+/// One `id` column of a raw query.
+#[derive(QueryableByName)]
+pub struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+}
+
+/// On MySQL, locks rows with `SELECT … FOR UPDATE` so that the transaction's later plain
+/// reads and its conditional updates see (and keep) their latest committed state. SQLite
+/// write transactions (`BEGIN IMMEDIATE`) are serialized already.
+pub fn lock_rows(conn: &mut DbConn, table: &'static str, column: &'static str, ids: &[i64]) -> Result<(), DbError> {
+    if conn.backend() != Backend::Mysql || ids.is_empty() {
+        return Ok(());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    diesel::sql_query(format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({list}) FOR UPDATE"))
+        .load::<IdRow>(conn)?;
+    Ok(())
+}
+
 /// The id of the row just inserted on this connection (diesel's `.returning()` does not
 /// compile for the MySQL variant of the multi-connection).
 pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {

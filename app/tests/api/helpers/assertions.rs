@@ -1,8 +1,9 @@
 //! Checks shared by many tests.
 
-use super::client::Reply;
+use super::client::{Api, Reply};
 use super::dto::ErrorBody;
 use super::spawn::TestApp;
+use contracts::Role;
 use payment::LedgerAudit;
 use serde_json::Value;
 
@@ -21,16 +22,27 @@ pub(super) async fn assert_error_body(reply: Reply, status: u16, code: &str) -> 
     serde_json::from_value(body).unwrap_or_else(|e| panic!("not an error body ({e}): {text}"))
 }
 
+/// The account id the ledger checks call the audit endpoint as (no module checks it exists).
+const LEDGER_AUDITOR: i64 = 9_000_000_001;
+
 impl TestApp {
-    /// Audits the whole ledger and asserts it is sound: every balance equals the sum of its
-    /// entries, no account or escrow is negative, all balances (system wallets included)
-    /// sum to 0. Returns the audit for further checks.
+    /// Asserts the ledger is sound, as the operators see it and independently: the
+    /// incremental audit of `GET /admin/ledger/audit` reports no mismatch and a 0 sum, and so
+    /// does a full scan (every balance equals the sum of its entries, no account or escrow is
+    /// negative, all balances, system wallets included, sum to 0). Called at the end of every
+    /// test that moves money. Returns the full audit for further checks.
     pub async fn assert_ledger_balanced(&self) -> LedgerAudit {
+        let admin = self.client_for(LEDGER_AUDITOR, Role::Admin);
+        let report: Value = admin.get("/admin/ledger/audit").returns(200).await;
+        assert!(report["mismatches"].as_array().is_some_and(Vec::is_empty), "{report}");
+        assert_eq!(report["sum_of_balances"], 0, "{report}");
         let audit = self.assembled.wallets.audit().await.unwrap();
         assert!(
             audit.mismatched_wallets.is_empty() && audit.negative_wallets.is_empty() && audit.total_balance == 0,
             "{audit:?}"
         );
+        // Wallets are never deleted; a background task may have made one in between.
+        assert!(report["wallets"].as_i64().is_some_and(|n| n <= audit.wallets), "{report}");
         audit
     }
 }

@@ -41,6 +41,9 @@ pub struct MockState {
     /// refPayoutId → status.
     pub payouts: HashMap<String, String>,
     pub payouts_applied: usize,
+    /// refPayoutId → POSTs received (every send attempt, answered or not: the mock dedupes
+    /// by reference, so only this shows whether the app sent a payout twice).
+    pub payout_posts: HashMap<String, usize>,
     pub sellers: usize,
     /// Every raw request body, to check what crosses the wire.
     pub raw_bodies: Vec<String>,
@@ -222,6 +225,7 @@ async fn create_payout(req: HttpRequest, state: State, body: String) -> HttpResp
     let item = &value[0];
     let reference = item["refPayoutId"].as_str().unwrap_or("").to_string();
     assert_eq!(item["amount"]["currency"], "KRW");
+    *state.lock().unwrap().payout_posts.entry(reference.clone()).or_default() += 1;
     let mode = state.lock().unwrap().payout_mode;
     let status = {
         let mut state = state.lock().unwrap();

@@ -1,0 +1,2 @@
+DROP INDEX charges_keyless_pending ON charges;
+DROP TABLE charge_lookups;

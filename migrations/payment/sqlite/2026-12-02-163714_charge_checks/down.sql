@@ -1,0 +1,2 @@
+DROP INDEX charges_keyless_pending;
+DROP TABLE charge_lookups;

@@ -1,0 +1,2 @@
+DROP TABLE ledger_audit_state;
+DROP TABLE ledger_audit_sums;

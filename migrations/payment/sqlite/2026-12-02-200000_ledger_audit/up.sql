@@ -1,0 +1,20 @@
+-- The incremental ledger audit: each wallet's sum of the entries up to the high-water mark,
+-- so a pass reads only the entries above it.
+CREATE TABLE ledger_audit_sums (
+    wallet_id BIGINT NOT NULL PRIMARY KEY,
+    entries_sum BIGINT NOT NULL
+);
+
+-- One row: the mark (entries with id <= high_water are folded into ledger_audit_sums) and
+-- the outcome of the last pass, which every instance exports as gauges.
+CREATE TABLE ledger_audit_state (
+    id INTEGER NOT NULL PRIMARY KEY,
+    high_water BIGINT NOT NULL,
+    passes BIGINT NOT NULL,
+    checked_at TIMESTAMP NULL,
+    wallets BIGINT NOT NULL,
+    mismatches BIGINT NOT NULL,
+    sum_of_balances BIGINT NOT NULL
+);
+INSERT INTO ledger_audit_state (id, high_water, passes, checked_at, wallets, mismatches, sum_of_balances)
+VALUES (1, 0, 0, NULL, 0, 0, 0);
