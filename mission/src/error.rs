@@ -72,28 +72,15 @@ impl From<MissionError> for ApiError {
                 ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
             }
             MissionError::Idempotency(e) => e.into(),
-            MissionError::Wallet(e) => wallet_refusal(e),
+            MissionError::Wallet(WalletError::Service(e)) => e.into(),
+            // The wallet's refusals a client can cause (a low balance) became this module's own
+            // errors in `From<WalletError>`; the rest are transfers this module keys and sizes
+            // itself, so a refusal is a bug here. Each module maps the wallet itself: platform
+            // holds no business rules, and contracts (where `WalletError` lives) no HTTP.
+            MissionError::Wallet(e) => ApiError::internal(e),
             MissionError::Accounts(e) => e.into(),
             MissionError::Db(e) => e.into(),
             MissionError::Internal(e) => ApiError::internal(e),
         }
-    }
-}
-
-/// The wallet's refusals this module does not turn into its own errors first, as HTTP
-/// answers. Each module that moves money maps them itself: platform holds no business rules,
-/// and `contracts` (where `WalletError` lives) knows nothing of HTTP.
-fn wallet_refusal(err: WalletError) -> ApiError {
-    match err {
-        WalletError::InsufficientBalance => {
-            ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
-        }
-        WalletError::IdempotencyConflict => ApiError::new(
-            ErrorCode::IdempotencyConflict,
-            "This Idempotency-Key was already used with a different request.",
-        ),
-        WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
-        WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
-        WalletError::Service(e) => e.into(),
     }
 }

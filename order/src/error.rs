@@ -99,27 +99,14 @@ impl From<OrderError> for ApiError {
             ))
             .with_retry_after(1),
             OrderError::Idempotency(e) => e.into(),
-            OrderError::Wallet(e) => wallet_refusal(e),
+            OrderError::Wallet(WalletError::Service(e)) => e.into(),
+            // The wallet's refusals a client can cause (a low balance) became this module's own
+            // errors in `From<WalletError>`; the rest are transfers this module keys and sizes
+            // itself, so a refusal is a bug here. Each module maps the wallet itself: platform
+            // holds no business rules, and contracts (where `WalletError` lives) no HTTP.
+            OrderError::Wallet(e) => ApiError::internal(e),
             OrderError::Db(e) => e.into(),
             OrderError::Internal(e) => ApiError::internal(e),
         }
-    }
-}
-
-/// The wallet's refusals this module does not turn into its own errors first, as HTTP
-/// answers. Each module that moves money maps them itself: platform holds no business rules,
-/// and `contracts` (where `WalletError` lives) knows nothing of HTTP.
-fn wallet_refusal(err: WalletError) -> ApiError {
-    match err {
-        WalletError::InsufficientBalance => {
-            ApiError::new(ErrorCode::InsufficientBalance, "Your balance is too low for this.")
-        }
-        WalletError::IdempotencyConflict => ApiError::new(
-            ErrorCode::IdempotencyConflict,
-            "This Idempotency-Key was already used with a different request.",
-        ),
-        WalletError::InvalidAmount => ApiError::invalid_field("amount", "must be a positive number of points"),
-        WalletError::SameWallet | WalletError::Cancelled => ApiError::internal(err),
-        WalletError::Service(e) => e.into(),
     }
 }
