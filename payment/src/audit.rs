@@ -23,7 +23,7 @@ use diesel::dsl::{max, min};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use platform::clock::{from_db, to_db};
-use platform::db::{Backend, DbConn, DbError, snapshot_tx, write_tx};
+use platform::db::{DbConn, DbError, snapshot_tx, write_tx};
 use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -104,13 +104,6 @@ struct Snapshot {
     wallets: Vec<WalletRow>,
 }
 
-fn int_type(conn: &DbConn) -> &'static str {
-    match conn.backend() {
-        Backend::Sqlite => "INTEGER",
-        Backend::Mysql => "SIGNED",
-    }
-}
-
 fn read_snapshot(conn: &mut DbConn, cutoff: DateTime<Utc>) -> Result<Snapshot, DbError> {
     snapshot_tx(conn, |conn| {
         let mark: i64 = ledger_audit_state::table.find(1i64).select(ledger_audit_state::high_water).first(conn)?;
@@ -120,7 +113,7 @@ fn read_snapshot(conn: &mut DbConn, cutoff: DateTime<Utc>) -> Result<Snapshot, D
         let top: Option<i64> = above().select(max(ledger_entries::id)).first(conn)?;
         // Fold only the leading run of entries older than the grace period.
         let fold_to = youngest_first.map(|id| id - 1).or(top).unwrap_or(mark).max(mark);
-        let int = int_type(conn);
+        let int = conn.backend().integer_cast();
         let tail: Vec<TailRow> = diesel::sql_query(format!(
             "SELECT wallet_id, CAST(SUM(amount) AS {int}) AS total, \
              CAST(SUM(CASE WHEN id <= ? THEN amount ELSE 0 END) AS {int}) AS folded, \

@@ -269,10 +269,7 @@ pub fn audit(conn: &mut DbConn) -> Result<LedgerAudit, DbError> {
         #[diesel(sql_type = BigInt)]
         entries_sum: i64,
     }
-    let int = match conn.backend() {
-        platform::db::Backend::Sqlite => "INTEGER",
-        platform::db::Backend::Mysql => "SIGNED",
-    };
+    let int = conn.backend().integer_cast();
     let rows: Vec<Row> = diesel::sql_query(format!(
         "SELECT w.wallet_key AS wallet_key, w.balance AS balance, w.allow_negative AS allow_negative, \
          CAST(COALESCE((SELECT SUM(e.amount) FROM ledger_entries e WHERE e.wallet_id = w.id), 0) AS {int}) AS entries_sum \

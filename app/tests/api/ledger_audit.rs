@@ -29,11 +29,8 @@ async fn top_entry_id(app: &TestApp) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         top: i64,
     }
-    let sql = "SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) AS top FROM ledger_entries";
-    let sql = match app.assembled.wallets.db().backend() {
-        platform::db::Backend::Sqlite => sql.replace("SIGNED", "INTEGER"),
-        platform::db::Backend::Mysql => sql.to_string(),
-    };
+    let int = app.assembled.wallets.db().backend().integer_cast();
+    let sql = format!("SELECT CAST(COALESCE(MAX(id), 0) AS {int}) AS top FROM ledger_entries");
     app.assembled
         .wallets
         .db()

@@ -43,6 +43,17 @@ pub enum Backend {
     Mysql,
 }
 
+impl Backend {
+    /// The type to `CAST(… AS …)` a raw query's aggregate to, so it loads as `BigInt` on both
+    /// (MySQL's `SUM` is a DECIMAL, SQLite's may be a REAL).
+    pub fn integer_cast(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "INTEGER",
+            Backend::Mysql => "SIGNED",
+        }
+    }
+}
+
 impl DbConn {
     pub fn backend(&self) -> Backend {
         match self {
