@@ -3,7 +3,7 @@
 use super::lifecycle::Action;
 use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
 use actix_web::{Handler, HttpResponse, web};
-use contracts::{Page, Role};
+use contracts::Page;
 use platform::ApiResult;
 use platform::auth::{AdminRole, AsAdmin, AsCustomer, AsSeller, Authorized, CustomerRole, Roles, SellerRole};
 use platform::error::ErrorBody;
@@ -216,10 +216,33 @@ async fn admin_order(_: AsAdmin, orders: web::Data<Orders>, id: Id) -> ApiResult
 /// function below validates its own fields (into `v`) and documents the route.
 type Asked = (Option<Vec<i64>>, Action);
 
+/// The roles that move order lines, each with the view of the order it acts from.
+trait ActsAs: Roles {
+    fn viewer(account_id: i64) -> Viewer;
+}
+
+impl ActsAs for CustomerRole {
+    fn viewer(account_id: i64) -> Viewer {
+        Viewer::Buyer(account_id)
+    }
+}
+
+impl ActsAs for SellerRole {
+    fn viewer(account_id: i64) -> Viewer {
+        Viewer::Seller(account_id)
+    }
+}
+
+impl ActsAs for AdminRole {
+    fn viewer(_: i64) -> Viewer {
+        Viewer::Admin
+    }
+}
+
 /// The one handler behind every transition route: the caller's role first (before the body
 /// is read, so a wrong role never learns the schema), then the body (the common `item_ids`
 /// rule plus the route's own fields), then [`Orders::transition`] as the role's viewer.
-fn transition<R: Roles + 'static, B: DeserializeOwned + 'static>(
+fn transition<R: ActsAs + 'static, B: DeserializeOwned + 'static>(
     asked: fn(B, &mut Validator) -> Asked,
 ) -> impl Handler<(Authorized<R>, web::Data<Orders>, Id, OptionalJson<B>), Output = ApiResult<HttpResponse>> {
     move |user: Authorized<R>, orders: web::Data<Orders>, id: Id, OptionalJson(body): OptionalJson<B>| async move {
@@ -227,12 +250,8 @@ fn transition<R: Roles + 'static, B: DeserializeOwned + 'static>(
         let (item_ids, action) = asked(body, &mut v);
         check_items(&mut v, &item_ids);
         v.finish()?;
-        let viewer = match R::ROLES {
-            [Role::Customer] => Viewer::Buyer(user.account_id),
-            [Role::Seller] => Viewer::Seller(user.account_id),
-            _ => Viewer::Admin,
-        };
-        Ok(HttpResponse::Ok().json(orders.transition(viewer, id.into_inner(), item_ids, action).await?))
+        Ok(HttpResponse::Ok()
+            .json(orders.transition(R::viewer(user.account_id), id.into_inner(), item_ids, action).await?))
     }
 }
 
