@@ -6,14 +6,14 @@
 //!
 //! Never mounted by default; it serves nothing of the API.
 
-use crate::Assembled;
+use crate::Modules;
 use actix_web::dev::Server;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use std::net::TcpListener;
 use std::sync::Arc;
 
-async fn jwt(req: HttpRequest, assembled: web::Data<Assembled>) -> HttpResponse {
+async fn jwt(req: HttpRequest, assembled: web::Data<Modules>) -> HttpResponse {
     let token = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     match token.map(|t| assembled.jwt.verify(t)) {
         Some(Ok(user)) => HttpResponse::Ok().json(serde_json::json!({ "account_id": user.account_id })),
@@ -21,7 +21,7 @@ async fn jwt(req: HttpRequest, assembled: web::Data<Assembled>) -> HttpResponse 
     }
 }
 
-async fn redis(assembled: web::Data<Assembled>) -> HttpResponse {
+async fn redis(assembled: web::Data<Modules>) -> HttpResponse {
     match assembled.cache.get("bare:key").await {
         Ok(value) => HttpResponse::Ok().json(serde_json::json!({ "value": value })),
         Err(e) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "error": e.to_string() })),
@@ -29,7 +29,7 @@ async fn redis(assembled: web::Data<Assembled>) -> HttpResponse {
 }
 
 /// The baseline server on `listener`, with one worker (the bench pins the process to a core).
-pub fn server(assembled: Arc<Assembled>, listener: TcpListener) -> anyhow::Result<Server> {
+pub fn server(assembled: Arc<Modules>, listener: TcpListener) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::from(assembled.clone()))

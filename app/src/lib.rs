@@ -15,12 +15,12 @@
 pub mod bare;
 pub mod observability;
 mod openapi;
-mod routes;
+mod operations;
 pub mod seed;
 pub mod webapp;
 mod wire;
 
-pub use wire::{Assembled, Overrides, WalletWrapper, assemble, migrate};
+pub use wire::{Modules, Overrides, WalletWrapper, assemble, migrate};
 
 /// The OpenAPI document served at `/api-docs/openapi.json` (tests walk its operations).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
@@ -60,7 +60,7 @@ impl Lifecycle {
 pub struct Application {
     port: u16,
     server: Server,
-    assembled: Arc<Assembled>,
+    assembled: Arc<Modules>,
     workers: CancellationToken,
     lifecycle: Arc<Lifecycle>,
     drain_delay: Duration,
@@ -99,7 +99,7 @@ impl Application {
         self.server.handle()
     }
 
-    pub fn assembled(&self) -> Arc<Assembled> {
+    pub fn assembled(&self) -> Arc<Modules> {
         self.assembled.clone()
     }
 
@@ -174,7 +174,7 @@ async fn wait_for_signal() {
     }
 }
 
-fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: TcpListener) -> anyhow::Result<Server> {
+fn http_server(assembled: Arc<Modules>, lifecycle: Arc<Lifecycle>, listener: TcpListener) -> anyhow::Result<Server> {
     let settings = assembled.settings.clone();
     let trusted = TrustedProxies::parse(&settings.server.trusted_proxies)?;
     let body_limit = BodyLimit(settings.server.body_limit_bytes);
@@ -226,7 +226,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .app_data(web::Data::from(assembled.feed.clone()))
             .app_data(web::Data::from(assembled.notify.clone()))
             .app_data(web::Data::from(assembled.moderation.clone()))
-            .configure(routes::operations)
+            .configure(operations::routes)
             .configure(payment::http_money::configure_webhooks)
             .configure(openapi::configure)
             .service(
@@ -245,7 +245,7 @@ fn http_server(assembled: Arc<Assembled>, lifecycle: Arc<Lifecycle>, listener: T
             .wrap(ErrorHandlers::new().default_handler(json_error_body))
             .wrap(from_fn(observability::http_metrics))
             .wrap(headers)
-            .wrap(routes::cors(&cors_origins))
+            .wrap(operations::cors(&cors_origins))
             .wrap(TracingLogger::<AppRootSpan>::new())
             .wrap(from_fn(request_id_middleware))
     })

@@ -1,7 +1,7 @@
 //! Prometheus metrics: the recorder, the per-route HTTP middleware, and gauges refreshed
 //! when `/metrics` is scraped.
 
-use crate::wire::Assembled;
+use crate::wire::Modules;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -64,7 +64,7 @@ pub async fn http_metrics(
 }
 
 /// Refreshes the gauges that are read from state (pools, outbox backlog), then renders.
-pub async fn render(assembled: &Assembled) -> String {
+pub async fn render(assembled: &Modules) -> String {
     for module in &assembled.databases {
         let (connections, idle) = module.db.pool_state();
         metrics::gauge!("db_pool_connections", "module" => module.module).set(f64::from(connections));

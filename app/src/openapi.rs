@@ -13,8 +13,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Commerce API", version = "1", description = "Products, carts, orders, wallets, chat, missions and the SDU feed."),
-    paths(crate::routes::healthz, crate::routes::readyz, crate::routes::metrics),
-    components(schemas(crate::routes::Health, crate::routes::Readiness, crate::routes::Unready, ErrorBody)),
+    paths(crate::operations::healthz, crate::operations::readyz, crate::operations::metrics),
+    components(schemas(crate::operations::Health, crate::operations::Readiness, crate::operations::Unready, ErrorBody)),
     tags((name = "operations", description = "Liveness, readiness and metrics")),
     modifiers(&BearerAuth)
 )]

@@ -2,7 +2,7 @@
 //! idempotent (existing accounts, products, rooms and feed rows are kept; money moves only
 //! through keyed charges, stakes and contributions), so running it twice changes nothing.
 
-use crate::Assembled;
+use crate::Modules;
 use account::{AccountError, DisplayName, EmailAddress, NewAccount, Password};
 use anyhow::{Context, anyhow};
 use chrono::Duration;
@@ -34,6 +34,7 @@ pub struct SeedReport {
     pub notifications_created: usize,
     pub reports_created: usize,
     pub blocks_created: usize,
+    pub orders_created: usize,
 }
 
 impl SeedReport {
@@ -46,6 +47,7 @@ impl SeedReport {
             + self.notifications_created
             + self.reports_created
             + self.blocks_created
+            + self.orders_created
             > 0
     }
 }
@@ -55,7 +57,7 @@ impl fmt::Display for SeedReport {
         write!(
             f,
             "created: {} accounts, {} products, {} chat rooms, {} feed rows, {} ad slots, {} notifications, \
-             {} reports, {} chat blocks; ensured (keyed, never twice): {} charges, {} missions, {} contributions",
+             {} reports, {} chat blocks, {} orders; ensured (keyed, never twice): {} charges, {} missions, {} contributions",
             self.accounts_created,
             self.products_created,
             self.rooms_created,
@@ -64,6 +66,7 @@ impl fmt::Display for SeedReport {
             self.notifications_created,
             self.reports_created,
             self.blocks_created,
+            self.orders_created,
             self.charges_ensured,
             self.missions_ensured,
             self.contributions_ensured
@@ -109,7 +112,7 @@ fn wanted<T, E: fmt::Display>(what: &str, result: Result<T, E>) -> anyhow::Resul
 }
 
 /// Seeds the demo data into an assembled (and migrated) application.
-pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
+pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
     let mut report = SeedReport::default();
     let mut ids = std::collections::HashMap::new();
     for person in PEOPLE {
@@ -227,6 +230,7 @@ pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
     }
 
     seed_moderation(app, &mut report, ara, joon, id("ben@demo.example")?, id("chloe@demo.example")?).await?;
+    seed_orders(app, &mut report, joon, id("ben@demo.example")?, id("chloe@demo.example")?).await?;
     seed_notifications(app, &id, &mut report).await?;
     seed_feed(app, &mut report).await?;
     Ok(report)
@@ -236,7 +240,7 @@ pub async fn seed_demo(app: &Assembled) -> anyhow::Result<SeedReport> {
 /// (Chloe blocked Ben), each only once: a report already filed, even if resolved since, and
 /// an existing block are kept.
 async fn seed_moderation(
-    app: &Assembled,
+    app: &Modules,
     report: &mut SeedReport,
     ara: i64,
     joon: i64,
@@ -265,11 +269,82 @@ async fn seed_moderation(
     Ok(())
 }
 
+/// What a seeded order goes through after checkout.
+#[derive(Clone, Copy)]
+enum Step {
+    Ship,
+    Confirm,
+    Cancel,
+    RequestReturn,
+    RejectReturn,
+    AcceptReturn,
+}
+
+/// One order per line status (API.md "Line status"), bought from Joon by Ben and Chloe:
+/// (buyer, product, item, steps). Mina sells nothing here, so README's walk-through (her
+/// balance after one sale) holds on fresh demo data, and Ara's cart and wallet stay as the
+/// walk-through expects.
+const ORDERS: &[(&str, &str, &str, &[Step])] = &[
+    ("ben", "Titanium spork", "natural", &[]),
+    ("ben", "Camp mug", "olive", &[Step::Ship]),
+    ("ben", "Headlamp 400", "black", &[Step::Ship, Step::Confirm]),
+    ("ben", "Titanium spork", "natural", &[Step::Cancel]),
+    ("chloe", "Camp mug", "olive", &[Step::Ship, Step::RequestReturn]),
+    // Shipped again after the seller rejected the return.
+    ("chloe", "Titanium spork", "natural", &[Step::Ship, Step::RequestReturn, Step::RejectReturn]),
+    ("chloe", "Camp mug", "olive", &[Step::Ship, Step::RequestReturn, Step::AcceptReturn]),
+];
+
+/// Orders in every state, made and moved through the order service (cart, checkout,
+/// transitions), so money goes through escrow, fees and refunds and stock follows. Each
+/// has a checkout key: an order already placed is kept as it is (a line status alone does
+/// not say which steps it went through, so steps run only for an order this run placed).
+async fn seed_orders(app: &Modules, report: &mut SeedReport, joon: i64, ben: i64, chloe: i64) -> anyhow::Result<()> {
+    use order::cart::CartEdit;
+    use order::{Action, Viewer};
+    let listings =
+        app.catalog.seller_products(joon, PageRequest { page: 0, size: 100 }).await.map_err(|e| anyhow!("{e}"))?;
+    for (n, (buyer, product, item, steps)) in ORDERS.iter().enumerate() {
+        let buyer_id = if *buyer == "ben" { ben } else { chloe };
+        let key = format!("seed-demo:order:{n}");
+        if app.orders.placed_by_key(buyer_id, &key).await.map_err(|e| anyhow!("order {key}: {e}"))?.is_some() {
+            continue;
+        }
+        let p = listings.items.iter().find(|p| p.name == *product).ok_or_else(|| anyhow!("no {product}"))?;
+        let i = p.items.iter().find(|i| i.name == *item).ok_or_else(|| anyhow!("no {product} {item}"))?;
+        let cart = &app.carts;
+        wanted("cart", cart.edit(buyer_id, CartEdit::Clear).await)?;
+        wanted("cart", cart.edit(buyer_id, CartEdit::Add { product_id: p.id, item_id: i.id, quantity: 1 }).await)?;
+        let order = wanted("checkout", app.orders.checkout(buyer_id, &key, None).await)?;
+        report.orders_created += 1;
+        for step in *steps {
+            let reason = |s: &str| s.to_string();
+            let (viewer, action) = match step {
+                Step::Ship => (
+                    Viewer::Seller(joon),
+                    Action::Ship { carrier: "CJ Logistics".into(), tracking_number: format!("6301-0000-{n:04}") },
+                ),
+                Step::Confirm => (Viewer::Buyer(buyer_id), Action::Confirm),
+                Step::Cancel => (Viewer::Buyer(buyer_id), Action::Cancel { reason: Some(reason("Ordered twice.")) }),
+                Step::RequestReturn => {
+                    (Viewer::Buyer(buyer_id), Action::RequestReturn { reason: reason("Not the colour I expected.") })
+                }
+                Step::RejectReturn => {
+                    (Viewer::Seller(joon), Action::RejectReturn { reason: reason("Used; returns must be unused.") })
+                }
+                Step::AcceptReturn => (Viewer::Seller(joon), Action::AcceptReturn { restock: true }),
+            };
+            wanted("order transition", app.orders.transition(viewer, order.id, None, action).await)?;
+        }
+    }
+    Ok(())
+}
+
 /// The standard home feed, only when no row exists yet (operators' own rows are kept).
 /// A few inbox entries for a first look (the missions and chats above add their own once
 /// the server's dispatchers run); keyed, so a second run stores nothing.
 async fn seed_notifications(
-    app: &Assembled,
+    app: &Modules,
     id: &dyn Fn(&str) -> anyhow::Result<i64>,
     report: &mut SeedReport,
 ) -> anyhow::Result<()> {
@@ -308,7 +383,7 @@ async fn seed_notifications(
     Ok(())
 }
 
-async fn seed_feed(app: &Assembled, report: &mut SeedReport) -> anyhow::Result<()> {
+async fn seed_feed(app: &Modules, report: &mut SeedReport) -> anyhow::Result<()> {
     let feed = &app.feed;
     if feed.ad_slots().await.map_err(|e| anyhow!("ad slots: {e}"))?.is_empty() {
         // Served by the web app itself, so the demo needs no network beyond this server.

@@ -54,7 +54,9 @@ pub struct ModuleDb {
     pub outbox: Option<Outbox>,
 }
 
-pub struct Assembled {
+/// Every module's service, built once from the settings, with the shared infrastructure
+/// they run on: the state handlers and workers reach through `web::Data<Modules>`.
+pub struct Modules {
     pub settings: Settings,
     pub clock: SharedClock,
     pub cache: SharedCache,
@@ -82,9 +84,10 @@ pub struct Assembled {
     /// [`observability::run_upkeep`]).
     pub metrics_upkeeps: Arc<std::sync::atomic::AtomicU64>,
     order_settings: OrderSettings,
+    payment_settings: PaymentSettings,
 }
 
-impl Assembled {
+impl Modules {
     pub fn database(&self, module: &str) -> Option<&Db> {
         self.databases.iter().find(|m| m.module == module).map(|m| &m.db)
     }
@@ -103,7 +106,7 @@ fn module_db(
 }
 
 /// Builds the modules. Connections are made lazily; nothing is migrated yet.
-pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Result<Assembled> {
+pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Result<Modules> {
     observability::install_recorder();
     let clock: SharedClock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let (cache, pubsub): (SharedCache, SharedPubSub) = match settings.redis.url() {
@@ -117,7 +120,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     };
     let jwt = Jwt::new(&settings.auth, clock.clone());
     let suspensions = Suspensions::new(clock.clone());
-    let payment_settings = PaymentSettings::load(&settings)?;
+    let payment_settings: PaymentSettings = settings.section()?;
 
     let account_outbox = Outbox::new(account::OUTBOX_TABLE);
     let account_db = module_db(&settings, "account", &account::MIGRATIONS, Some(account_outbox.clone()))?;
@@ -125,18 +128,18 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let payment_db = module_db(&settings, "payment", &payment::MIGRATIONS, Some(payment_outbox.clone()))?;
     let order_outbox = Outbox::new(order::OUTBOX_TABLE);
     let order_db = module_db(&settings, "order", &order::MIGRATIONS, Some(order_outbox.clone()))?;
-    let order_settings = OrderSettings::load(&settings)?;
+    let order_settings: OrderSettings = settings.section()?;
     let chat_outbox = Outbox::new(chat::OUTBOX_TABLE);
     let chat_db = module_db(&settings, "chat", &chat::MIGRATIONS, Some(chat_outbox.clone()))?;
-    let notify_settings = NotifySettings::load(&settings)?;
+    let notify_settings: NotifySettings = settings.section()?;
     let notify_outbox = Outbox::new(notify::OUTBOX_TABLE);
     let notify_db = module_db(&settings, "notify", &notify::MIGRATIONS, Some(notify_outbox.clone()))?;
-    let mission_settings = MissionSettings::load(&settings)?;
+    let mission_settings: MissionSettings = settings.section()?;
     let mission_outbox = Outbox::new(mission::OUTBOX_TABLE);
     let mission_db = module_db(&settings, "mission", &mission::MIGRATIONS, Some(mission_outbox.clone()))?;
-    let feed_config: FeedConfig = settings.module("feed")?;
+    let feed_config: FeedConfig = settings.section()?;
     let feed_db = module_db(&settings, "feed", &feed::MIGRATIONS, None)?;
-    let moderation_settings: ModerationSettings = settings.module("moderation")?;
+    let moderation_settings: ModerationSettings = settings.section()?;
     let moderation_outbox = Outbox::new(moderation::OUTBOX_TABLE);
     let moderation_db = module_db(&settings, "moderation", &moderation::MIGRATIONS, Some(moderation_outbox.clone()))?;
 
@@ -172,7 +175,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         &payment_settings,
     )?);
     let charges =
-        Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings, payment_outbox));
+        Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings.clone(), payment_outbox));
     // Other modules reach money only through the contract.
     let wallet_service: Arc<dyn WalletService> = match &overrides.wallet_wrapper {
         Some(wrap) => wrap(wallets.clone()),
@@ -269,7 +272,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         moderation_settings,
     ));
 
-    Ok(Assembled {
+    Ok(Modules {
         settings,
         clock,
         cache,
@@ -293,13 +296,14 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         order_hot,
         metrics_upkeeps: Arc::default(),
         order_settings,
+        payment_settings,
     })
 }
 
 use crate::observability;
 
 /// Applies every module's pending migrations to its own database.
-pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
+pub async fn migrate(assembled: &Modules) -> anyhow::Result<()> {
     for module in &assembled.databases {
         let db = module.db.clone();
         let migrations = module.migrations;
@@ -318,7 +322,7 @@ pub async fn migrate(assembled: &Assembled) -> anyhow::Result<()> {
 }
 
 /// Outbox dispatchers (one per module database) and periodic tasks.
-pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
+pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
     let settings = &assembled.settings;
     for module in &assembled.databases {
         let Some(outbox) = module.outbox.clone() else { continue };
@@ -366,7 +370,7 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
         async move { missions.recover().await.map(|_| ()) }
     });
     let charges = assembled.charges.clone();
-    let interval = Duration::from_millis(assembled.charges_reconcile_interval_ms());
+    let interval = Duration::from_millis(assembled.payment_settings.reconcile_interval_ms.max(100));
     spawn_periodic("charge reconciliation", interval, shutdown.child_token(), move || {
         let charges = charges.clone();
         async move {
@@ -421,12 +425,6 @@ pub fn spawn_workers(assembled: &Arc<Assembled>, shutdown: &CancellationToken) {
             Ok::<_, order::OrderError>(())
         }
     });
-}
-
-impl Assembled {
-    fn charges_reconcile_interval_ms(&self) -> u64 {
-        self.settings.module::<PaymentSettings>("payment").map(|p| p.reconcile_interval_ms).unwrap_or(30_000).max(100)
-    }
 }
 
 /// Runs `task` every `interval` until `shutdown`; failures are logged and retried next time.

@@ -17,10 +17,12 @@ pub mod model;
 pub mod providers;
 mod repo;
 mod service;
+mod settings;
 pub mod store;
 
 pub use providers::{Dependencies, Provider, ProviderData, ProviderWrapper};
-pub use service::{Feed, FeedConfig, FeedResponse};
+pub use service::{Feed, FeedResponse};
+pub use settings::FeedConfig;
 pub use store::{SettingsStore, Source};
 
 use diesel_migrations::embed_migrations;

@@ -5,6 +5,7 @@ use crate::consumers::{self, Failure, FeedRow, Results};
 use crate::model::{AdSlot, ProviderType, RowSetting, validate_row};
 use crate::providers::{Context, Dependencies, Provider, ProviderWrapper, standard};
 use crate::repo;
+use crate::settings::FeedConfig;
 use crate::store::{CHANGED_CHANNEL, FeedSettings, SettingsStore, Source};
 use chrono::{DateTime, Utc};
 use platform::clock::SharedClock;
@@ -22,17 +23,6 @@ pub struct FeedResponse {
     pub rows: Vec<FeedRow>,
     pub source: Source,
     pub generated_at: DateTime<Utc>,
-}
-
-/// The `[feed]` section.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct FeedConfig {
-    pub provider_timeout_ms: u64,
-    pub settings_refresh_ms: u64,
-    /// Consecutive failures or timeouts after which a provider is skipped (0: never).
-    pub breaker_failures: u32,
-    /// How long a provider is skipped before one request probes it again.
-    pub breaker_open_ms: u64,
 }
 
 pub struct Feed {

@@ -1,4 +1,4 @@
-use platform::config::Settings;
+use platform::config::{FieldErrors, Section, Settings};
 use serde::Deserialize;
 
 /// The `[mission]` section: the abuse limits and the background cadence.
@@ -18,15 +18,15 @@ pub struct MissionSettings {
     pub recovery_after_secs: i64,
 }
 
-impl MissionSettings {
-    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let s: MissionSettings = settings.module("mission")?;
-        if s.min_contribution < 1 || s.max_pool < s.min_contribution {
-            anyhow::bail!("mission.min_contribution must be at least 1 and at most mission.max_pool");
-        }
-        if s.recovery_after_secs < 5 {
-            anyhow::bail!("mission.recovery_after_secs must be at least 5");
-        }
-        Ok(s)
+impl Section for MissionSettings {
+    const NAME: &'static str = "mission";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.min_contribution >= 1, "min_contribution", "must be at least 1");
+        errors.check(self.max_pool >= self.min_contribution, "max_pool", "must be at least mission.min_contribution");
+        errors.check(self.max_open_per_creator >= 1, "max_open_per_creator", "must be at least 1");
+        errors.check(self.max_deadline_days >= 1, "max_deadline_days", "must be at least 1");
+        errors.check(self.sweep_interval_ms >= 1, "sweep_interval_ms", "must be at least 1");
+        errors.check(self.recovery_after_secs >= 5, "recovery_after_secs", "must be at least 5");
     }
 }

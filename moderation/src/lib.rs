@@ -19,10 +19,12 @@ mod model;
 mod repo;
 mod schema;
 mod service;
+mod settings;
 
 pub use error::ModerationError;
 pub use model::{Action, AdminReport, Reason, Report, TargetType};
-pub use service::{Moderation, ModerationSettings, Targets};
+pub use service::{Moderation, Targets};
+pub use settings::ModerationSettings;
 
 use diesel_migrations::embed_migrations;
 use platform::db::Migrations;

@@ -4,6 +4,7 @@
 use crate::error::ModerationError;
 use crate::model::{Action, AdminReport, Reason, Report, TargetType};
 use crate::repo::{self, NewReport};
+use crate::settings::ModerationSettings;
 use chrono::Duration;
 use contracts::events::ReportResolved;
 use contracts::moderation::{HideOutcome, ModerationTarget, Suspender};
@@ -11,16 +12,8 @@ use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::db::{Db, DbError};
 use platform::outbox::Outbox;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The `[moderation]` section.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ModerationSettings {
-    /// Reports one account may file per hour; 429 beyond.
-    pub reports_per_hour: i64,
-}
 
 /// The owning module of each kind of target.
 pub type Targets = HashMap<TargetType, Arc<dyn ModerationTarget>>;

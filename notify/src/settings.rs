@@ -1,5 +1,5 @@
 use crate::push::FcmSettings;
-use platform::config::Settings;
+use platform::config::{FieldErrors, Section, Settings};
 use serde::Deserialize;
 
 /// The `[notify]` section.
@@ -14,12 +14,12 @@ pub struct NotifySettings {
     pub fcm: FcmSettings,
 }
 
-impl NotifySettings {
-    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let s: NotifySettings = settings.module("notify")?;
-        if s.retention_days < 1 {
-            anyhow::bail!("notify.retention_days must be at least 1");
-        }
-        Ok(s)
+impl Section for NotifySettings {
+    const NAME: &'static str = "notify";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.retention_days >= 1, "retention_days", "must be at least 1");
+        errors.check(self.sweep_interval_secs >= 1, "sweep_interval_secs", "must be at least 1");
+        errors.check(self.fcm.max_attempts >= 1, "fcm.max_attempts", "must be at least 1");
     }
 }

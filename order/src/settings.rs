@@ -1,4 +1,4 @@
-use platform::config::Settings;
+use platform::config::{FieldErrors, Section, Settings};
 use serde::Deserialize;
 
 /// The `[order]` section.
@@ -23,18 +23,38 @@ pub struct OrderSettings {
     pub hot_cache_entries: usize,
 }
 
-impl OrderSettings {
-    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let order: OrderSettings = settings.module("order")?;
-        if order.checkout_recovery_secs < 5 {
-            anyhow::bail!("order.checkout_recovery_secs must be at least 5 (longer than a checkout request)");
-        }
-        if !(0..=10_000).contains(&order.commission_bps) {
-            anyhow::bail!("order.commission_bps must be between 0 and 10000");
-        }
-        if order.auto_confirm_secs < 1 {
-            anyhow::bail!("order.auto_confirm_secs must be at least 1");
-        }
-        Ok(order)
+impl Section for OrderSettings {
+    const NAME: &'static str = "order";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(
+            self.checkout_recovery_secs >= 5,
+            "checkout_recovery_secs",
+            "must be at least 5 (longer than a checkout request)",
+        );
+        errors.check((0..=10_000).contains(&self.commission_bps), "commission_bps", "must be between 0 and 10000");
+        errors.check(self.auto_confirm_secs >= 1, "auto_confirm_secs", "must be at least 1");
+        errors.check(self.recovery_interval_ms >= 1, "recovery_interval_ms", "must be at least 1");
+        errors.check(self.auto_confirm_interval_ms >= 1, "auto_confirm_interval_ms", "must be at least 1");
+        errors.check(self.hot_cache_entries >= 1, "hot_cache_entries", "must be at least 1");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::config::LoadOptions;
+
+    #[test]
+    fn a_bad_value_refuses_to_start_naming_its_key() {
+        let defaults = Settings::load(LoadOptions::default()).unwrap();
+        assert_eq!(defaults.section::<OrderSettings>().unwrap().commission_bps, 500);
+        let bad = Settings::load(LoadOptions::default().with("order.commission_bps", "20000")).unwrap();
+        let err = bad.section::<OrderSettings>().unwrap_err().to_string();
+        assert!(err.contains("order.commission_bps must be between 0 and 10000"), "{err}");
+        let unparsable = Settings::load(LoadOptions::default().with("order.auto_confirm_secs", "soon")).unwrap();
+        let err = unparsable.section::<OrderSettings>().unwrap_err().to_string();
+        // A type error comes from the config crate, which names the section and the value.
+        assert!(err.contains("[order]") && err.contains("soon"), "{err}");
     }
 }

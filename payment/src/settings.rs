@@ -1,5 +1,4 @@
-use anyhow::bail;
-use platform::config::{Secret, Settings};
+use platform::config::{FieldErrors, Secret, Section, Settings};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -8,23 +7,9 @@ pub struct TossSettings {
     pub secret_key: Secret,
     pub timeout_ms: u64,
     /// The payouts (지급대행) security key: 64 hex characters (32 bytes), the JWE key.
-    #[serde(default)]
     pub security_key: Secret,
     /// Payout requests may take up to 60 s at Toss (their guide).
-    #[serde(default = "default_payout_timeout_ms")]
     pub payout_timeout_ms: u64,
-}
-
-fn default_payout_timeout_ms() -> u64 {
-    60_000
-}
-
-fn default_min_payout() -> i64 {
-    10_000
-}
-
-fn default_payout_gateway() -> String {
-    "sandbox".into()
 }
 
 /// The `[payment]` section.
@@ -38,65 +23,52 @@ pub struct PaymentSettings {
     pub pending_expiry_secs: i64,
     pub toss: TossSettings,
     /// `sandbox` (paid at once) or `toss` (Toss Payments payouts).
-    #[serde(default = "default_payout_gateway")]
     pub payout_gateway: String,
     /// Smallest payout in points.
-    #[serde(default = "default_min_payout")]
     pub min_payout: i64,
     /// 64 hex characters (AES-256): encrypts payout account numbers at rest. Required in
     /// production; elsewhere a fixed development key is used when it is empty.
-    #[serde(default)]
     pub payout_encryption_key: Secret,
 }
 
-impl PaymentSettings {
-    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let payment: PaymentSettings = settings.module("payment")?;
-        match payment.gateway.as_str() {
-            "sandbox" if settings.is_production() && !payment.allow_sandbox => {
-                bail!(
-                    "refusing to start in production on the sandbox payment gateway (set payment.gateway = \"toss\", or payment.allow_sandbox = true)"
-                )
+impl Section for PaymentSettings {
+    const NAME: &'static str = "payment";
+
+    fn validate(&self, settings: &Settings, errors: &mut FieldErrors) {
+        let production = settings.is_production();
+        let has_secret = !self.toss.secret_key.expose().trim().is_empty();
+        for (key, gateway) in [("gateway", &self.gateway), ("payout_gateway", &self.payout_gateway)] {
+            match gateway.as_str() {
+                "sandbox" => errors.check(
+                    !production || self.allow_sandbox,
+                    key,
+                    format_args!(
+                        "is \"sandbox\": refusing to start in production on the sandbox (set payment.{key} = \"toss\", or payment.allow_sandbox = true)"
+                    ),
+                ),
+                "toss" => errors.check(has_secret, key, "= \"toss\" needs payment.toss.secret_key"),
+                other => errors.add(key, format_args!("is {other:?}: expected sandbox or toss")),
             }
-            "sandbox" => {}
-            "toss" if payment.toss.secret_key.expose().trim().is_empty() => {
-                bail!("payment.gateway = \"toss\" needs payment.toss.secret_key")
-            }
-            "toss" => {}
-            other => bail!("unknown payment.gateway {other:?} (expected sandbox or toss)"),
         }
-        match payment.payout_gateway.as_str() {
-            "sandbox" if settings.is_production() && !payment.allow_sandbox => {
-                bail!(
-                    "refusing to start in production on the sandbox payout gateway (set payment.payout_gateway = \"toss\", or payment.allow_sandbox = true)"
-                )
-            }
-            "sandbox" => {}
-            "toss" if payment.toss.secret_key.expose().trim().is_empty() => {
-                bail!("payment.payout_gateway = \"toss\" needs payment.toss.secret_key")
-            }
-            "toss" => {
-                crate::payouts::crypto::key_from_hex(payment.toss.security_key.expose())
-                    .map_err(|e| anyhow::anyhow!("payment.toss.security_key: {e}"))?;
-            }
-            other => bail!("unknown payment.payout_gateway {other:?} (expected sandbox or toss)"),
+        if self.payout_gateway == "toss"
+            && let Err(e) = crate::payouts::crypto::key_from_hex(self.toss.security_key.expose())
+        {
+            errors.add("toss.security_key", format_args!("is malformed: {e}"));
         }
-        let encryption_key = payment.payout_encryption_key.expose().trim();
+        let encryption_key = self.payout_encryption_key.expose().trim();
         if encryption_key.is_empty() {
-            if settings.is_production() {
-                bail!("refusing to start in production without payment.payout_encryption_key (64 hex characters)");
-            }
-        } else {
-            crate::payouts::crypto::key_from_hex(encryption_key)
-                .map_err(|e| anyhow::anyhow!("payment.payout_encryption_key: {e}"))?;
+            errors.check(
+                !production,
+                "payout_encryption_key",
+                "is empty: refusing to start in production without it (64 hex characters)",
+            );
+        } else if let Err(e) = crate::payouts::crypto::key_from_hex(encryption_key) {
+            errors.add("payout_encryption_key", format_args!("is malformed: {e}"));
         }
-        if payment.min_payout < 1 {
-            bail!("payment.min_payout must be at least 1");
-        }
-        if payment.max_charge < 1 {
-            bail!("payment.max_charge must be at least 1");
-        }
-        Ok(payment)
+        errors.check(self.min_payout >= 1, "min_payout", "must be at least 1");
+        errors.check(self.max_charge >= 1, "max_charge", "must be at least 1");
+        errors.check(self.reconcile_interval_ms >= 1, "reconcile_interval_ms", "must be at least 1");
+        errors.check(self.pending_expiry_secs >= 1, "pending_expiry_secs", "must be at least 1");
     }
 }
 
@@ -104,6 +76,10 @@ impl PaymentSettings {
 mod tests {
     use super::*;
     use platform::config::LoadOptions;
+
+    fn settings_of(settings: &Settings) -> anyhow::Result<PaymentSettings> {
+        settings.section::<PaymentSettings>()
+    }
 
     #[test]
     fn production_refuses_the_sandbox_unless_allowed() {
@@ -114,13 +90,13 @@ mod tests {
             ..Default::default()
         };
         let settings = Settings::load(prod(vec![])).unwrap();
-        assert!(PaymentSettings::load(&settings).is_err());
+        assert!(settings_of(&settings).is_err());
         let allowed = Settings::load(prod(vec![
             ("payment.allow_sandbox".into(), "true".into()),
             ("payment.payout_encryption_key".into(), "ab".repeat(32)),
         ]))
         .unwrap();
-        assert!(PaymentSettings::load(&allowed).is_ok());
+        assert!(settings_of(&allowed).is_ok());
     }
 
     #[test]
@@ -134,20 +110,20 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let err = PaymentSettings::load(&settings).unwrap_err().to_string();
+        let err = settings_of(&settings).unwrap_err().to_string();
         assert!(err.contains("payout_encryption_key"), "{err}");
         let bad = Settings::load(LoadOptions::default().with("payment.payout_encryption_key", "short")).unwrap();
-        assert!(PaymentSettings::load(&bad).is_err(), "a malformed key is refused everywhere");
+        assert!(settings_of(&bad).is_err(), "a malformed key is refused everywhere");
     }
 
     #[test]
     fn toss_needs_a_secret_key() {
         let settings = Settings::load(LoadOptions::default().with("payment.gateway", "toss")).unwrap();
-        assert!(PaymentSettings::load(&settings).is_err());
+        assert!(settings_of(&settings).is_err());
         let settings = Settings::load(
             LoadOptions::default().with("payment.gateway", "toss").with("payment.toss.secret_key", "test_sk_x"),
         )
         .unwrap();
-        assert!(PaymentSettings::load(&settings).is_ok());
+        assert!(settings_of(&settings).is_ok());
     }
 }

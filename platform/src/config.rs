@@ -85,12 +85,7 @@ pub struct AuthSettings {
     pub hash_concurrency: usize,
     /// How often each instance reloads the whole suspension list (changes also arrive over
     /// pub/sub at once); a suspended account is refused everywhere within this at worst.
-    #[serde(default = "default_suspension_reload_ms")]
     pub suspension_reload_ms: u64,
-}
-
-fn default_suspension_reload_ms() -> u64 {
-    2000
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +130,39 @@ pub struct Settings {
     pub log: LogSettings,
     /// Everything, for module sections (`payment`, `mission`…) that platform does not know.
     raw: Config,
+}
+
+/// A module's section of the configuration (`[payment]`, `[order]`…). Its defaults are
+/// the section in `config/default.toml` (compiled in, so every key is always present);
+/// [`Settings::section`] reads it through the same layers as everything else and refuses
+/// values that [`Section::validate`] rejects.
+pub trait Section: DeserializeOwned {
+    /// The section's key, e.g. `"payment"`.
+    const NAME: &'static str;
+
+    /// Records every value that the module cannot run with. `settings` gives the
+    /// environment (production refuses some development conveniences).
+    fn validate(&self, settings: &Settings, errors: &mut FieldErrors);
+}
+
+/// The problems [`Section::validate`] found, each naming its full key.
+pub struct FieldErrors {
+    section: &'static str,
+    errors: Vec<String>,
+}
+
+impl FieldErrors {
+    /// Records `message` against `key` (relative to the section, e.g. `"toss.secret_key"`).
+    pub fn add(&mut self, key: &str, message: impl fmt::Display) {
+        self.errors.push(format!("{}.{key} {message}", self.section));
+    }
+
+    /// Records `message` against `key` unless `ok`.
+    pub fn check(&mut self, ok: bool, key: &str, message: impl fmt::Display) {
+        if !ok {
+            self.add(key, message);
+        }
+    }
 }
 
 /// Where settings come from besides the compiled-in defaults.
@@ -223,9 +251,19 @@ impl Settings {
         self.environment == "production"
     }
 
-    /// A module's own section, e.g. `settings.module::<PaymentSettings>("payment")`.
-    pub fn module<T: DeserializeOwned>(&self, section: &str) -> anyhow::Result<T> {
-        self.raw.get(section).with_context(|| format!("[{section}] configuration"))
+    /// A module's own section, read and validated: every module loads its settings this
+    /// way (`settings.section::<PaymentSettings>()`). A value that does not parse or does
+    /// not pass [`Section::validate`] refuses to start, naming the key.
+    pub fn section<S: Section>(&self) -> anyhow::Result<S> {
+        let section: S =
+            self.raw.get(S::NAME).map_err(|e| anyhow::anyhow!("invalid [{}] configuration: {e}", S::NAME))?;
+        let mut errors = FieldErrors { section: S::NAME, errors: Vec::new() };
+        section.validate(self, &mut errors);
+        if errors.errors.is_empty() {
+            Ok(section)
+        } else {
+            bail!("invalid [{}] configuration: {}", S::NAME, errors.errors.join("; "))
+        }
     }
 
     /// `<module>.database_url` when set, else `database.url`.
@@ -289,6 +327,30 @@ mod tests {
         let opts = LoadOptions { environment: Some("production".into()), ..Default::default() };
         let err = Settings::load(opts).unwrap_err();
         assert!(err.to_string().contains("jwt_secret"), "{err}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Sample {
+        limit: i64,
+    }
+
+    impl Section for Sample {
+        const NAME: &'static str = "sample";
+        fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+            errors.check(self.limit >= 1, "limit", "must be at least 1");
+        }
+    }
+
+    #[test]
+    fn a_section_refuses_a_bad_value_naming_its_key() {
+        let ok = Settings::load(LoadOptions::default().with("sample.limit", "3")).unwrap();
+        assert_eq!(ok.section::<Sample>().unwrap().limit, 3);
+        let low = Settings::load(LoadOptions::default().with("sample.limit", "0")).unwrap();
+        let err = low.section::<Sample>().unwrap_err().to_string();
+        assert!(err.contains("sample.limit must be at least 1"), "{err}");
+        let unparsable = Settings::load(LoadOptions::default().with("sample.limit", "lots")).unwrap();
+        let err = unparsable.section::<Sample>().unwrap_err().to_string();
+        assert!(err.contains("[sample]") && err.contains("lots"), "{err}");
     }
 
     #[test]

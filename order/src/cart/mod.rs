@@ -14,7 +14,8 @@ use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbConn};
 use platform::hotcache::HotCache;
-use reconcile::{Change, ItemState, Line, Mode};
+pub(crate) use reconcile::Line;
+use reconcile::{Change, ItemState, Mode};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,7 +82,7 @@ fn hot_key(buyer_id: i64) -> String {
 }
 
 /// Applies reconciliation changes to the stored lines and records one notice each.
-pub(crate) fn apply_changes(
+fn apply_changes(
     conn: &mut DbConn,
     buyer_id: i64,
     lines: &mut Vec<Line>,
@@ -110,6 +111,65 @@ pub(crate) fn apply_changes(
         repo::add_notice(conn, buyer_id, change.message(), now)?;
     }
     Ok(())
+}
+
+/// A cart as checkout sees it, already reconciled with the catalog inside the caller's
+/// transaction (every change recorded as a notice).
+pub(crate) struct CheckoutCart {
+    pub lines: Vec<Line>,
+    pub states: HashMap<i64, ItemState>,
+    /// Notices the buyer has not seen yet: checkout refuses while there are any.
+    pub notices: Vec<String>,
+}
+
+/// Takes the buyer's cart row for the caller's transaction (bumping its version, creating
+/// it on first use), so a concurrent edit or checkout of the same cart waits; returns the
+/// new version.
+pub(crate) fn lock(conn: &mut DbConn, buyer_id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<i64, OrderError> {
+    Ok(repo::bump_version(conn, buyer_id, now)?)
+}
+
+/// Reconciles the cart for checkout: removes and reprices what the catalog no longer sells
+/// as shown, but leaves quantities above stock for checkout to refuse as `out_of_stock`.
+pub(crate) fn reconcile_for_checkout(
+    conn: &mut DbConn,
+    buyer_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CheckoutCart, OrderError> {
+    let mut lines = repo::lines(conn, buyer_id)?;
+    let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
+    let states = repo::item_states(conn, &ids)?;
+    let changes = reconcile::reconcile(&lines, &states, Mode::Checkout);
+    apply_changes(conn, buyer_id, &mut lines, &changes, now)?;
+    let notices = repo::notices(conn, buyer_id)?.into_iter().map(|(_, m)| m).collect();
+    Ok(CheckoutCart { lines, states, notices })
+}
+
+/// Drops the lines an order bought from the buyer's cart.
+pub(crate) fn remove_bought(
+    conn: &mut DbConn,
+    buyer_id: i64,
+    item_ids: impl IntoIterator<Item = i64>,
+) -> Result<(), OrderError> {
+    for item_id in item_ids {
+        repo::delete_line(conn, buyer_id, item_id)?;
+    }
+    Ok(())
+}
+
+/// The cart after the caller's change: its new version and lines, to cache once committed.
+pub(crate) fn after_change(
+    conn: &mut DbConn,
+    buyer_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(i64, Vec<Line>), OrderError> {
+    let version = repo::bump_version(conn, buyer_id, now)?;
+    Ok((version, repo::lines(conn, buyer_id)?))
+}
+
+/// Whether the cart has notices the buyer has not seen yet.
+pub(crate) fn has_notices(conn: &mut DbConn, buyer_id: i64) -> Result<bool, OrderError> {
+    Ok(!repo::notices(conn, buyer_id)?.is_empty())
 }
 
 pub(crate) fn build_view(lines: &[Line], states: &HashMap<i64, ItemState>, messages: Vec<String>) -> CartView {
@@ -312,7 +372,7 @@ impl CartService for Carts {
             .run(move |conn| {
                 let version = repo::version(conn, buyer_id)?;
                 let lines = repo::lines(conn, buyer_id)?;
-                let pending = !repo::notices(conn, buyer_id)?.is_empty();
+                let pending = has_notices(conn, buyer_id)?;
                 Ok::<_, OrderError>((version, lines, pending))
             })
             .await

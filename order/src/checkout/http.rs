@@ -2,13 +2,14 @@
 
 use super::lifecycle::Action;
 use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
-use actix_web::{HttpResponse, web};
+use actix_web::{Handler, HttpResponse, web};
 use contracts::{Page, Role};
 use platform::ApiResult;
 use platform::auth::AuthUser;
 use platform::error::ErrorBody;
 use platform::http::{IdempotencyKey, OptionalJson, PageQuery, Validator};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
@@ -24,17 +25,27 @@ pub struct OrdersApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders").route(web::post().to(checkout)).route(web::get().to(my_orders)))
         .service(web::resource("/orders/{id}").route(web::get().to(my_order)))
-        .service(web::resource("/orders/{id}/cancel").route(web::post().to(buyer_cancel)))
-        .service(web::resource("/orders/{id}/confirm").route(web::post().to(buyer_confirm)))
-        .service(web::resource("/orders/{id}/returns").route(web::post().to(buyer_return)))
+        .service(web::resource("/orders/{id}/cancel").route(web::post().to(transition(Role::Customer, buyer_cancel))))
+        .service(web::resource("/orders/{id}/confirm").route(web::post().to(transition(Role::Customer, buyer_confirm))))
+        .service(web::resource("/orders/{id}/returns").route(web::post().to(transition(Role::Customer, buyer_return))))
         .service(web::resource("/seller/orders").route(web::get().to(seller_orders)))
         .service(web::resource("/seller/orders/{id}").route(web::get().to(seller_order)))
-        .service(web::resource("/seller/orders/{id}/ship").route(web::post().to(seller_ship)))
-        .service(web::resource("/seller/orders/{id}/cancel").route(web::post().to(seller_cancel)))
-        .service(web::resource("/seller/orders/{id}/returns/accept").route(web::post().to(seller_accept_return)))
-        .service(web::resource("/seller/orders/{id}/returns/reject").route(web::post().to(seller_reject_return)))
+        .service(web::resource("/seller/orders/{id}/ship").route(web::post().to(transition(Role::Seller, seller_ship))))
+        .service(
+            web::resource("/seller/orders/{id}/cancel").route(web::post().to(transition(Role::Seller, seller_cancel))),
+        )
+        .service(
+            web::resource("/seller/orders/{id}/returns/accept")
+                .route(web::post().to(transition(Role::Seller, seller_accept_return))),
+        )
+        .service(
+            web::resource("/seller/orders/{id}/returns/reject")
+                .route(web::post().to(transition(Role::Seller, seller_reject_return))),
+        )
         .service(web::resource("/admin/orders/{id}").route(web::get().to(admin_order)))
-        .service(web::resource("/admin/orders/{id}/refund").route(web::post().to(admin_refund)));
+        .service(
+            web::resource("/admin/orders/{id}/refund").route(web::post().to(transition(Role::Admin, admin_refund))),
+        );
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -198,14 +209,30 @@ async fn admin_order(orders: web::Data<Orders>, user: AuthUser, id: Id) -> ApiRe
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner()).await?))
 }
 
-async fn run(
-    orders: &Orders,
-    viewer: Viewer,
-    id: i64,
-    items: Option<Vec<i64>>,
-    action: Action,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.transition(viewer, id, items, action).await?))
+/// What a transition route's body asks for: the selected lines and the action. Each route's
+/// function below validates its own fields (into `v`) and documents the route.
+type Asked = (Option<Vec<i64>>, Action);
+
+/// The one handler behind every transition route: the caller's role, then the body (the
+/// common `item_ids` rule plus the route's own fields), then [`Orders::transition`] as the
+/// role's viewer.
+fn transition<B: DeserializeOwned + 'static>(
+    role: Role,
+    asked: fn(B, &mut Validator) -> Asked,
+) -> impl Handler<(web::Data<Orders>, AuthUser, Id, OptionalJson<B>), Output = ApiResult<HttpResponse>> {
+    move |orders: web::Data<Orders>, user: AuthUser, id: Id, OptionalJson(body): OptionalJson<B>| async move {
+        user.require(role)?;
+        let mut v = Validator::default();
+        let (item_ids, action) = asked(body, &mut v);
+        check_items(&mut v, &item_ids);
+        v.finish()?;
+        let viewer = match role {
+            Role::Customer => Viewer::Buyer(user.account_id),
+            Role::Seller => Viewer::Seller(user.account_id),
+            _ => Viewer::Admin,
+        };
+        Ok(HttpResponse::Ok().json(orders.transition(viewer, id.into_inner(), item_ids, action).await?))
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = Option<CancelRequest>,
@@ -213,18 +240,9 @@ async fn run(
     responses((status = 200, description = "Cancelled lines: stock released, line_total back to the buyer", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn buyer_cancel(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<CancelRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    let reason = text(&mut v, "reason", &body.reason, false, 500);
-    v.finish()?;
-    run(&orders, Viewer::Buyer(user.account_id), id.into_inner(), body.item_ids, Action::Cancel { reason }).await
+fn buyer_cancel(body: CancelRequest, v: &mut Validator) -> Asked {
+    let reason = text(v, "reason", &body.reason, false, 500);
+    (body.item_ids, Action::Cancel { reason })
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), request_body = Option<ItemsRequest>,
@@ -232,17 +250,8 @@ async fn buyer_cancel(
     responses((status = 200, description = "Confirmed lines: the seller is paid line_total - fee", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn buyer_confirm(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<ItemsRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    v.finish()?;
-    run(&orders, Viewer::Buyer(user.account_id), id.into_inner(), body.item_ids, Action::Confirm).await
+fn buyer_confirm(body: ItemsRequest, _: &mut Validator) -> Asked {
+    (body.item_ids, Action::Confirm)
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/returns", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
@@ -250,18 +259,9 @@ async fn buyer_confirm(
     responses((status = 200, description = "Return requested: the auto-confirm clock stops", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn buyer_return(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<ReasonRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Customer)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
-    v.finish()?;
-    run(&orders, Viewer::Buyer(user.account_id), id.into_inner(), body.item_ids, Action::RequestReturn { reason }).await
+fn buyer_return(body: ReasonRequest, v: &mut Validator) -> Asked {
+    let reason = text(v, "reason", &body.reason, true, 500).unwrap_or_default();
+    (body.item_ids, Action::RequestReturn { reason })
 }
 
 #[utoipa::path(post, path = "/api/v1/seller/orders/{id}/ship", tag = "orders", security(("bearer" = [])), request_body = ShipRequest,
@@ -269,20 +269,10 @@ async fn buyer_return(
     responses((status = 200, description = "Shipped lines: stock taken off the shelf; auto-confirmation scheduled", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn seller_ship(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<ShipRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    let carrier = text(&mut v, "carrier", &body.carrier, true, 100).unwrap_or_default();
-    let tracking_number = text(&mut v, "tracking_number", &body.tracking_number, true, 100).unwrap_or_default();
-    v.finish()?;
-    let action = Action::Ship { carrier, tracking_number };
-    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, action).await
+fn seller_ship(body: ShipRequest, v: &mut Validator) -> Asked {
+    let carrier = text(v, "carrier", &body.carrier, true, 100).unwrap_or_default();
+    let tracking_number = text(v, "tracking_number", &body.tracking_number, true, 100).unwrap_or_default();
+    (body.item_ids, Action::Ship { carrier, tracking_number })
 }
 
 #[utoipa::path(post, path = "/api/v1/seller/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
@@ -290,18 +280,9 @@ async fn seller_ship(
     responses((status = 200, description = "Cancelled lines: stock released, line_total back to the buyer", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn seller_cancel(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<ReasonRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    let reason = text(&mut v, "reason", &body.reason, true, 500);
-    v.finish()?;
-    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, Action::Cancel { reason }).await
+fn seller_cancel(body: ReasonRequest, v: &mut Validator) -> Asked {
+    let reason = text(v, "reason", &body.reason, true, 500);
+    (body.item_ids, Action::Cancel { reason })
 }
 
 #[utoipa::path(post, path = "/api/v1/seller/orders/{id}/returns/accept", tag = "orders", security(("bearer" = [])), request_body = AcceptReturnRequest,
@@ -309,19 +290,9 @@ async fn seller_cancel(
     responses((status = 200, description = "Refunded lines: line_total back to the buyer; restocked if asked", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn seller_accept_return(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<AcceptReturnRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
+fn seller_accept_return(body: AcceptReturnRequest, v: &mut Validator) -> Asked {
     v.check(body.restock.is_some(), "restock", "is required");
-    v.finish()?;
-    let action = Action::AcceptReturn { restock: body.restock.unwrap_or(false) };
-    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, action).await
+    (body.item_ids, Action::AcceptReturn { restock: body.restock.unwrap_or(false) })
 }
 
 #[utoipa::path(post, path = "/api/v1/seller/orders/{id}/returns/reject", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
@@ -329,19 +300,9 @@ async fn seller_accept_return(
     responses((status = 200, description = "Back to shipped; the auto-confirm clock restarts", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn seller_reject_return(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<ReasonRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Seller)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
-    v.finish()?;
-    let action = Action::RejectReturn { reason };
-    run(&orders, Viewer::Seller(user.account_id), id.into_inner(), body.item_ids, action).await
+fn seller_reject_return(body: ReasonRequest, v: &mut Validator) -> Asked {
+    let reason = text(v, "reason", &body.reason, true, 500).unwrap_or_default();
+    (body.item_ids, Action::RejectReturn { reason })
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refund", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
@@ -349,16 +310,7 @@ async fn seller_reject_return(
     responses((status = 200, description = "Refunded lines (any not confirmed, cancelled or refunded)", body = Order),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "invalid_order_state", body = ErrorBody)))]
-async fn admin_refund(
-    orders: web::Data<Orders>,
-    user: AuthUser,
-    id: Id,
-    OptionalJson(body): OptionalJson<ReasonRequest>,
-) -> ApiResult<HttpResponse> {
-    user.require(Role::Admin)?;
-    let mut v = Validator::default();
-    check_items(&mut v, &body.item_ids);
-    let reason = text(&mut v, "reason", &body.reason, true, 500).unwrap_or_default();
-    v.finish()?;
-    run(&orders, Viewer::Admin, id.into_inner(), body.item_ids, Action::Refund { reason }).await
+fn admin_refund(body: ReasonRequest, v: &mut Validator) -> Asked {
+    let reason = text(v, "reason", &body.reason, true, 500).unwrap_or_default();
+    (body.item_ids, Action::Refund { reason })
 }

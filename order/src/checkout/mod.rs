@@ -19,8 +19,7 @@ pub mod http;
 pub mod lifecycle;
 pub(crate) mod repo;
 
-use crate::cart::reconcile::{self, Line, Mode};
-use crate::cart::{self, Carts, repo as cart_repo};
+use crate::cart::{self, Carts, CheckoutCart, Line};
 use crate::error::OrderError;
 use chrono::{DateTime, Duration, Utc};
 use contracts::order::{LineRef, OrderPlaced};
@@ -268,6 +267,16 @@ impl Orders {
         }
     }
 
+    /// The placed order the buyer's checkout `key` made, if any (seeding checks before it
+    /// fills a cart, so a second run neither buys again nor leaves the cart filled).
+    pub async fn placed_by_key(&self, buyer_id: i64, key: &str) -> Result<Option<Order>, OrderError> {
+        let k = key.to_string();
+        match self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await? {
+            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Waits (up to 5 s) for an order already holding `key` to finish.
     async fn replay(&self, buyer_id: i64, key: &str, hash: &str) -> Result<Option<Order>, OrderError> {
         for _ in 0..50 {
@@ -299,17 +308,12 @@ impl Orders {
                 // Claim the key first: a concurrent duplicate waits here, then replays.
                 let order_id = repo::insert_pending(conn, buyer_id, &key, &hash, recover_after, now)?;
                 // Then the cart: another key's checkout of the same cart is refused.
-                cart_repo::bump_version(conn, buyer_id, now)?;
+                cart::lock(conn, buyer_id, now)?;
                 repo::lock_for_checkout(conn, buyer_id)?;
                 if !repo::claim_cart(conn, buyer_id, order_id)? {
                     return Err(OrderError::InProgress);
                 }
-                let mut lines = cart_repo::lines(conn, buyer_id)?;
-                let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
-                let states = cart_repo::item_states(conn, &ids)?;
-                let changes = reconcile::reconcile(&lines, &states, Mode::Checkout);
-                cart::apply_changes(conn, buyer_id, &mut lines, &changes, now)?;
-                let notices: Vec<String> = cart_repo::notices(conn, buyer_id)?.into_iter().map(|(_, m)| m).collect();
+                let CheckoutCart { lines, states, notices } = cart::reconcile_for_checkout(conn, buyer_id, now)?;
                 let pending = !notices.is_empty();
                 let total: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
                 let refusal = if !notices.is_empty() {
@@ -327,7 +331,7 @@ impl Orders {
                     // Nothing is stored for a refusal: the key and the cart stay free.
                     repo::release_cart(conn, buyer_id, order_id)?;
                     repo::delete_order(conn, order_id)?;
-                    let version = cart_repo::bump_version(conn, buyer_id, now)?;
+                    let version = cart::lock(conn, buyer_id, now)?;
                     return Ok(Reservation::Refused { error, version, lines, pending });
                 }
                 let mut sorted = lines.clone();
@@ -422,9 +426,7 @@ impl Orders {
                 let buyer_id = row.buyer_id;
                 let paid_now = repo::mark_paid(conn, order_id, now)?;
                 if paid_now {
-                    for line in &lines {
-                        cart_repo::delete_line(conn, buyer_id, line.item_id)?;
-                    }
+                    cart::remove_bought(conn, buyer_id, lines.iter().map(|l| l.item_id))?;
                     let mut seller_ids: Vec<i64> = lines.iter().map(|l| l.seller_id).collect();
                     seller_ids.sort_unstable();
                     seller_ids.dedup();
@@ -438,11 +440,11 @@ impl Orders {
                     outbox.publish(conn, now, &event)?;
                 }
                 repo::release_cart(conn, buyer_id, order_id)?;
-                let version = cart_repo::bump_version(conn, buyer_id, now)?;
-                Ok::<_, OrderError>((paid_now, version, cart_repo::lines(conn, buyer_id)?, buyer_id))
+                let (version, cart_lines) = cart::after_change(conn, buyer_id, now)?;
+                Ok::<_, OrderError>((paid_now, version, cart_lines, buyer_id))
             })
             .await?;
-        let pending = self.db.run(move |conn| has_notices(conn, buyer_id)).await?;
+        let pending = self.db.run(move |conn| cart::has_notices(conn, buyer_id)).await?;
         self.carts.changed(buyer_id, version, cart_lines, pending).await;
         let order = self
             .load_view(order_id, Viewer::Admin)
@@ -575,10 +577,6 @@ impl Orders {
             .await?;
         Ok(Page::new(orders, page, total))
     }
-}
-
-fn has_notices(conn: &mut DbConn, buyer_id: i64) -> Result<bool, OrderError> {
-    Ok(!cart_repo::notices(conn, buyer_id)?.is_empty())
 }
 
 fn refusal_label(error: &OrderError) -> &'static str {

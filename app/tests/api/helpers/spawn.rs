@@ -3,7 +3,7 @@
 
 use super::client::Client;
 use actix_web::dev::ServerHandle;
-use app::{Application, Assembled, Overrides, WalletWrapper};
+use app::{Application, Modules, Overrides, WalletWrapper};
 use payment::gateway::PaymentGateway;
 use platform::clock::OffsetClock;
 use platform::config::{LoadOptions, Settings};
@@ -22,7 +22,7 @@ pub struct TestApp {
     pub clock: Arc<OffsetClock>,
     /// When the app started, on its clock (a stable base for deadlines).
     pub started_at: chrono::DateTime<chrono::Utc>,
-    pub assembled: Arc<Assembled>,
+    pub assembled: Arc<Modules>,
     pub mail_dir: PathBuf,
     /// The settings it was started with, so a second instance can share its databases.
     load: LoadOptions,
@@ -152,7 +152,7 @@ impl TestApp {
 /// What starting an app hands back: the server's handles, and the thread it runs on.
 struct Server {
     port: u16,
-    assembled: Arc<Assembled>,
+    assembled: Arc<Modules>,
     handle: ServerHandle,
     workers: CancellationToken,
     lifecycle: Arc<app::Lifecycle>,

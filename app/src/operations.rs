@@ -1,7 +1,7 @@
 //! Operational endpoints: liveness, readiness, metrics; and CORS.
 
 use crate::Lifecycle;
-use crate::wire::Assembled;
+use crate::wire::Modules;
 use actix_cors::Cors;
 use actix_web::{HttpResponse, web};
 use platform::error::ErrorDetail;
@@ -9,7 +9,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub fn operations(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
         .service(web::resource("/readyz").route(web::get().to(readyz)))
         .service(web::resource("/metrics").route(web::get().to(metrics)));
@@ -47,7 +47,7 @@ pub(crate) async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Every database answers; a cache outage only degrades", body = Readiness),
         (status = 503, description = "A database is unreachable, or the instance is shutting down", body = Unready)))]
-pub(crate) async fn readyz(assembled: web::Data<Assembled>, lifecycle: web::Data<Lifecycle>) -> HttpResponse {
+pub(crate) async fn readyz(assembled: web::Data<Modules>, lifecycle: web::Data<Lifecycle>) -> HttpResponse {
     if lifecycle.is_shutting_down() {
         return unavailable("shutting_down", BTreeMap::new(), "The instance is shutting down.");
     }
@@ -81,7 +81,7 @@ fn unavailable(status: &str, checks: BTreeMap<String, String>, message: &str) ->
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
-pub(crate) async fn metrics(assembled: web::Data<Assembled>) -> HttpResponse {
+pub(crate) async fn metrics(assembled: web::Data<Modules>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(crate::observability::render(&assembled).await)
