@@ -118,7 +118,7 @@ pinned_report() {
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    label, rps, p99, bad, us = line.split()
+    label, rps, p99, bad, us = line.rsplit(None, 4)  # labels have spaces
     runs[label] = (float(rps), float(p99), int(bad), float(us))
 names = []
 for label in runs:

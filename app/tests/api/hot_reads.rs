@@ -1,7 +1,7 @@
-//! Product detail and the cart served from memory (`platform::hotcache`): every change is
-//! visible at once to the next request on every instance, and a Redis that is down sends
-//! every read to the database. Two instances talk through a Redis of the test's own, so
-//! these run in the SQLite suite too.
+//! Product detail, the cart and the feed's newest products served from memory
+//! (`platform::hotcache`): every change is visible at once to the next request on every
+//! instance, and a Redis that is down sends every read to the database. Two instances talk
+//! through a Redis of the test's own, so these run in the SQLite suite too.
 
 use crate::helpers::*;
 use contracts::Role;
@@ -154,4 +154,43 @@ async fn with_redis_down_reads_come_from_the_database_and_stay_true() {
     seller.patch(&format!("/seller/products/{}", mug.id), &json!({"name": "Back"})).returns::<Product>(200).await;
     let seen: Product = b.get(&path).returns(200).await;
     assert_eq!(seen.name, "Back");
+}
+
+/// The names in the feed's newest-products row, as `client` reads it.
+fn newest(feed: &Feed) -> Vec<(String, bool)> {
+    feed.rows
+        .iter()
+        .find(|r| r.meta.title == "New")
+        .and_then(|r| r.data["items"].as_array())
+        .map(|items| items.iter().map(|p| (p["name"].as_str().unwrap_or("").to_string(), p["in_stock"] == true)).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_feeds_newest_products_follow_every_edit_and_checkout_on_every_instance() {
+    let Some(Pair { a, b, redis: _redis }) = pair().await else { return };
+    let admin = a.admin().await;
+    let row = json!({ "row_provider_type": "NEW_PRODUCTS", "position": 1, "title": "New" });
+    admin.post("/admin/feed/rows", &row).returns::<Value>(201).await;
+    let seller = a.user(Role::Seller).await;
+    let buyer = a.funded_user(Role::Customer, 100_000).await;
+    let on_b = buyer.on(&b);
+    let mug = seller.create_product("Mug", &[("Blue", 1000, 1)]).await;
+    seen::<Feed>(&on_b, "/feed", |f| newest(f) == [("Mug".to_string(), true)]).await;
+
+    // A new product.
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    let lamp = seller.create_product("Lamp", &[("Red", 500, 3)]).await;
+    seen::<Feed>(&on_b, "/feed", |f| newest(f).first().is_some_and(|(name, _)| name == "Lamp")).await;
+
+    // The last mug bought (stock, not a seller edit).
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    buyer.add_to_cart(&mug, 0, 1).returns::<Cart>(200).await;
+    buyer.checkout("last-mug", &json!({})).returns::<Order>(201).await;
+    seen::<Feed>(&on_b, "/feed", |f| newest(f).contains(&("Mug".to_string(), false))).await;
+
+    // A deleted product.
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    assert_eq!(seller.delete(&format!("/seller/products/{}", lamp.id)).await.status(), 204);
+    seen::<Feed>(&on_b, "/feed", |f| newest(f) == [("Mug".to_string(), false)]).await;
 }

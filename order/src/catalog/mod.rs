@@ -39,6 +39,10 @@ pub(crate) fn product_key(id: i64) -> String {
     format!("p:{id}")
 }
 
+/// The in-process tag of answers that any seller edit can change (a new, deleted or hidden
+/// product changes the newest products the feed shows).
+const CATALOG_TAG: &str = "catalog";
+
 /// Changes to an item; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ItemUpdate {
@@ -61,9 +65,8 @@ impl Catalog {
     /// Called after every committed seller edit: cached search pages stop being used, and the
     /// product's cached detail (and every cached cart holding it) is dropped on every instance.
     async fn catalog_changed(&self, product_id: Option<i64>) {
-        if let Some(id) = product_id {
-            self.hot.invalidate(&[product_key(id)]).await;
-        }
+        let names: Vec<String> = std::iter::once(CATALOG_TAG.to_string()).chain(product_id.map(product_key)).collect();
+        self.hot.invalidate(&names).await;
         if let Err(e) = self.cache.incr(GENERATION_KEY, Duration::from_secs(30 * 24 * 3600)).await {
             // The cached pages then live out their TTL: search may lag by 30 s while Redis is down.
             tracing::warn!(error = %e, "could not invalidate cached search pages");
@@ -217,6 +220,20 @@ impl Catalog {
             metrics::counter!("catalog_searches_total", "source" => "cache").increment(1);
             return Ok(found);
         }
+        let found = self.search_db(terms, excluded, page).await?;
+        metrics::counter!("catalog_searches_total", "source" => "database").increment(1);
+        if let (Some(key), Ok(json)) = (key, serde_json::to_string(&found)) {
+            let _ = self.cache.set(&key, &json, SEARCH_CACHE_TTL).await;
+        }
+        Ok(found)
+    }
+
+    async fn search_db(
+        &self,
+        terms: Vec<String>,
+        excluded: Vec<i64>,
+        page: PageRequest,
+    ) -> Result<Page<ProductSummary>, OrderError> {
         let (items, total) = self
             .db
             .run(move |conn| {
@@ -224,12 +241,7 @@ impl Catalog {
                 Ok::<_, DbError>((repo::summaries(conn, rows)?, total))
             })
             .await?;
-        let found = Page::new(items, page, total);
-        metrics::counter!("catalog_searches_total", "source" => "database").increment(1);
-        if let (Some(key), Ok(json)) = (key, serde_json::to_string(&found)) {
-            let _ = self.cache.set(&key, &json, SEARCH_CACHE_TTL).await;
-        }
-        Ok(found)
+        Ok(Page::new(items, page, total))
     }
 
     /// A live product, for anyone; a hidden one only for its seller (`viewer`).
@@ -319,11 +331,26 @@ impl ModerationTarget for Catalog {
 
 #[async_trait]
 impl CatalogService for Catalog {
+    /// From memory when this instance may trust it (see `platform::hotcache`), the feed's
+    /// hottest read: tagged with its products (a stock change drops it) and with
+    /// [`CATALOG_TAG`] (so does any seller edit); read from the database, not from the
+    /// cached search pages, whose stock may lag.
     async fn newest_products(&self, limit: u32) -> Result<Vec<ProductSummary>, ServiceError> {
         let page = PageRequest { page: 0, size: limit.clamp(1, 100) };
-        self.search("", page).await.map(|p| p.items).map_err(|e| match e {
-            OrderError::Db(db) => db.into(),
-            other => ServiceError::Internal(other.to_string()),
-        })
+        let excluded = self.suspensions.as_ref().map(Suspensions::suspended_ids).unwrap_or_default();
+        let excluded_key: Vec<String> = excluded.iter().map(i64::to_string).collect();
+        let key = format!("newest:{}:{}", page.size, excluded_key.join(","));
+        if let Some(hit) = self.hot.get(&key)
+            && let Ok(items) = serde_json::from_slice::<Vec<ProductSummary>>(&hit)
+        {
+            return Ok(items);
+        }
+        let ticket = self.hot.ticket();
+        let items = self.search_db(Vec::new(), excluded, page).await.map_err(service_error)?.items;
+        if let Ok(json) = serde_json::to_vec(&items) {
+            let tags = items.iter().map(|p| product_key(p.id)).chain([CATALOG_TAG.to_string()]).collect();
+            self.hot.put(ticket, &key, tags, actix_web::web::Bytes::from(json));
+        }
+        Ok(items)
     }
 }
