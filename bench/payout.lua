@@ -2,10 +2,14 @@
 -- separated), round robin, each request with a fresh Idempotency-Key; counts non-201 answers.
 local tokens = {}
 for t in string.gmatch(os.getenv("BENCH_TOKENS"), "%S+") do tokens[#tokens + 1] = t end
-local n, bad = 0, 0
+ok_status = 201
+dofile("bench/ok.lua")
+local count_answers = setup
+local n = 0
 local thread_id = 0
 local body = '{"amount": 1, "bank_code": "088", "account_number": "110-123-456789", "account_holder": "Bench Seller"}'
 function setup(thread)
+  count_answers(thread)
   thread:set("thread_id", thread_id)
   thread_id = thread_id + 1
 end
@@ -17,10 +21,4 @@ function request()
     ["Idempotency-Key"] = string.format("bench-%d-%d-%d", thread_id, n, math.random(1, 1000000000)),
   }
   return wrk.format("POST", "/api/v1/wallet/payouts", headers, body)
-end
-function response(status, headers, body)
-  if status ~= 201 then bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  io.write(string.format("non200=%d\n", bad))
 end
