@@ -162,7 +162,9 @@ fn newest(feed: &Feed) -> Vec<(String, bool)> {
         .iter()
         .find(|r| r.meta.title == "New")
         .and_then(|r| r.data["items"].as_array())
-        .map(|items| items.iter().map(|p| (p["name"].as_str().unwrap_or("").to_string(), p["in_stock"] == true)).collect())
+        .map(|items| {
+            items.iter().map(|p| (p["name"].as_str().unwrap_or("").to_string(), p["in_stock"] == true)).collect()
+        })
         .unwrap_or_default()
 }
 
