@@ -35,6 +35,50 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// The statements that create an outbox table named `table` if it is missing. Every module's
+/// outbox has this one shape, which the queries below rely on, so it is written here once:
+/// [`Db::migrate`] applies it for each [`Migrations::outbox`](crate::db::migrate::Migrations)
+/// before that module's own migrations (databases made by the earlier per-module DDL already
+/// have the same table, and `IF NOT EXISTS` leaves it alone).
+pub fn table_ddl(backend: Backend, table: &str) -> String {
+    assert_identifier(table);
+    match backend {
+        Backend::Mysql => format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                topic VARCHAR(100) NOT NULL,
+                payload LONGTEXT NOT NULL,
+                dedupe_key VARCHAR(191) NULL,
+                status VARCHAR(16) NOT NULL,
+                attempts INT NOT NULL DEFAULT 0,
+                available_at DATETIME(6) NOT NULL,
+                claim_token VARCHAR(64) NULL,
+                last_error TEXT NULL,
+                created_at DATETIME(6) NOT NULL,
+                processed_at DATETIME(6) NULL,
+                UNIQUE KEY {table}_dedupe (dedupe_key),
+                KEY {table}_ready (status, available_at, id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        ),
+        Backend::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                topic TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                dedupe_key TEXT NULL UNIQUE,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                available_at TIMESTAMP NOT NULL,
+                claim_token TEXT NULL,
+                last_error TEXT NULL,
+                created_at TIMESTAMP NOT NULL,
+                processed_at TIMESTAMP NULL
+            );
+            CREATE INDEX IF NOT EXISTS {table}_ready ON {table} (status, available_at, id)"
+        ),
+    }
+}
+
 /// A module's outbox table plus a wake-up signal for the local dispatcher.
 #[derive(Clone)]
 pub struct Outbox {
@@ -547,16 +591,7 @@ mod tests {
             operation_timeout_ms: 5000,
         };
         let db = Db::connect("test", &url, &settings).unwrap();
-        db.run_blocking(|c| {
-            c.batch_execute(&format!(
-                "CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, \
-                 payload TEXT NOT NULL, dedupe_key TEXT NULL UNIQUE, status TEXT NOT NULL, \
-                 attempts INTEGER NOT NULL DEFAULT 0, available_at TIMESTAMP NOT NULL, claim_token TEXT NULL, \
-                 last_error TEXT NULL, created_at TIMESTAMP NOT NULL, processed_at TIMESTAMP NULL)"
-            ))
-            .map_err(DbError::from)
-        })
-        .unwrap();
+        db.run_blocking(|c| c.batch_execute(&table_ddl(Backend::Sqlite, TABLE)).map_err(DbError::from)).unwrap();
         let outbox =
             OutboxSettings { poll_interval_ms: 10, batch_size: 10, max_attempts: 3, lease_secs: 60, retention_days: 7 };
         (db, Outbox::new(TABLE), OffsetClock::new(), outbox)
