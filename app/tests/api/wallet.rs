@@ -110,7 +110,7 @@ async fn two_hundred_concurrent_charges_with_fifty_keys_credit_exactly_fifty_tim
         let key = format!("key-{}", i % 50);
         let user = &user;
         async move {
-            let (status, charge) = keyed_charge(user, &key, 1000).send().await.outcome::<Charge>().await;
+            let (status, charge) = send_retrying(|| keyed_charge(user, &key, 1000)).await.outcome::<Charge>().await;
             (key, status, charge)
         }
     });
