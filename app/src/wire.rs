@@ -400,6 +400,13 @@ pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
         let wallets = wallets.clone();
         async move { wallets.audit_pass().await.map(|_| ()) }
     });
+    let wallets = assembled.wallets.clone();
+    let retention = assembled.payment_settings.retention();
+    let interval = Duration::from_secs(assembled.payment_settings.retention_interval_secs.max(1));
+    spawn_periodic("payment retention", interval, shutdown.child_token(), move || {
+        let wallets = wallets.clone();
+        async move { wallets.sweep(retention).await.map(|_| ()) }
+    });
     tokio::spawn(assembled.chat.clone().run_fanout(shutdown.child_token()));
     let notifications = assembled.notify.clone();
     let interval = Duration::from_secs(assembled.notify.settings().sweep_interval_secs.max(1));

@@ -21,6 +21,10 @@ pub enum PaymentError {
     Idempotency(#[from] IdempotencyError),
     #[error("transfer key cancelled")]
     Cancelled,
+    /// The credited wallet was deleted by the retention sweep (an old, never-used escrow)
+    /// after the caller looked it up: nothing moved; look the wallet up again.
+    #[error("wallet deleted by the retention sweep")]
+    WalletGone,
     /// Another transaction applied this key first; the caller reads its result.
     #[error("duplicate idempotency key")]
     DuplicateKey,

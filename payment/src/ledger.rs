@@ -166,9 +166,12 @@ pub fn apply_transfer(
                 return Err(PaymentError::InsufficientBalance);
             }
         } else {
-            diesel::update(wallets::table.filter(wallets::id.eq(wallet_id)))
+            let changed = diesel::update(wallets::table.filter(wallets::id.eq(wallet_id)))
                 .set((wallets::balance.eq(wallets::balance + amount), ts))
                 .execute(conn)?;
+            if changed != 1 {
+                return Err(PaymentError::WalletGone);
+            }
         }
     }
     let balance = |conn: &mut DbConn, id: i64| -> Result<i64, DbError> {

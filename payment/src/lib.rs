@@ -27,6 +27,7 @@ pub mod http;
 pub mod http_money;
 mod ledger;
 pub mod payouts;
+pub mod retention;
 mod schema;
 mod settings;
 mod wallets;

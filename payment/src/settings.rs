@@ -36,6 +36,18 @@ pub struct PaymentSettings {
     /// Entries younger than this are checked but not yet folded into the audited sums
     /// (longer than any transfer transaction can take to commit).
     pub audit_grace_secs: i64,
+    /// Cancel fences (cancelled transfer keys) are deleted this long after they were set.
+    pub fence_retention_days: i64,
+    /// Escrow wallets that never received an entry are deleted after this long unchanged.
+    pub escrow_retention_days: i64,
+    /// How often the retention sweep runs.
+    pub retention_interval_secs: u64,
+}
+
+impl PaymentSettings {
+    pub fn retention(&self) -> crate::retention::Retention {
+        crate::retention::Retention { fence_days: self.fence_retention_days, escrow_days: self.escrow_retention_days }
+    }
 }
 
 impl Section for PaymentSettings {
@@ -77,6 +89,9 @@ impl Section for PaymentSettings {
         errors.check(self.reconcile_interval_ms >= 1, "reconcile_interval_ms", "must be at least 1");
         errors.check(self.pending_expiry_secs >= 1, "pending_expiry_secs", "must be at least 1");
         errors.check(self.audit_interval_secs >= 1, "audit_interval_secs", "must be at least 1");
+        errors.check(self.fence_retention_days >= 1, "fence_retention_days", "must be at least 1");
+        errors.check(self.escrow_retention_days >= 1, "escrow_retention_days", "must be at least 1");
+        errors.check(self.retention_interval_secs >= 1, "retention_interval_secs", "must be at least 1");
         errors.check((0..=86_400).contains(&self.audit_grace_secs), "audit_grace_secs", "must be between 0 and 86400");
     }
 }

@@ -34,6 +34,18 @@ impl Wallets {
         &self.db
     }
 
+    /// One retention sweep (see [`crate::retention`]).
+    pub async fn sweep(&self, retention: crate::retention::Retention) -> Result<crate::retention::Swept, PaymentError> {
+        let now = self.clock.now();
+        let swept = self.db.run(move |conn| crate::retention::sweep(conn, retention, now)).await?;
+        if swept.fences + swept.empty_escrows > 0 {
+            metrics::counter!("payment_swept_total", "kind" => "fence").increment(swept.fences as u64);
+            metrics::counter!("payment_swept_total", "kind" => "empty_escrow").increment(swept.empty_escrows as u64);
+            tracing::info!(fences = swept.fences, empty_escrows = swept.empty_escrows, "payment retention sweep");
+        }
+        Ok(swept)
+    }
+
     /// Newest first; `limit + 1` rows are fetched so the caller can tell whether more exist.
     pub async fn entries(
         &self,
@@ -104,9 +116,18 @@ pub(crate) fn transfer_blocking(
     if let Some(row) = ledger::find_transfer(conn, &request.idempotency_key)? {
         return ledger::replay(conn, &row, request);
     }
-    let from_id = ledger::ensure_wallet(conn, &request.from, now)?;
-    let to_id = ledger::ensure_wallet(conn, &request.to, now)?;
-    match write_tx(conn, |c| ledger::apply_transfer(c, request, from_id, to_id, now)) {
+    let mut attempt = || {
+        let from_id = ledger::ensure_wallet(conn, &request.from, now)?;
+        let to_id = ledger::ensure_wallet(conn, &request.to, now)?;
+        write_tx(conn, |c| ledger::apply_transfer(c, request, from_id, to_id, now))
+    };
+    // The retention sweep may delete an old empty escrow between its look-up and the
+    // transfer: once more, with the wallet created anew.
+    let applied = match attempt() {
+        Err(PaymentError::WalletGone) => attempt(),
+        other => other,
+    };
+    match applied {
         Err(PaymentError::DuplicateKey) => {
             let row = ledger::find_transfer(conn, &request.idempotency_key)?
                 .ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("duplicate key without a transfer")))?;

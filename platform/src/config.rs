@@ -107,7 +107,12 @@ pub struct OutboxSettings {
     pub batch_size: i64,
     pub max_attempts: i32,
     pub lease_secs: i64,
+    /// Done rows are deleted this long after they were handled.
     pub retention_days: i64,
+    /// Parked rows nobody retried are deleted this long after they were parked (the
+    /// `outbox_parked` alert has fired long before; a mission's settlement is re-driven by
+    /// its own sweep, not by the row).
+    pub parked_retention_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

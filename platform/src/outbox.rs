@@ -296,7 +296,7 @@ impl Dispatcher {
             };
             if last_cleanup.elapsed() > Duration::from_secs(3600) {
                 last_cleanup = std::time::Instant::now();
-                if let Err(e) = self.delete_old().await {
+                if let Err(e) = self.sweep().await {
                     tracing::warn!(module = %self.module, error = %e, "outbox cleanup failed");
                 }
             }
@@ -487,18 +487,32 @@ impl Dispatcher {
             .map(|_| ())
     }
 
-    async fn delete_old(&self) -> Result<(), DbError> {
+    /// The outbox's retention (run hourly by [`Dispatcher::run`]): deletes done rows older
+    /// than `outbox.retention_days` and parked rows left alone for
+    /// `outbox.parked_retention_days` (a parked row's `available_at` is when it was parked,
+    /// plus its last backoff; an operator's retry makes it pending again). Returns how many.
+    pub async fn sweep(&self) -> Result<usize, DbError> {
         let table = self.outbox.table;
-        let cutoff = self.clock.now() - ChronoDuration::days(self.settings.retention_days.max(1));
-        self.db
+        let now = self.clock.now();
+        let done_cutoff = now - ChronoDuration::days(self.settings.retention_days.max(1));
+        let parked_cutoff = now - ChronoDuration::days(self.settings.parked_retention_days.max(1));
+        let deleted = self
+            .db
             .run(move |conn| {
-                diesel::sql_query(format!("DELETE FROM {table} WHERE status = 'done' AND processed_at < ?"))
-                    .bind::<Timestamp, _>(to_db(cutoff))
-                    .execute(conn)
-                    .map_err(DbError::from)
+                let done = diesel::sql_query(format!("DELETE FROM {table} WHERE status = 'done' AND processed_at < ?"))
+                    .bind::<Timestamp, _>(to_db(done_cutoff))
+                    .execute(conn)?;
+                let parked =
+                    diesel::sql_query(format!("DELETE FROM {table} WHERE status = 'parked' AND available_at < ?"))
+                        .bind::<Timestamp, _>(to_db(parked_cutoff))
+                        .execute(conn)?;
+                Ok::<_, DbError>(done + parked)
             })
-            .await
-            .map(|_| ())
+            .await?;
+        if deleted > 0 {
+            metrics::counter!("outbox_swept_total", "module" => self.module.clone()).increment(deleted as u64);
+        }
+        Ok(deleted)
     }
 
     pub fn module(&self) -> &str {
@@ -592,8 +606,14 @@ mod tests {
         };
         let db = Db::connect("test", &url, &settings).unwrap();
         db.run_blocking(|c| c.batch_execute(&table_ddl(Backend::Sqlite, TABLE)).map_err(DbError::from)).unwrap();
-        let outbox =
-            OutboxSettings { poll_interval_ms: 10, batch_size: 10, max_attempts: 3, lease_secs: 60, retention_days: 7 };
+        let outbox = OutboxSettings {
+            poll_interval_ms: 10,
+            batch_size: 10,
+            max_attempts: 3,
+            lease_secs: 60,
+            retention_days: 7,
+            parked_retention_days: 30,
+        };
         (db, Outbox::new(TABLE), OffsetClock::new(), outbox)
     }
 

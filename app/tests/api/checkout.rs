@@ -194,7 +194,7 @@ async fn a_hundred_buyers_racing_for_ten_items_make_exactly_ten_orders() {
         buyer.add_to_cart(&mug, 0, 1).returns::<Cart>(200).await;
     }
     let body = json!({});
-    let checkouts = buyers.iter().map(|buyer| buyer.checkout("buy", &body).send());
+    let checkouts = buyers.iter().map(|buyer| send_retrying(|| buyer.checkout("buy", &body)));
     let mut paid = 0;
     let mut out_of_stock = 0;
     for res in futures::future::join_all(checkouts).await {

@@ -40,6 +40,8 @@ const METRICS: &[&str] = &[
     "notifications_updated_total",
     "notifications_delivered_total",
     "notifications_swept_total",
+    "outbox_swept_total",
+    "payment_swept_total",
     "notification_delivery_seconds",
     "notify_push_total",
     "notify_push_retries_total",

@@ -30,6 +30,7 @@ mod orders;
 mod outbox;
 mod payouts;
 mod refunds;
+mod retention;
 mod seed;
 mod toss;
 mod wallet;

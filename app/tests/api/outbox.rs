@@ -14,7 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn settings(max_attempts: i32) -> OutboxSettings {
-    OutboxSettings { poll_interval_ms: 50, batch_size: 10, max_attempts, lease_secs: 60, retention_days: 7 }
+    OutboxSettings {
+        poll_interval_ms: 50,
+        batch_size: 10,
+        max_attempts,
+        lease_secs: 60,
+        retention_days: 7,
+        parked_retention_days: 30,
+    }
 }
 
 /// The app's own dispatchers are stopped: these tests drive their own on its table.
@@ -229,4 +236,28 @@ async fn a_running_handler_keeps_its_claim_past_the_first_lease() {
     assert_eq!(running.await.unwrap().unwrap(), 1);
     assert_eq!(statuses(&db).await, vec![("done".into(), 1)]);
     assert!(handler.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_old_done_and_parked_rows_and_keeps_recent_and_pending_ones() {
+    let (app, db, outbox, clock) = quiet_app().await;
+    let handler = Arc::new(Flaky { failures: 0, calls: AtomicUsize::new(0) });
+    let dispatcher = Dispatcher::new("account", db.clone(), outbox.clone(), settings(1), clock.clone())
+        .register("t.ok", handler.clone());
+    // One done and one parked (undeclared topic, one attempt) row, then 31 days pass.
+    enqueue(&db, &outbox, &clock, "t.ok", 1, None).await;
+    enqueue(&db, &outbox, &clock, "t.unknown", 1, None).await;
+    dispatcher.run_once().await.unwrap();
+    app.clock.advance(Duration::days(31));
+    // Recent rows: done and parked today, and one still pending (not yet due).
+    enqueue(&db, &outbox, &clock, "t.ok", 1, None).await;
+    enqueue(&db, &outbox, &clock, "t.unknown", 1, None).await;
+    dispatcher.run_once().await.unwrap();
+    enqueue(&db, &outbox, &clock, "t.ok", 1, None).await;
+    assert_eq!(dispatcher.sweep().await.unwrap(), 2);
+    assert_eq!(statuses(&db).await, vec![("done".into(), 1), ("parked".into(), 1), ("pending".into(), 0)]);
+    // Parked rows last `parked_retention_days` (30), done rows `retention_days` (7).
+    app.clock.advance(Duration::days(8));
+    assert_eq!(dispatcher.sweep().await.unwrap(), 1);
+    assert_eq!(statuses(&db).await, vec![("parked".into(), 1), ("pending".into(), 0)]);
 }

@@ -110,7 +110,7 @@ async fn two_hundred_concurrent_charges_with_fifty_keys_credit_exactly_fifty_tim
         let key = format!("key-{}", i % 50);
         let user = &user;
         async move {
-            let (status, charge) = keyed_charge(user, &key, 1000).send().await.outcome::<Charge>().await;
+            let (status, charge) = send_retrying(|| keyed_charge(user, &key, 1000)).await.outcome::<Charge>().await;
             (key, status, charge)
         }
     });
@@ -144,5 +144,26 @@ async fn wallet_and_login_keep_working_without_redis() {
     let ready: Readiness = app.get_root("/readyz").returns(200).await;
     assert_eq!(ready.checks["cache"], "degraded");
     assert_eq!(ready.checks["database"], "ok");
+    app.assert_ledger_balanced().await;
+}
+
+/// MariaDB's lock-wait timeout (1205) on every attempt: the write transaction's retries run
+/// out and the request answers docs/api.md's 503 `unavailable` with `Retry-After`, having
+/// stored nothing, so the same key succeeds once the database recovers.
+#[tokio::test]
+async fn lock_wait_timeouts_that_outlast_the_retries_answer_503_and_the_key_is_retried_cleanly() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Customer).await;
+    // No background pass may take a transaction on the payment database meanwhile.
+    app.stop_workers();
+    let db = app.assembled.database("payment").unwrap().clone();
+    db.simulate_lock_conflicts(true);
+    let reply = keyed_charge(&user, "k", 1000).send().await;
+    assert_eq!(reply.header("Retry-After"), Some("1"));
+    reply.fails(503, "unavailable").await;
+    assert_eq!(db.simulate_lock_conflicts(false), u64::from(platform::db::MAX_TX_ATTEMPTS));
+    let charge: Charge = keyed_charge(&user, "k", 1000).returns(201).await;
+    assert_eq!(charge.amount, 1000);
+    assert_eq!(user.balance().await, 1000);
     app.assert_ledger_balanced().await;
 }

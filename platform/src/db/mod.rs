@@ -190,6 +190,15 @@ struct DbInner {
     label: String,
     /// Fault injection: every call fails as if the server were down.
     outage: std::sync::atomic::AtomicBool,
+    /// Fault injection: every write transaction attempt fails with a lock-wait timeout;
+    /// `Some` counts the attempts.
+    lock_conflicts: std::sync::Mutex<Option<Arc<std::sync::atomic::AtomicU64>>>,
+}
+
+thread_local! {
+    /// The lock-conflict fault of the [`Db`] whose call runs on this blocking thread.
+    static LOCK_CONFLICTS: std::cell::RefCell<Option<Arc<std::sync::atomic::AtomicU64>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// A module's database handle. Cheap to clone.
@@ -200,7 +209,8 @@ pub struct Db {
     deadline: Option<Duration>,
 }
 
-const MAX_TX_ATTEMPTS: u32 = 6;
+/// Attempts of one write transaction that keeps meeting deadlocks or lock-wait timeouts.
+pub const MAX_TX_ATTEMPTS: u32 = 6;
 
 impl Db {
     /// Builds the pool without connecting, so a database that is down at this moment
@@ -218,7 +228,13 @@ impl Db {
             .error_handler(Box::new(PoolErrorLogger))
             .build_unchecked(ConnManager { target: target.clone() });
         Ok(Db {
-            inner: Arc::new(DbInner { pool, target, label: label.to_string(), outage: Default::default() }),
+            inner: Arc::new(DbInner {
+                pool,
+                target,
+                label: label.to_string(),
+                outage: Default::default(),
+                lock_conflicts: Default::default(),
+            }),
             deadline: Some(Duration::from_millis(settings.operation_timeout_ms.max(100))),
         })
     }
@@ -235,6 +251,16 @@ impl Db {
     /// (fault-injection for resilience tests and drills); `false` restores normal service.
     pub fn simulate_outage(&self, down: bool) {
         self.inner.outage.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes every write transaction attempt through this pool fail as MariaDB's lock-wait
+    /// timeout (1205) does, so the retries run out (fault-injection for tests of the 503
+    /// mapping); `false` restores normal service. Returns the attempts made while it was on.
+    pub fn simulate_lock_conflicts(&self, on: bool) -> u64 {
+        let mut slot = self.inner.lock_conflicts.lock().unwrap_or_else(|e| e.into_inner());
+        let attempts = slot.as_ref().map_or(0, |n| n.load(std::sync::atomic::Ordering::SeqCst));
+        *slot = on.then(Default::default);
+        attempts
     }
 
     fn in_outage(&self) -> bool {
@@ -273,7 +299,16 @@ impl Db {
             ))));
         }
         let pool = self.inner.pool.clone();
-        let call = crate::telemetry::spawn_blocking_with_tracing(move || run_blocking(&pool, f));
+        let conflicts = self.inner.lock_conflicts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let call = crate::telemetry::spawn_blocking_with_tracing(move || {
+            if conflicts.is_none() {
+                return run_blocking(&pool, f);
+            }
+            LOCK_CONFLICTS.with(|slot| *slot.borrow_mut() = conflicts);
+            let result = run_blocking(&pool, f);
+            LOCK_CONFLICTS.with(|slot| *slot.borrow_mut() = None);
+            result
+        });
         let joined = match self.deadline {
             None => call.await,
             Some(deadline) => match tokio::time::timeout(deadline, call).await {
@@ -382,6 +417,13 @@ where
     E: TxError,
 {
     type Manager = <DbConn as Connection>::TransactionManager;
+    if let Some(attempts) = LOCK_CONFLICTS.with(|slot| slot.borrow().clone()) {
+        attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        return Err(E::from(DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("Lock wait timeout exceeded; try restarting transaction (simulated)".to_string()),
+        ))));
+    }
     #[allow(irrefutable_let_patterns)]
     if let DbConn::Sqlite(inner) = conn {
         AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(DbError::from)?;
