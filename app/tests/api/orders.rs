@@ -665,7 +665,9 @@ async fn auto_confirm_of_ten_thousand_due_lines() {
     const FEE: i64 = 50; // floor(1,000 × 500 / 10,000)
     // The app's own periodic worker stays out of the measurement.
     let app = spawn_app_with(
-        TestOptions::default().with("order.auto_confirm_interval_ms", 86_400_000).with("payment.max_charge", LINES * PRICE),
+        TestOptions::default()
+            .with("order.auto_confirm_interval_ms", 86_400_000)
+            .with("payment.max_charge", LINES * PRICE),
     )
     .await;
     let seller = app.user(Role::Seller).await;
@@ -742,13 +744,12 @@ async fn auto_confirm_of_ten_thousand_due_lines() {
     .await;
     assert_eq!(confirmed_lines, LINES);
     let completed =
-        count_on(&orders_db, format!("SELECT COUNT(*) AS n FROM orders WHERE id > {base} AND status = 'completed'")).await;
+        count_on(&orders_db, format!("SELECT COUNT(*) AS n FROM orders WHERE id > {base} AND status = 'completed'"))
+            .await;
     assert_eq!(completed, LINES);
-    let events = count_on(
-        &orders_db,
-        "SELECT COUNT(*) AS n FROM order_outbox WHERE topic = 'order.sale_confirmed'".to_string(),
-    )
-    .await;
+    let events =
+        count_on(&orders_db, "SELECT COUNT(*) AS n FROM order_outbox WHERE topic = 'order.sale_confirmed'".to_string())
+            .await;
     assert_eq!(events, LINES, "one sale_confirmed per line");
     // Money: each line paid its seller and the platform once; every escrow is empty.
     assert_eq!(seller.balance().await, LINES * (PRICE - FEE));
@@ -757,7 +758,7 @@ async fn auto_confirm_of_ten_thousand_due_lines() {
     let wallets_db = app.assembled.wallets.db().clone();
     let left = count_on(
         &wallets_db,
-        format!("SELECT COUNT(*) AS n FROM wallets WHERE wallet_key LIKE 'escrow:order:%' AND balance <> 0"),
+        "SELECT COUNT(*) AS n FROM wallets WHERE wallet_key LIKE 'escrow:order:%' AND balance <> 0".to_string(),
     )
     .await;
     assert_eq!(left, 0, "every escrow empty");
