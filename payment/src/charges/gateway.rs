@@ -131,6 +131,15 @@ pub struct TossGateway {
     secret_key: String,
 }
 
+/// Sends `request` and reads the whole answer. `Err`: nothing came back (not sent, timed out,
+/// or the answer was lost), so the outcome is unknown; said without the URL, which holds ids.
+async fn exchange(request: reqwest::RequestBuilder, call: &str) -> Result<(reqwest::StatusCode, String), String> {
+    let response = request.send().await.map_err(|e| format!("toss {call} failed: {}", e.without_url()))?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| format!("toss {call} answer unreadable: {}", e.without_url()))?;
+    Ok((status, body))
+}
+
 impl TossGateway {
     pub fn new(settings: &TossSettings) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
@@ -144,15 +153,10 @@ impl TossGateway {
         })
     }
 
-    async fn read(&self, response: reqwest::Result<reqwest::Response>, amount: i64) -> GatewayOutcome {
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => return GatewayOutcome::Unknown(format!("toss request failed: {e}")),
-        };
-        let status = response.status();
-        let body = match response.text().await {
-            Ok(b) => b,
-            Err(e) => return GatewayOutcome::Unknown(format!("toss response unreadable: {e}")),
+    async fn read(&self, request: reqwest::RequestBuilder, amount: i64) -> GatewayOutcome {
+        let (status, body) = match exchange(request, "request").await {
+            Ok(answer) => answer,
+            Err(reason) => return GatewayOutcome::Unknown(reason),
         };
         if status.is_success() {
             return match serde_json::from_str::<TossPayment>(&body) {
@@ -250,14 +254,12 @@ impl PaymentGateway for TossGateway {
     }
 
     async fn confirm(&self, payment_key: &str, order_id: &str, amount: i64) -> GatewayOutcome {
-        let response = self
+        let request = self
             .client
             .post(format!("{}/v1/payments/confirm", self.base_url))
             .basic_auth(&self.secret_key, Some(""))
-            .json(&serde_json::json!({ "paymentKey": payment_key, "orderId": order_id, "amount": amount }))
-            .send()
-            .await;
-        match self.read(response, amount).await {
+            .json(&serde_json::json!({ "paymentKey": payment_key, "orderId": order_id, "amount": amount }));
+        match self.read(request, amount).await {
             // "Already processed" means an earlier confirm went through or is going through.
             GatewayOutcome::Unknown(reason) if reason.contains("ALREADY_PROCESSED_PAYMENT") => {
                 self.lookup(order_id, amount).await
@@ -267,13 +269,11 @@ impl PaymentGateway for TossGateway {
     }
 
     async fn lookup(&self, order_id: &str, amount: i64) -> GatewayOutcome {
-        let response = self
+        let request = self
             .client
             .get(format!("{}/v1/payments/orders/{order_id}", self.base_url))
-            .basic_auth(&self.secret_key, Some(""))
-            .send()
-            .await;
-        self.read(response, amount).await
+            .basic_auth(&self.secret_key, Some(""));
+        self.read(request, amount).await
     }
 
     async fn cancel(
@@ -289,22 +289,15 @@ impl PaymentGateway for TossGateway {
                 message: "the charge has no payment".into(),
             };
         };
-        let response = self
+        let request = self
             .client
             .post(format!("{}/v1/payments/{payment_key}/cancel", self.base_url))
             .basic_auth(&self.secret_key, Some(""))
             .header("Idempotency-Key", idempotency_key)
-            .json(&serde_json::json!({ "cancelReason": reason, "cancelAmount": amount }))
-            .send()
-            .await;
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => return CancelOutcome::Unknown(format!("toss cancel failed: {}", e.without_url())),
-        };
-        let status = response.status();
-        let body = match response.text().await {
-            Ok(b) => b,
-            Err(e) => return CancelOutcome::Unknown(format!("toss cancel response unreadable: {}", e.without_url())),
+            .json(&serde_json::json!({ "cancelReason": reason, "cancelAmount": amount }));
+        let (status, body) = match exchange(request, "cancel").await {
+            Ok(answer) => answer,
+            Err(reason) => return CancelOutcome::Unknown(reason),
         };
         if status.is_success() {
             return CancelOutcome::Cancelled;
@@ -317,20 +310,13 @@ impl PaymentGateway for TossGateway {
     }
 
     async fn payment(&self, order_id: &str) -> SnapshotOutcome {
-        let response = self
+        let request = self
             .client
             .get(format!("{}/v1/payments/orders/{order_id}", self.base_url))
-            .basic_auth(&self.secret_key, Some(""))
-            .send()
-            .await;
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => return SnapshotOutcome::Unknown(format!("toss lookup failed: {}", e.without_url())),
-        };
-        let status = response.status();
-        let body = match response.text().await {
-            Ok(b) => b,
-            Err(e) => return SnapshotOutcome::Unknown(format!("toss lookup unreadable: {}", e.without_url())),
+            .basic_auth(&self.secret_key, Some(""));
+        let (status, body) = match exchange(request, "lookup").await {
+            Ok(answer) => answer,
+            Err(reason) => return SnapshotOutcome::Unknown(reason),
         };
         if status.is_success() {
             return match serde_json::from_str::<TossPayment>(&body) {
