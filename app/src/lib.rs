@@ -4,7 +4,8 @@
 //!
 //! - Tables: none; each module migrates its own ([`migrate`]).
 //! - Endpoints: `/healthz`, `/readyz`, `/metrics`, `/api-docs/openapi.json` and
-//!   `/swagger-ui/`; everything under `/api/v1` belongs to a module.
+//!   `/swagger-ui/`; everything under `/api/v1` belongs to a module, except the operators'
+//!   view of every module's outbox (`/admin/outbox`, [`outbox_admin`]).
 //! - Workers: one outbox dispatcher per module that has an outbox (account, chat, mission,
 //!   moderation, notify; notify's event subscriber runs on each of them), the notification
 //!   retention sweep, the suspension-list sync, the
@@ -16,6 +17,7 @@ pub mod bare;
 pub mod observability;
 mod openapi;
 mod operations;
+pub mod outbox_admin;
 pub mod seed;
 pub mod webapp;
 mod wire;
@@ -229,6 +231,8 @@ fn http_server(assembled: Arc<Modules>, lifecycle: Arc<Lifecycle>, listener: Tcp
             .configure(operations::routes)
             .configure(payment::http_money::configure_webhooks)
             .configure(openapi::configure)
+            // Full paths, mounted before the `/api/v1` scope (which would answer 404 for them).
+            .configure(outbox_admin::configure)
             .service(
                 web::scope("/api/v1")
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))

@@ -35,6 +35,26 @@ enum Command {
         #[arg(long)]
         allow_production: bool,
     },
+    /// Operators' view of every module's outbox (the same as `GET /api/v1/admin/outbox` and its retry).
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Print the rows in a status (parked by default) as JSON lines, by module then id.
+    List {
+        /// Only this module's outbox (e.g. `mission`).
+        #[arg(long)]
+        module: Option<String>,
+        /// `parked` or `pending`.
+        #[arg(long, default_value = "parked")]
+        status: String,
+    },
+    /// Queue a parked row again with fresh attempts (a running instance's dispatcher delivers it).
+    Retry { module: String, id: i64 },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -97,5 +117,39 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             tracing::info!(password = app::seed::DEMO_PASSWORD, accounts = %emails, "demo accounts");
             Ok(())
         }
+        Command::Outbox { action } => {
+            let assembled = app::assemble(settings, Overrides::default()).await?;
+            outbox(&assembled, action).await
+        }
+    }
+}
+
+/// `app outbox …`: the rows go to stdout as JSON, one per line, for `jq`.
+async fn outbox(assembled: &app::Modules, action: OutboxCommand) -> anyhow::Result<()> {
+    use platform::outbox::RetryOutcome;
+    match action {
+        OutboxCommand::List { module, status } => {
+            let status = app::outbox_admin::parse_status(Some(&status))
+                .ok_or_else(|| anyhow::anyhow!("--status must be parked or pending"))?;
+            let mut page = contracts::PageRequest { page: 0, size: contracts::PageRequest::MAX_SIZE };
+            loop {
+                let rows = assembled.outbox_list(module.as_deref(), status, page).await?;
+                for row in &rows.items {
+                    println!("{}", serde_json::to_string(row)?);
+                }
+                if rows.items.len() < page.size as usize {
+                    return Ok(());
+                }
+                page.page += 1;
+            }
+        }
+        OutboxCommand::Retry { module, id } => match assembled.outbox_retry(&module, id).await? {
+            RetryOutcome::Queued(row) => {
+                println!("{}", serde_json::to_string(&row)?);
+                Ok(())
+            }
+            RetryOutcome::NotParked(row) => anyhow::bail!("outbox row {module}/{id} is {}, not parked", row.status),
+            RetryOutcome::NotFound => anyhow::bail!("no outbox row {module}/{id}"),
+        },
     }
 }

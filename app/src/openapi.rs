@@ -138,6 +138,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(mission::http::MissionApi::openapi());
     doc.merge(feed::http::FeedApi::openapi());
     doc.merge(notify::http::NotifyApi::openapi());
+    doc.merge(crate::outbox_admin::OutboxApi::openapi());
     doc.merge(moderation::http::ModerationApi::openapi());
     BearerAuth.modify(&mut doc);
     CommonErrors.modify(&mut doc);

@@ -80,6 +80,7 @@ error_codes! {
     RefundExceedsCharge = CONFLICT "refund_exceeds_charge",
     InvalidChargeState = CONFLICT "invalid_charge_state",
     InvalidOrderState = CONFLICT "invalid_order_state",
+    InvalidOutboxState = CONFLICT "invalid_outbox_state",
     StockReserved = CONFLICT "stock_reserved",
     PayloadTooLarge = PAYLOAD_TOO_LARGE "payload_too_large",
     UnsupportedMediaType = UNSUPPORTED_MEDIA_TYPE "unsupported_media_type",

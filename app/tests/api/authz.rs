@@ -110,7 +110,7 @@ impl Access {
 /// One call: path parameters, query string, body and extra headers.
 #[derive(Default)]
 struct Call {
-    args: Vec<(&'static str, i64)>,
+    args: Vec<(&'static str, String)>,
     query: String,
     body: Option<Value>,
     headers: Vec<(&'static str, String)>,
@@ -120,8 +120,8 @@ impl Call {
     fn new() -> Self {
         Call::default()
     }
-    fn arg(mut self, name: &'static str, value: i64) -> Self {
-        self.args.push((name, value));
+    fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
         self
     }
     fn query(mut self, query: impl Into<String>) -> Self {
@@ -299,6 +299,11 @@ fn rules() -> Vec<Rule> {
         rule("GET", "/api/v1/admin/charges", HasRole(Role::Admin), OK, |_, _| Call::new().query("attention=true")),
         rule("GET", "/api/v1/admin/payouts", HasRole(Role::Admin), OK, |_, _| Call::new()),
         rule("GET", "/api/v1/admin/ledger/audit", HasRole(Role::Admin), OK, |_, _| Call::new()),
+        rule("GET", "/api/v1/admin/outbox", HasRole(Role::Admin), OK, |_, _| Call::new().query("status=parked")),
+        // No parked row in the fixtures: an admin gets past authorization to the unknown id.
+        rule("POST", "/api/v1/admin/outbox/{module}/{id}/retry", HasRole(Role::Admin), &[404], |_, _| {
+            Call::new().arg("module", "mission").arg("id", i64::MAX)
+        }),
         rule("POST", "/webhooks/toss", Public, OK, |_, _| {
             Call::new().body(json!({ "eventType": "PAYMENT_STATUS_CHANGED" }))
         }),
@@ -525,10 +530,10 @@ fn declared_statuses() -> BTreeMap<(String, String), BTreeSet<u16>> {
     declared
 }
 
-fn fill(template: &str, args: &[(&str, i64)]) -> String {
+fn fill(template: &str, args: &[(&str, String)]) -> String {
     let mut path = template.to_string();
     for (name, value) in args {
-        path = path.replace(&format!("{{{name}}}"), &value.to_string());
+        path = path.replace(&format!("{{{name}}}"), value);
     }
     assert!(!path.contains('{'), "unfilled path parameter in {path}");
     path

@@ -489,15 +489,23 @@ async fn a_parked_settlement_is_completed_by_the_sweep_after_the_database_comes_
     assert_eq!(parked, Some(("parked".to_string(), 2)), "parked after outbox.max_attempts");
     // The sweep queues it again once its backoff has passed; while the database is down that settles nothing.
     app.clock.advance(Duration::minutes(11));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(settle_row(&app, mission.id).await.map(|(s, _)| s).as_deref(), Some("pending"), "queued again");
+    let queued = platform::testkit::eventually(std::time::Duration::from_secs(20), || async {
+        settle_row(&app, mission.id).await.map(|(s, _)| s).filter(|s| s != "parked")
+    })
+    .await;
+    assert_eq!(queued.as_deref(), Some("pending"), "queued again");
     ledger_db.simulate_outage(false);
     app.clock.advance(Duration::minutes(11));
     // Access tokens expired while the clock jumped.
     let streamer = app.login_user(&streamer.email, &streamer.password).await;
     let done = settled(&streamer, mission.id).await;
     assert_eq!(done.status, "succeeded");
-    assert_eq!(settle_row(&app, mission.id).await.map(|(s, _)| s).as_deref(), Some("done"));
+    // The row is marked done after its handler's transaction commits, a moment after the mission.
+    let row = platform::testkit::eventually(std::time::Duration::from_secs(20), || async {
+        settle_row(&app, mission.id).await.map(|(s, _)| s).filter(|s| s == "done")
+    })
+    .await;
+    assert_eq!(row.as_deref(), Some("done"));
     assert_eq!(escrow_balance(&app, mission.id).await, 0);
     assert_eq!(streamer.balance().await, 1_400);
     let payouts = kinds(&streamer).await.into_iter().filter(|(k, _)| k == "mission_payout").count();

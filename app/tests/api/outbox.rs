@@ -261,3 +261,77 @@ async fn the_sweep_deletes_old_done_and_parked_rows_and_keeps_recent_and_pending
     assert_eq!(dispatcher.sweep().await.unwrap(), 1);
     assert_eq!(statuses(&db).await, vec![("parked".into(), 1), ("pending".into(), 0)]);
 }
+
+async fn parked_ids(db: &Db) -> Vec<i64> {
+    #[derive(QueryableByName)]
+    struct IdRow {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    db.run(|conn| {
+        diesel::sql_query("SELECT id FROM account_outbox WHERE status = 'parked' ORDER BY id")
+            .load::<IdRow>(conn)
+            .map(|rows| rows.into_iter().map(|r| r.id).collect::<Vec<_>>())
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn operators_list_parked_rows_of_every_module_and_queue_them_again() {
+    use platform::outbox::OutboxRow;
+    let app = spawn_app().await;
+    let db = app.assembled.database("account").unwrap().clone();
+    let clock: SharedClock = app.clock.clone();
+    // The app's account dispatcher parks a topic it has no handler for at once.
+    enqueue(&db, &Outbox::new(account::OUTBOX_TABLE), &clock, "t.unknown", 2, None).await;
+    let ids = platform::testkit::eventually(std::time::Duration::from_secs(10), || async {
+        let ids = parked_ids(&db).await;
+        (ids.len() == 2).then_some(ids)
+    })
+    .await
+    .expect("both rows parked");
+    let admin = app.admin().await;
+    let page: Page<OutboxRow> = admin.get("/admin/outbox?status=parked&page=0&size=1").returns(200).await;
+    assert_eq!((page.total, page.items.len(), page.page, page.size), (2, 1, 0, 1));
+    let first = &page.items[0];
+    assert_eq!((first.module.as_str(), first.id, first.topic.as_str()), ("account", ids[0], "t.unknown"));
+    assert_eq!((first.attempts, first.status.as_str()), (1, "parked"));
+    assert!(first.last_error.as_deref().unwrap_or_default().contains("no handler"), "{first:?}");
+    let second: Page<OutboxRow> = admin.get("/admin/outbox?page=1&size=1").returns(200).await;
+    assert_eq!(second.items.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[1]], "parked is the default");
+    admin.get("/admin/outbox?status=done").fails(400, "validation_failed").await;
+
+    let retried: OutboxRow =
+        admin.post(&format!("/admin/outbox/account/{}/retry", ids[0]), &serde_json::json!({})).returns(200).await;
+    assert_eq!((retried.id, retried.status.as_str(), retried.attempts), (ids[0], "pending", 0));
+    // The dispatcher delivers it again (and, still without a handler, parks it again).
+    let again = platform::testkit::eventually(std::time::Duration::from_secs(10), || async {
+        statuses(&db).await.first().cloned().filter(|(status, attempts)| status == "parked" && *attempts == 1)
+    })
+    .await;
+    assert!(again.is_some(), "the retried row was delivered again");
+
+    // Not parked: 409; unknown module or id: 404.
+    let done = ids[1];
+    db.run(move |conn| {
+        diesel::sql_query("UPDATE account_outbox SET status = 'done' WHERE id = ?")
+            .bind::<diesel::sql_types::BigInt, _>(done)
+            .execute(conn)
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    admin
+        .post(&format!("/admin/outbox/account/{done}/retry"), &serde_json::json!({}))
+        .fails(409, "invalid_outbox_state")
+        .await;
+    admin.post("/admin/outbox/nope/1/retry", &serde_json::json!({})).fails(404, "not_found").await;
+    admin
+        .post(&format!("/admin/outbox/mission/{}/retry", i64::MAX), &serde_json::json!({}))
+        .fails(404, "not_found")
+        .await;
+    let customer = app.user(contracts::Role::Customer).await;
+    customer.get("/admin/outbox").fails(403, "forbidden").await;
+}
