@@ -36,6 +36,7 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "account",
     sqlite: embed_migrations!("../migrations/account/sqlite"),
     mysql: embed_migrations!("../migrations/account/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };
 
 /// The account module's outbox table.

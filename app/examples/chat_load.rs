@@ -16,6 +16,15 @@
 //!       --a http://127.0.0.1:18090 --b http://127.0.0.1:18091 --pid-a <pid> --pid-b <pid>
 //!
 //! `bench/chat.sh` starts both instances and runs this.
+//!
+//! With `--mode notify` (`bench/notify.sh`) the same sockets measure notifications instead:
+//! `--users` sellers, each with one product and its socket on B (or A without `--b`), and
+//! `--posters` funded buyers checking out on A. It measures the time from an order's
+//! `POST /orders` (sent, and answered: the commit lies between) to the seller's
+//! `notification` frame at `--rate` orders/s for `--messages` orders, then `--burst` orders
+//! placed as fast as the buyers can (orders/s, notifications/s delivered, how long the last
+//! frame trails the last commit), and the RSS of the sockets' instance meanwhile. Every
+//! order must reach its seller's socket exactly once, and no other socket.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use anyhow::{Context, bail};
@@ -38,9 +47,19 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Chat messages to room members.
+    Chat,
+    /// `order_placed` notifications to sellers.
+    Notify,
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Chat WebSocket delivery latency, throughput and memory")]
 struct Args {
+    #[arg(long, value_enum, default_value_t = Mode::Chat)]
+    mode: Mode,
     /// Base URL of instance A (all POSTs go here).
     #[arg(long, default_value = "http://127.0.0.1:18090")]
     a: String,
@@ -59,15 +78,19 @@ struct Args {
     /// Members per room, creator included (the server allows at most 100).
     #[arg(long, default_value_t = 100)]
     room_size: usize,
-    /// Messages of the steady-rate run.
+    /// Messages (orders in notify mode) of the steady-rate run.
     #[arg(long, default_value_t = 200)]
     messages: usize,
-    /// Messages per second of the steady-rate run (round-robin over the rooms).
+    /// Messages (orders) per second of the steady-rate run (round-robin over the rooms, or
+    /// the sellers).
     #[arg(long, default_value_t = 20.0)]
     rate: f64,
-    /// Concurrent posters of the busy-room run.
+    /// Concurrent posters of the busy-room run (buyers in notify mode).
     #[arg(long, default_value_t = 16)]
     posters: usize,
+    /// Notify mode: orders of the as-fast-as-possible run.
+    #[arg(long, default_value_t = 2000)]
+    burst: usize,
     /// Length of the busy-room run.
     #[arg(long, default_value_t = 10)]
     busy_secs: u64,
@@ -104,10 +127,26 @@ impl Tag {
 
 /// What the socket tasks report; `socket` is the account index.
 enum SocketEvent {
-    Delivery { socket: usize, tag: Tag, at: Instant },
+    Delivery {
+        socket: usize,
+        tag: Tag,
+        at: Instant,
+    },
+    /// An `order_placed` notification frame.
+    Notification {
+        socket: usize,
+        order_id: i64,
+        at: Instant,
+    },
     Resync,
-    Closed { socket: usize, reason: String },
-    Unexpected { socket: usize, frame: String },
+    Closed {
+        socket: usize,
+        reason: String,
+    },
+    Unexpected {
+        socket: usize,
+        frame: String,
+    },
 }
 
 fn log(start: Instant, what: impl std::fmt::Display) {
@@ -151,6 +190,13 @@ fn classify(socket: usize, text: &str, at: Instant) -> SocketEvent {
         Some("message") => match frame["message"]["body"].as_str().and_then(Tag::parse) {
             Some(tag) => SocketEvent::Delivery { socket, tag, at },
             None => unexpected(),
+        },
+        Some("notification") => match &frame["notification"] {
+            n if n["kind"] == "order_placed" => match n["data"]["order_id"].as_i64() {
+                Some(order_id) => SocketEvent::Notification { socket, order_id, at },
+                None => unexpected(),
+            },
+            _ => unexpected(),
         },
         Some("resync") => SocketEvent::Resync,
         _ => unexpected(),
@@ -246,6 +292,9 @@ struct Recorder {
     rx: mpsc::UnboundedReceiver<SocketEvent>,
     deliveries: HashMap<Tag, Vec<(usize, Instant)>>,
     per_phase: HashMap<u32, usize>,
+    /// `order_placed` frames by order id.
+    notifications: HashMap<i64, Vec<(usize, Instant)>>,
+    notification_count: usize,
     resyncs: usize,
     closed: Vec<(usize, String)>,
     unexpected: Vec<(usize, String)>,
@@ -257,6 +306,8 @@ impl Recorder {
             rx,
             deliveries: HashMap::new(),
             per_phase: HashMap::new(),
+            notifications: HashMap::new(),
+            notification_count: 0,
             resyncs: 0,
             closed: Vec::new(),
             unexpected: Vec::new(),
@@ -268,6 +319,10 @@ impl Recorder {
             SocketEvent::Delivery { socket, tag, at } => {
                 self.deliveries.entry(tag).or_default().push((socket, at));
                 *self.per_phase.entry(tag.phase).or_default() += 1;
+            }
+            SocketEvent::Notification { socket, order_id, at } => {
+                self.notifications.entry(order_id).or_default().push((socket, at));
+                self.notification_count += 1;
             }
             SocketEvent::Resync => self.resyncs += 1,
             SocketEvent::Closed { socket, reason } => self.closed.push((socket, reason)),
@@ -288,9 +343,14 @@ impl Recorder {
     /// Until `expected` deliveries of `phase` arrived or `limit` passed; then a short grace
     /// period so that duplicates would be seen too.
     async fn wait_for(&mut self, phase: u32, expected: usize, limit: Duration) {
+        self.wait_until(limit, |rec| rec.count(phase) >= expected).await;
+    }
+
+    /// Until `done` holds or `limit` passed, then the same grace period.
+    async fn wait_until(&mut self, limit: Duration, done: impl Fn(&Recorder) -> bool) {
         let deadline = tokio::time::Instant::now() + limit;
         self.drain();
-        while self.count(phase) < expected {
+        while !done(self) {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(event)) => self.record(event),
                 _ => break,
@@ -304,18 +364,41 @@ impl Recorder {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-async fn signup(client: &reqwest::Client, base: &str, email: &str, i: usize) -> anyhow::Result<i64> {
-    let res = client
-        .post(format!("{base}/api/v1/auth/signup"))
-        .json(&json!({ "email": email, "password": "chat load password 1", "name": format!("Load {i}"), "role": "customer" }))
-        .send()
-        .await?;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    if status != reqwest::StatusCode::CREATED {
-        bail!("signup {email}: {status} {body}");
+/// POSTs `body` (with a bearer token and an Idempotency-Key when given); the answer's JSON
+/// if its status is `expect`, else "status body".
+async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: &Value,
+    expect: reqwest::StatusCode,
+) -> Result<Value, String> {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
     }
-    body["id"].as_i64().context("signup response without id")
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let res = request.send().await.map_err(|e| e.to_string())?;
+    let status = res.status();
+    if status != expect {
+        return Err(format!("{status} {}", res.text().await.unwrap_or_default()));
+    }
+    res.json().await.map_err(|e| e.to_string())
+}
+
+fn id_of(body: &Value) -> Result<i64, String> {
+    body["id"].as_i64().ok_or_else(|| format!("answer without an id: {body}"))
+}
+
+async fn signup(client: &reqwest::Client, base: &str, email: &str, i: usize, role: Role) -> anyhow::Result<i64> {
+    let body = json!({ "email": email, "password": "chat load password 1", "name": format!("Load {i}"), "role": role.as_str() });
+    post_json(client, &format!("{base}/api/v1/auth/signup"), None, None, &body, reqwest::StatusCode::CREATED)
+        .await
+        .and_then(|body| id_of(&body))
+        .map_err(|e| anyhow::anyhow!("signup {email}: {e}"))
 }
 
 async fn create_room(
@@ -325,18 +408,11 @@ async fn create_room(
     name: &str,
     member_ids: &[i64],
 ) -> anyhow::Result<i64> {
-    let res = client
-        .post(format!("{base}/api/v1/chat/rooms"))
-        .bearer_auth(token)
-        .json(&json!({ "name": name, "member_ids": member_ids }))
-        .send()
-        .await?;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    if status != reqwest::StatusCode::CREATED {
-        bail!("create room: {status} {body}");
-    }
-    body["id"].as_i64().context("room response without id")
+    let body = json!({ "name": name, "member_ids": member_ids });
+    post_json(client, &format!("{base}/api/v1/chat/rooms"), Some(token), None, &body, reqwest::StatusCode::CREATED)
+        .await
+        .and_then(|body| id_of(&body))
+        .map_err(|e| anyhow::anyhow!("create room: {e}"))
 }
 
 /// One POSTed message.
@@ -349,23 +425,11 @@ struct Sent {
 }
 
 async fn post_message(client: reqwest::Client, url: String, token: String, tag: Tag, room: usize) -> Sent {
-    let request = client.post(url).bearer_auth(token).json(&json!({ "body": tag.body() })).build();
+    let body = json!({ "body": tag.body() });
     let sent_at = Instant::now();
-    let result = match request {
-        Err(e) => Err(e.to_string()),
-        Ok(request) => match client.execute(request).await {
-            Err(e) => Err(e.to_string()),
-            Ok(res) if res.status() == reqwest::StatusCode::CREATED => res
-                .json::<Value>()
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|body| body["id"].as_i64().ok_or_else(|| format!("201 without an id: {body}"))),
-            Ok(res) => {
-                let status = res.status();
-                Err(format!("{status} {}", res.text().await.unwrap_or_default()))
-            }
-        },
-    };
+    let result = post_json(&client, &url, Some(&token), None, &body, reqwest::StatusCode::CREATED)
+        .await
+        .and_then(|body| id_of(&body));
     Sent { tag, room, sent_at, answered_at: Instant::now(), result }
 }
 
@@ -588,7 +652,8 @@ struct Memory {
 
 /// Connects every account to `base`, waits `--idle-secs`, and reads RSS before and after.
 async fn connect_measured(
-    ctx: &Ctx,
+    args: &Args,
+    tokens: &[String],
     base: &str,
     pid: Option<u32>,
     instance: &'static str,
@@ -596,8 +661,8 @@ async fn connect_measured(
     start: Instant,
 ) -> anyhow::Result<(SocketSet, Option<Memory>)> {
     let before = pid.and_then(rss_kib);
-    log(start, format!("connecting {} sockets to {instance} ({base})", ctx.tokens.len()));
-    let set = SocketSet::connect(base, &ctx.tokens, ctx.args.connect_concurrency, events).await;
+    log(start, format!("connecting {} sockets to {instance} ({base})", tokens.len()));
+    let set = SocketSet::connect(base, tokens, args.connect_concurrency, events).await;
     log(
         start,
         format!("{} sockets open in {:.1} s, {} failed", set.tasks.len(), set.took.as_secs_f64(), set.failed.len()),
@@ -608,7 +673,7 @@ async fn connect_measured(
     if set.tasks.is_empty() {
         bail!("no socket could connect to {base}");
     }
-    tokio::time::sleep(Duration::from_secs(ctx.args.idle_secs)).await;
+    tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
     let memory = match (before, pid.and_then(rss_kib)) {
         (Some(before_kib), Some(after_kib)) => {
             Some(Memory { instance, sockets: set.tasks.len(), before_kib, after_kib })
@@ -628,10 +693,43 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) -> anyhow::Result<()
     bail!("{base}/healthz does not answer")
 }
 
+/// Signs up `n` accounts of `role` on A (argon2 makes this the slow part) and mints their
+/// access tokens.
+async fn accounts(
+    args: &Args,
+    client: &reqwest::Client,
+    jwt: &Jwt,
+    n: usize,
+    role: Role,
+    start: Instant,
+) -> anyhow::Result<(Vec<i64>, Vec<String>)> {
+    log(start, format!("signing up {n} {} accounts", role.as_str()));
+    let nonce = chrono::Utc::now().timestamp_millis();
+    let ids: Vec<i64> = stream::iter(0..n)
+        .map(|i| {
+            let email = format!("chatload-{}-{nonce}-{i}@example.com", role.as_str());
+            async move { signup(client, &args.a, &email, i, role).await }
+        })
+        .buffered(args.signup_concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
+    let tokens: Vec<String> = ids
+        .iter()
+        .map(|id| jwt.issue(*id, role).map(|t| t.token))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    log(start, "accounts ready");
+    Ok((ids, tokens))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.room_size < 2 || args.users < args.room_size || args.users % args.room_size != 0 {
+    if args.mode == Mode::Chat
+        && (args.room_size < 2 || args.users < args.room_size || args.users % args.room_size != 0)
+    {
         bail!("--users must be a multiple of --room-size (at least 2)");
     }
     let start = Instant::now();
@@ -643,26 +741,11 @@ async fn main() -> anyhow::Result<()> {
     if let Some(b) = &args.b {
         wait_healthy(&client, b).await?;
     }
+    if args.mode == Mode::Notify {
+        return notify(args, client, &jwt, start).await;
+    }
 
-    // Accounts (argon2 makes this the slow part) and their tokens.
-    log(start, format!("signing up {} accounts", args.users));
-    let nonce = chrono::Utc::now().timestamp_millis();
-    let ids: Vec<i64> = stream::iter(0..args.users)
-        .map(|i| {
-            let (client, base) = (&client, &args.a);
-            async move { signup(client, base, &format!("chatload-{nonce}-{i}@example.com"), i).await }
-        })
-        .buffered(args.signup_concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
-    let tokens: Vec<String> = ids
-        .iter()
-        .map(|id| jwt.issue(*id, Role::Customer).map(|t| t.token))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    log(start, "accounts ready");
+    let (ids, tokens) = accounts(&args, &client, &jwt, args.users, Role::Customer, start).await?;
 
     // Room r holds accounts r*size..(r+1)*size; its first member creates it.
     let mut room_ids = Vec::new();
@@ -682,7 +765,7 @@ async fn main() -> anyhow::Result<()> {
     let steady_name = |on: &str| format!("steady {} msg/s, sockets on {on}", ctx.args.rate);
     let busy_name = |on: &str| format!("busy room, {} posters, sockets on {on}", ctx.args.posters);
 
-    let (set, mem) = connect_measured(&ctx, &ctx.args.a, ctx.args.pid_a, "A", &events, start).await?;
+    let (set, mem) = connect_measured(&ctx.args, &ctx.tokens, &ctx.args.a, ctx.args.pid_a, "A", &events, start).await?;
     connect_times.push(("A", set.tasks.len(), set.took));
     memory.extend(mem);
     reports.push(measure(&ctx, &mut rec, 1, &steady_name("A"), false, start).await);
@@ -693,7 +776,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(b) = ctx.args.b.clone() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss_a_after_close = ctx.args.pid_a.and_then(rss_kib);
-        let (set, mem) = connect_measured(&ctx, &b, ctx.args.pid_b, "B", &events, start).await?;
+        let (set, mem) = connect_measured(&ctx.args, &ctx.tokens, &b, ctx.args.pid_b, "B", &events, start).await?;
         connect_times.push(("B", set.tasks.len(), set.took));
         memory.extend(mem);
         reports.push(measure(&ctx, &mut rec, 3, &steady_name("B, POST to A"), false, start).await);
@@ -800,4 +883,327 @@ fn print_summary(
     if !rec.unexpected.is_empty() {
         println!("{} unexpected frames, e.g. {:?}", rec.unexpected.len(), rec.unexpected[0]);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notify mode
+
+/// A seller's product: one item, stock enough for every order of the run.
+struct Shop {
+    product_id: i64,
+    item_id: i64,
+}
+
+async fn open_shop(client: &reqwest::Client, base: &str, token: &str, i: usize) -> anyhow::Result<Shop> {
+    let body = json!({ "name": format!("Load shop {i}"), "description": "notify load",
+                       "items": [{ "name": "one", "price": 10, "stock": 1_000_000 }] });
+    let url = format!("{base}/api/v1/seller/products");
+    let product = post_json(client, &url, Some(token), None, &body, reqwest::StatusCode::CREATED)
+        .await
+        .map_err(|e| anyhow::anyhow!("create product: {e}"))?;
+    Ok(Shop {
+        product_id: product["id"].as_i64().context("product without id")?,
+        item_id: product["items"][0]["id"].as_i64().context("product without item")?,
+    })
+}
+
+/// One checkout: a unit of the seller's item into the buyer's cart, then `POST /orders`.
+struct Placed {
+    seller: usize,
+    /// When `POST /orders` was sent and answered: the order commits in between.
+    sent_at: Instant,
+    answered_at: Instant,
+    result: Result<i64, String>,
+}
+
+struct NotifyCtx {
+    args: Args,
+    client: reqwest::Client,
+    shops: Vec<Shop>,
+    /// One lock per buyer: a cart holds one seller's line at a time, so each order has one seller.
+    buyers: Vec<(String, tokio::sync::Mutex<()>)>,
+    nonce: i64,
+}
+
+impl NotifyCtx {
+    async fn place(&self, buyer: usize, seller: usize, seq: usize) -> Placed {
+        let (token, lock) = &self.buyers[buyer];
+        let _cart = lock.lock().await;
+        let (a, shop) = (&self.args.a, &self.shops[seller]);
+        let line = json!({ "product_id": shop.product_id, "item_id": shop.item_id, "quantity": 1 });
+        let added = post_json(
+            &self.client,
+            &format!("{a}/api/v1/cart/items"),
+            Some(token),
+            None,
+            &line,
+            reqwest::StatusCode::OK,
+        )
+        .await;
+        let sent_at = Instant::now();
+        let result = match added {
+            Err(e) => Err(format!("cart: {e}")),
+            Ok(_) => post_json(
+                &self.client,
+                &format!("{a}/api/v1/orders"),
+                Some(token),
+                Some(&format!("notify-{}-{seq}", self.nonce)),
+                &json!({}),
+                reqwest::StatusCode::CREATED,
+            )
+            .await
+            .and_then(|body| id_of(&body)),
+        };
+        Placed { seller, sent_at, answered_at: Instant::now(), result }
+    }
+
+    /// `--messages` orders at `--rate`, round-robin over the sellers and the buyers.
+    async fn steady(self: &Arc<Self>) -> Vec<Placed> {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / self.args.rate));
+        let mut orders = Vec::with_capacity(self.args.messages);
+        for seq in 0..self.args.messages {
+            ticker.tick().await;
+            let ctx = self.clone();
+            orders
+                .push(tokio::spawn(async move { ctx.place(seq % ctx.buyers.len(), seq % ctx.shops.len(), seq).await }));
+        }
+        futures::future::join_all(orders).await.into_iter().map(|r| r.expect("order task")).collect()
+    }
+
+    /// `--burst` orders, each buyer placing its next one as soon as the last is answered.
+    async fn burst(self: &Arc<Self>, first_seq: usize) -> Vec<Placed> {
+        let next = Arc::new(AtomicU32::new(0));
+        let buyers: Vec<JoinHandle<Vec<Placed>>> = (0..self.buyers.len())
+            .map(|buyer| {
+                let (ctx, next) = (self.clone(), next.clone());
+                tokio::spawn(async move {
+                    let mut placed = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        if n >= ctx.args.burst {
+                            return placed;
+                        }
+                        placed.push(ctx.place(buyer, (first_seq + n) % ctx.shops.len(), first_seq + n).await);
+                    }
+                })
+            })
+            .collect();
+        futures::future::join_all(buyers).await.into_iter().flat_map(|r| r.expect("buyer task")).collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct NotifyReport {
+    name: String,
+    placed: usize,
+    failed: usize,
+    first_failure: Option<String>,
+    received: usize,
+    missing: usize,
+    duplicates: usize,
+    /// Frames on a socket other than the order's seller's.
+    strays: usize,
+    orders_per_sec: f64,
+    frames_per_sec: f64,
+    /// From the last `POST /orders` answer to the last frame.
+    trail_ms: f64,
+    from_sent: Stats,
+    from_answer: Stats,
+}
+
+fn analyse_orders(name: &str, placed: &[Placed], rec: &Recorder) -> NotifyReport {
+    let mut r = NotifyReport { name: name.to_string(), placed: placed.len(), ..Default::default() };
+    let Some(first_sent) = placed.iter().map(|p| p.sent_at).min() else { return r };
+    let last_answer = placed.iter().map(|p| p.answered_at).max().unwrap_or(first_sent);
+    let (mut last_frame, mut from_sent, mut from_answer) = (first_sent, Vec::new(), Vec::new());
+    for p in placed {
+        let order_id = match &p.result {
+            Ok(id) => *id,
+            Err(e) => {
+                r.failed += 1;
+                r.first_failure.get_or_insert_with(|| e.clone());
+                continue;
+            }
+        };
+        let frames = rec.notifications.get(&order_id).map(Vec::as_slice).unwrap_or_default();
+        let mut mine = frames.iter().filter(|(socket, _)| *socket == p.seller).map(|(_, at)| *at);
+        r.strays += frames.iter().filter(|(socket, _)| *socket != p.seller).count();
+        match mine.next() {
+            Some(at) => {
+                r.received += 1;
+                r.duplicates += mine.count();
+                last_frame = last_frame.max(at);
+                from_sent.push(ms(at.saturating_duration_since(p.sent_at)));
+                // Signed: a frame may beat the HTTP answer to the client.
+                from_answer.push(if at >= p.answered_at { ms(at - p.answered_at) } else { -ms(p.answered_at - at) });
+            }
+            None => r.missing += 1,
+        }
+    }
+    let accepted = placed.len() - r.failed;
+    r.orders_per_sec = accepted as f64 / (last_answer - first_sent).as_secs_f64().max(1e-9);
+    r.frames_per_sec = r.received as f64 / (last_frame - first_sent).as_secs_f64().max(1e-9);
+    r.trail_ms = if last_frame >= last_answer { ms(last_frame - last_answer) } else { -ms(last_answer - last_frame) };
+    r.from_sent = stats(from_sent);
+    r.from_answer = stats(from_answer);
+    r
+}
+
+async fn measure_orders(ctx: &Arc<NotifyCtx>, rec: &mut Recorder, burst: bool, start: Instant) -> NotifyReport {
+    let name = if burst {
+        format!("burst of {} orders, {} buyers", ctx.args.burst, ctx.buyers.len())
+    } else {
+        format!("steady {} orders/s", ctx.args.rate)
+    };
+    log(start, format!("{name}: ordering on {}", ctx.args.a));
+    let before = rec.notification_count;
+    let placed = if burst { ctx.burst(ctx.args.messages).await } else { ctx.steady().await };
+    let expected = before + placed.iter().filter(|p| p.result.is_ok()).count();
+    log(start, format!("{name}: {} placed, waiting for their frames", placed.len()));
+    rec.wait_until(Duration::from_secs(ctx.args.drain_secs), |rec| rec.notification_count >= expected).await;
+    let r = analyse_orders(&name, &placed, rec);
+    log(
+        start,
+        format!(
+            "{name}: failed {} | frames {}/{} missing {} dup {} stray {} | from POST sent p50 {:.1} p99 {:.1} ms",
+            r.failed,
+            r.received,
+            r.placed - r.failed,
+            r.missing,
+            r.duplicates,
+            r.strays,
+            r.from_sent.p50,
+            r.from_sent.p99
+        ),
+    );
+    if let Some(e) = &r.first_failure {
+        log(start, format!("{name}: first failed order: {e}"));
+    }
+    r
+}
+
+/// `--mode notify`: sellers' sockets on B (or A), buyers checking out on A.
+async fn notify(args: Args, client: reqwest::Client, jwt: &Jwt, start: Instant) -> anyhow::Result<()> {
+    let (_, seller_tokens) = accounts(&args, &client, jwt, args.users, Role::Seller, start).await?;
+    let shops: Vec<Shop> = stream::iter(seller_tokens.iter().enumerate())
+        .map(|(i, token)| open_shop(&client, &args.a, token, i))
+        .buffered(args.signup_concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
+    let (_, buyer_tokens) = accounts(&args, &client, jwt, args.posters, Role::Customer, start).await?;
+    let nonce = chrono::Utc::now().timestamp_millis();
+    for (i, token) in buyer_tokens.iter().enumerate() {
+        let url = format!("{}/api/v1/wallet/charges", args.a);
+        post_json(
+            &client,
+            &url,
+            Some(token),
+            Some(&format!("notify-charge-{nonce}-{i}")),
+            &json!({ "amount": 1_000_000 }),
+            reqwest::StatusCode::CREATED,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("charge: {e}"))?;
+    }
+    log(start, format!("{} shops, {} funded buyers", shops.len(), buyer_tokens.len()));
+
+    let (base, pid, instance) = match &args.b {
+        Some(b) => (b.clone(), args.pid_b, "B"),
+        None => (args.a.clone(), args.pid_a, "A"),
+    };
+    let (events, rx) = mpsc::unbounded_channel();
+    let mut rec = Recorder::new(rx);
+    let (set, memory) = connect_measured(&args, &seller_tokens, &base, pid, instance, &events, start).await?;
+    let buyers = buyer_tokens.into_iter().map(|t| (t, tokio::sync::Mutex::new(()))).collect();
+    let ctx = Arc::new(NotifyCtx { args, client, shops, buyers, nonce });
+    let steady = measure_orders(&ctx, &mut rec, false, start).await;
+    let burst = measure_orders(&ctx, &mut rec, true, start).await;
+    let rss_after = pid.and_then(rss_kib);
+    let peak = pid.and_then(|pid| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+    });
+    set.close().await;
+    rec.drain();
+
+    let a = &ctx.args;
+    println!();
+    println!(
+        "notify load: {} sellers with a socket on {instance}, {} buyers ordering on A; steady {} orders at {}/s, burst {}",
+        a.users,
+        ctx.buyers.len(),
+        a.messages,
+        a.rate,
+        a.burst
+    );
+    println!(
+        "{:<34}{:>7}{:>6}{:>8}{:>6}{:>5}{:>7}{:>10}{:>10}{:>22}{:>22}",
+        "run",
+        "orders",
+        "fail",
+        "frames",
+        "miss",
+        "dup",
+        "stray",
+        "orders/s",
+        "frames/s",
+        "POST sent→frame p50/p99",
+        "201→frame p50/p99"
+    );
+    for r in [&steady, &burst] {
+        println!(
+            "{:<34}{:>7}{:>6}{:>8}{:>6}{:>5}{:>7}{:>10.1}{:>10.1}{:>22}{:>22}",
+            r.name,
+            r.placed,
+            r.failed,
+            r.received,
+            r.missing,
+            r.duplicates,
+            r.strays,
+            r.orders_per_sec,
+            r.frames_per_sec,
+            format!("{:.1}/{:.1} ms", r.from_sent.p50, r.from_sent.p99),
+            format!("{:.1}/{:.1} ms", r.from_answer.p50, r.from_answer.p99)
+        );
+    }
+    println!("burst: the last frame came {:.1} ms after the last order's 201", burst.trail_ms);
+    if let Some(m) = &memory {
+        println!(
+            "RSS {}: {:.1} MiB before the sockets, {:.1} MiB with {} idle sockets",
+            m.instance,
+            m.before_kib as f64 / 1024.0,
+            m.after_kib as f64 / 1024.0,
+            m.sockets
+        );
+    }
+    if let (Some(after), Some(peak)) = (rss_after, peak) {
+        println!(
+            "RSS {instance} after the runs, sockets open: {:.1} MiB (peak {:.1} MiB)",
+            after as f64 / 1024.0,
+            peak as f64 / 1024.0
+        );
+    }
+    if !rec.closed.is_empty() {
+        println!("{} sockets closed by the server, e.g. {:?}", rec.closed.len(), rec.closed[0]);
+    }
+    if !rec.unexpected.is_empty() {
+        println!("{} unexpected frames, e.g. {:?}", rec.unexpected.len(), rec.unexpected[0]);
+    }
+    // Frames of no order placed here (e.g. of a failed checkout).
+    let accounted: usize = [&steady, &burst].iter().map(|r| r.received + r.duplicates + r.strays).sum();
+    let orphans = rec.notification_count - accounted;
+    if orphans > 0 {
+        println!("{orphans} order_placed frames of orders this run did not place");
+    }
+    let clean = [&steady, &burst].iter().all(|r| r.failed == 0 && r.missing == 0 && r.duplicates == 0 && r.strays == 0)
+        && orphans == 0
+        && rec.closed.is_empty();
+    if !clean {
+        bail!(
+            "notifications were not exactly once to their seller, or orders failed, or sockets were closed (see above)"
+        );
+    }
+    Ok(())
 }

@@ -216,14 +216,17 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     ));
 
     let account_service: Arc<dyn AccountService> = accounts.clone();
-    let chat = Arc::new(Chat::new(
-        chat_db.db.clone(),
-        chat_outbox,
-        account_service.clone(),
-        pubsub.clone(),
-        cache.clone(),
-        clock.clone(),
-    ));
+    let chat = Arc::new(
+        Chat::new(
+            chat_db.db.clone(),
+            chat_outbox,
+            account_service.clone(),
+            pubsub.clone(),
+            cache.clone(),
+            clock.clone(),
+        )
+        .with_hot_cache(order_hot.clone()),
+    );
     let push: Option<Arc<dyn PushSender>> = match overrides.push {
         Some(p) => Some(p),
         None if notify_settings.fcm.enabled() => Some(Arc::new(FcmSender::new(&notify_settings.fcm)?)),

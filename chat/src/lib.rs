@@ -35,4 +35,5 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "chat",
     sqlite: embed_migrations!("../migrations/chat/sqlite"),
     mysql: embed_migrations!("../migrations/chat/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };

@@ -14,6 +14,7 @@ use contracts::{Page, ServiceError};
 use platform::cache::SharedCache;
 use platform::clock::{SharedClock, from_db};
 use platform::db::{Db, DbError};
+use platform::hotcache::HotCache;
 use platform::outbox::Outbox;
 use platform::pubsub::SharedPubSub;
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,12 @@ const PREVIEW_CHARS: usize = 100;
 
 fn presence_key(account_id: i64) -> String {
     format!("chat:online:{account_id}")
+}
+
+/// The hot-cache tag of everything cached for one account (its unread summaries): every
+/// change to what the account's unread summary shows names the account.
+fn account_tag(account_id: i64) -> String {
+    format!("chat:account:{account_id}")
 }
 pub const MAX_BODY_CHARS: usize = 4000;
 pub const MAX_MEMBERS: usize = 100;
@@ -119,6 +126,8 @@ pub struct Chat {
     cache: SharedCache,
     hub: Arc<Hub>,
     clock: SharedClock,
+    /// The feed's unread summaries from memory (see `platform::hotcache`); none: always read.
+    hot: Option<Arc<HotCache>>,
 }
 
 impl Chat {
@@ -130,7 +139,22 @@ impl Chat {
         cache: SharedCache,
         clock: SharedClock,
     ) -> Self {
-        Chat { db, outbox, accounts, pubsub, cache, hub: Arc::new(Hub::new()), clock }
+        Chat { db, outbox, accounts, pubsub, cache, hub: Arc::new(Hub::new()), clock, hot: None }
+    }
+
+    /// Serves [`ChatService::unread_summary`] from `hot` when it may be trusted.
+    pub fn with_hot_cache(mut self, hot: Arc<HotCache>) -> Self {
+        self.hot = Some(hot);
+        self
+    }
+
+    /// After a commit that changed what these accounts' unread summaries show: dropped on
+    /// every instance before the caller answers.
+    async fn summaries_changed(&self, accounts: impl IntoIterator<Item = i64>) {
+        if let Some(hot) = &self.hot {
+            let names: Vec<String> = accounts.into_iter().map(account_tag).collect();
+            hot.invalidate(&names).await;
+        }
     }
 
     /// Marks the account present (it just opened a socket here).
@@ -246,11 +270,13 @@ impl Chat {
         self.check_accounts_exist("member_ids", &others).await?;
         let now = self.clock.now();
         let members: Vec<i64> = std::iter::once(creator).chain(others).collect();
+        let added = members.clone();
         let id = self
             .db
             .tx(move |conn| repo::create_room(conn, name.as_deref(), None, creator, &members, now))
             .await?
             .ok_or_else(|| ChatError::Internal(anyhow::anyhow!("room not created")))?;
+        self.summaries_changed(added).await;
         let row = self.db.run(move |conn| repo::room(conn, id)).await?.ok_or(ChatError::NotFound)?;
         self.room_view(row).await
     }
@@ -281,6 +307,9 @@ impl Chat {
                 }
             })
             .await?;
+        if created {
+            self.summaries_changed([me, other]).await;
+        }
         let row = self.db.run(move |conn| repo::room(conn, id)).await?.ok_or(ChatError::NotFound)?;
         Ok((self.room_view(row).await?, created))
     }
@@ -313,16 +342,20 @@ impl Chat {
         }
         self.check_accounts_exist("user_ids", &wanted).await?;
         let now = self.clock.now();
-        self.db
+        let new = self
+            .db
             .tx(move |conn| {
                 let current: BTreeSet<i64> = repo::members(conn, room_id)?.into_iter().collect();
                 if current.union(&wanted).count() > MAX_MEMBERS {
                     return Err(ChatError::invalid("user_ids", format!("a room has at most {MAX_MEMBERS} members")));
                 }
                 let new: Vec<i64> = wanted.difference(&current).copied().collect();
-                Ok(repo::add_members(conn, room_id, &new, now)?)
+                repo::add_members(conn, room_id, &new, now)?;
+                Ok(new)
             })
             .await?;
+        // The room (and its unread messages) now shows in the new members' summaries.
+        self.summaries_changed(new).await;
         self.room(account_id, room_id).await
     }
 
@@ -333,7 +366,7 @@ impl Chat {
         let body = check_body(body)?;
         let now = self.clock.now();
         let outbox = self.outbox.clone();
-        let (row, members) = self
+        let (row, everyone, members) = self
             .db
             .tx(move |conn| {
                 if !repo::is_member(conn, room_id, sender)? {
@@ -353,7 +386,8 @@ impl Chat {
                 outbox.publish(conn, now, &event)?;
                 // Members who blocked the sender do not get it live.
                 let blockers = repo::blockers_of(conn, sender, &members)?;
-                Ok((row, members.into_iter().filter(|m| !blockers.contains(m)).collect::<Vec<i64>>()))
+                let live = members.iter().copied().filter(|m| !blockers.contains(m)).collect::<Vec<i64>>();
+                Ok((row, members, live))
             })
             .await?;
         self.outbox.wake();
@@ -366,6 +400,9 @@ impl Chat {
             frame: None,
         };
         self.publish(&event).await;
+        // Every member's unread counts, room order or preview changed (blockers' too: the
+        // room's preview and activity time).
+        self.summaries_changed(everyone).await;
         Ok(message)
     }
 
@@ -390,11 +427,14 @@ impl Chat {
         let profile = self.accounts.profile(other).await?.ok_or(ChatError::NotFound)?;
         let now = self.clock.now();
         let since = self.db.tx(move |conn| repo::block(conn, me, other, now)).await?;
+        // The blocked account's messages no longer count as unread for `me`.
+        self.summaries_changed([me]).await;
         Ok(Block { user_id: profile.id, name: profile.name, role: profile.role, created_at: from_db(since) })
     }
 
     pub async fn unblock(&self, me: i64, other: i64) -> Result<(), ChatError> {
         self.db.tx(move |conn| repo::unblock(conn, me, other)).await?;
+        self.summaries_changed([me]).await;
         Ok(())
     }
 
@@ -428,6 +468,8 @@ impl Chat {
             })
             .await?;
         let Some((room_id, changed, members)) = found else { return Ok(HideOutcome::Gone) };
+        // The preview of a hidden last message is gone.
+        self.summaries_changed(members.clone()).await;
         // Announced again on a repeated hide too: a socket that missed it hears it now.
         let event = Event {
             message: serde_json::Value::Null,
@@ -475,7 +517,9 @@ impl Chat {
                 }
                 Ok(repo::mark_read(conn, room_id, account_id, message_id)?)
             })
-            .await
+            .await?;
+        self.summaries_changed([account_id]).await;
+        Ok(())
     }
 
     pub async fn rooms(&self, account_id: i64) -> Result<Vec<RoomSummary>, ChatError> {
@@ -517,7 +561,30 @@ impl Chat {
 impl ChatService for Chat {
     /// The feed's view: counts and previews only, so no member lists or profile look-ups
     /// (the room list's cost) — one database round of three small queries.
+    ///
+    /// From memory when this instance may trust it: tagged with the account, which every
+    /// writer above names after its commit.
     async fn unread_summary(&self, account_id: i64, limit: u32) -> Result<ChatSummary, ServiceError> {
+        let key = format!("chat:unread:{account_id}:{limit}");
+        if let Some(hot) = &self.hot
+            && let Some(hit) = hot.get(&key)
+            && let Ok(summary) = serde_json::from_slice::<ChatSummary>(&hit)
+        {
+            return Ok(summary);
+        }
+        let ticket = self.hot.as_ref().map(|hot| hot.ticket());
+        let summary = self.read_unread_summary(account_id, limit).await?;
+        if let (Some(hot), Some(ticket)) = (&self.hot, ticket)
+            && let Ok(json) = serde_json::to_vec(&summary)
+        {
+            hot.put(ticket, &key, vec![account_tag(account_id)], actix_web::web::Bytes::from(json));
+        }
+        Ok(summary)
+    }
+}
+
+impl Chat {
+    async fn read_unread_summary(&self, account_id: i64, limit: u32) -> Result<ChatSummary, ServiceError> {
         let (unread, last) = self
             .db
             .run(move |conn| {

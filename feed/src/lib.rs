@@ -32,4 +32,5 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "feed",
     sqlite: embed_migrations!("../migrations/feed/sqlite"),
     mysql: embed_migrations!("../migrations/feed/mysql"),
+    outbox: None,
 };

@@ -36,6 +36,7 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "mission",
     sqlite: embed_migrations!("../migrations/mission/sqlite"),
     mysql: embed_migrations!("../migrations/mission/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };
 
 /// The mission module's outbox table.

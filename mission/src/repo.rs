@@ -268,6 +268,17 @@ pub fn past_deadline(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Resul
         .load(conn)?)
 }
 
+/// Decided or expired missions not settled yet, oldest decision first.
+pub fn unsettled(conn: &mut DbConn, limit: i64) -> Result<Vec<i64>, DbError> {
+    Ok(missions::table
+        .filter(missions::status.eq_any(TERMINAL_STATUSES))
+        .filter(missions::settled.eq(false))
+        .order(missions::id.asc())
+        .limit(limit)
+        .select(missions::id)
+        .load(conn)?)
+}
+
 pub fn mark_settled(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
     let n = diesel::update(missions::table.find(id).filter(missions::settled.eq(false)))
         .set(missions::settled.eq(true))

@@ -134,6 +134,9 @@ fn contribution_key(mission_id: i64, contribution_id: i64) -> String {
 
 pub struct Missions {
     db: Db,
+    /// The same pool without the request deadline, for settlement: nobody waits on it, and a
+    /// slow database must not burn its outbox attempts.
+    settle_db: Db,
     outbox: Outbox,
     wallets: Arc<dyn WalletService>,
     accounts: Arc<dyn AccountService>,
@@ -150,7 +153,8 @@ impl Missions {
         clock: SharedClock,
         settings: MissionSettings,
     ) -> Self {
-        Missions { db, outbox, wallets, accounts, clock, settings }
+        let settle_db = db.unbounded();
+        Missions { db, settle_db, outbox, wallets, accounts, clock, settings }
     }
 
     pub fn settings(&self) -> &MissionSettings {
@@ -159,6 +163,10 @@ impl Missions {
 
     pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    pub(crate) fn settle_db(&self) -> &Db {
+        &self.settle_db
     }
 
     pub(crate) fn wallets(&self) -> &Arc<dyn WalletService> {
@@ -494,8 +502,27 @@ impl Missions {
                 expired += 1;
             }
         }
-        if expired > 0 {
+        // A decided mission whose settlement was parked (or lost) is queued again once the
+        // parked row's backoff has passed; settlement is keyed, so this repeats nothing.
+        let unsettled = self.db.run(move |conn| repo::unsettled(conn, 200)).await?;
+        let outbox = self.outbox.clone();
+        let requeued = self
+            .db
+            .tx(move |conn| {
+                let mut n = 0;
+                for id in &unsettled {
+                    n += usize::from(requeue_settlement(&outbox, conn, *id, now)?);
+                }
+                Ok::<_, MissionError>(n)
+            })
+            .await?;
+        if requeued > 0 {
+            tracing::warn!(requeued, "unsettled missions queued for settlement again");
+        }
+        if expired > 0 || requeued > 0 {
             self.outbox.wake();
+        }
+        if expired > 0 {
             tracing::info!(expired, "missions expired");
         }
         Ok(expired)
@@ -573,20 +600,30 @@ fn complete_contribution(
     Ok(completed)
 }
 
+fn settle_key(mission_id: i64) -> String {
+    format!("mission:{mission_id}:settle")
+}
+
 fn enqueue_settlement(
     outbox: &Outbox,
     conn: &mut platform::db::DbConn,
     mission_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), MissionError> {
-    outbox.enqueue(
-        conn,
-        now,
-        SETTLE_TOPIC,
-        &serde_json::json!({ "mission_id": mission_id }),
-        Some(&format!("mission:{mission_id}:settle")),
-    )?;
+    let payload = serde_json::json!({ "mission_id": mission_id });
+    outbox.enqueue(conn, now, SETTLE_TOPIC, &payload, Some(&settle_key(mission_id)))?;
     Ok(())
+}
+
+/// The sweep's re-drive: the settlement row again if it was parked or is missing.
+fn requeue_settlement(
+    outbox: &Outbox,
+    conn: &mut platform::db::DbConn,
+    mission_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, MissionError> {
+    let payload = serde_json::json!({ "mission_id": mission_id });
+    Ok(outbox.requeue(conn, now, SETTLE_TOPIC, &payload, &settle_key(mission_id))?)
 }
 
 /// Missions as moderation sees them: any authenticated account can report one it can see.

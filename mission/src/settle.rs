@@ -48,7 +48,7 @@ fn verdict(status: &str) -> &'static str {
 
 impl Missions {
     pub async fn settle(&self, id: i64) -> Result<(), MissionError> {
-        let mission = self.db().run(move |conn| repo::find(conn, id)).await?.ok_or(MissionError::NotFound)?;
+        let mission = self.settle_db().run(move |conn| repo::find(conn, id)).await?.ok_or(MissionError::NotFound)?;
         if mission.settled {
             return Ok(());
         }
@@ -60,10 +60,10 @@ impl Missions {
         }
         // Contributions still in flight are completed or fenced first, so the totals below
         // are final and nothing can reach the escrow afterwards.
-        for c in self.db().run(move |conn| repo::pending_contributions_of(conn, id)).await? {
+        for c in self.settle_db().run(move |conn| repo::pending_contributions_of(conn, id)).await? {
             self.resolve_contribution(c.id).await?;
         }
-        let totals = self.db().run(move |conn| repo::totals_by_account(conn, id)).await?;
+        let totals = self.settle_db().run(move |conn| repo::totals_by_account(conn, id)).await?;
         let pool: i64 = totals.values().sum();
         let wallets = self.wallets().clone();
         if mission.status == "succeeded" {

@@ -33,6 +33,7 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "moderation",
     sqlite: embed_migrations!("../migrations/moderation/sqlite"),
     mysql: embed_migrations!("../migrations/moderation/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };
 
 /// The moderation module's outbox table.

@@ -35,4 +35,5 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "notify",
     sqlite: embed_migrations!("../migrations/notify/sqlite"),
     mysql: embed_migrations!("../migrations/notify/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };

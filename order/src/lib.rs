@@ -37,6 +37,7 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "order",
     sqlite: embed_migrations!("../migrations/order/sqlite"),
     mysql: embed_migrations!("../migrations/order/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };
 
 /// Mounts catalog, cart and order routes under the caller's scope.

@@ -50,4 +50,5 @@ pub const MIGRATIONS: Migrations = Migrations {
     module: "payment",
     sqlite: embed_migrations!("../migrations/payment/sqlite"),
     mysql: embed_migrations!("../migrations/payment/mysql"),
+    outbox: Some(OUTBOX_TABLE),
 };

@@ -35,6 +35,50 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// The statements that create an outbox table named `table` if it is missing. Every module's
+/// outbox has this one shape, which the queries below rely on, so it is written here once:
+/// [`Db::migrate`] applies it for each [`Migrations::outbox`](crate::db::migrate::Migrations)
+/// before that module's own migrations (databases made by the earlier per-module DDL already
+/// have the same table, and `IF NOT EXISTS` leaves it alone).
+pub fn table_ddl(backend: Backend, table: &str) -> String {
+    assert_identifier(table);
+    match backend {
+        Backend::Mysql => format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                topic VARCHAR(100) NOT NULL,
+                payload LONGTEXT NOT NULL,
+                dedupe_key VARCHAR(191) NULL,
+                status VARCHAR(16) NOT NULL,
+                attempts INT NOT NULL DEFAULT 0,
+                available_at DATETIME(6) NOT NULL,
+                claim_token VARCHAR(64) NULL,
+                last_error TEXT NULL,
+                created_at DATETIME(6) NOT NULL,
+                processed_at DATETIME(6) NULL,
+                UNIQUE KEY {table}_dedupe (dedupe_key),
+                KEY {table}_ready (status, available_at, id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        ),
+        Backend::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                topic TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                dedupe_key TEXT NULL UNIQUE,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                available_at TIMESTAMP NOT NULL,
+                claim_token TEXT NULL,
+                last_error TEXT NULL,
+                created_at TIMESTAMP NOT NULL,
+                processed_at TIMESTAMP NULL
+            );
+            CREATE INDEX IF NOT EXISTS {table}_ready ON {table} (status, available_at, id)"
+        ),
+    }
+}
+
 /// A module's outbox table plus a wake-up signal for the local dispatcher.
 #[derive(Clone)]
 pub struct Outbox {
@@ -90,11 +134,57 @@ impl Outbox {
         self.enqueue(conn, now, event.topic(), event, Some(&event.dedupe_key()))
     }
 
+    /// Enqueues a command again (a sweep re-driving work that must happen): inserts the row
+    /// when none has `dedupe_key`, or puts a parked one whose backoff has passed back to
+    /// pending with fresh attempts. A pending or done row is left alone. Returns whether
+    /// anything was queued.
+    pub fn requeue(
+        &self,
+        conn: &mut DbConn,
+        now: DateTime<Utc>,
+        topic: &str,
+        payload: &impl Serialize,
+        dedupe_key: &str,
+    ) -> Result<bool, DbError> {
+        let payload = serde_json::to_string(payload).map_err(|e| DbError::Task(e.to_string()))?;
+        let insert = match conn.backend() {
+            Backend::Sqlite => "INSERT OR IGNORE INTO",
+            Backend::Mysql => "INSERT IGNORE INTO",
+        };
+        let inserted = diesel::sql_query(format!(
+            "{insert} {} (topic, payload, dedupe_key, status, attempts, available_at, created_at) \
+             VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+            self.table
+        ))
+        .bind::<Text, _>(topic)
+        .bind::<Text, _>(payload)
+        .bind::<Text, _>(dedupe_key)
+        .bind::<Timestamp, _>(to_db(now))
+        .bind::<Timestamp, _>(to_db(now))
+        .execute(conn)?;
+        if inserted > 0 {
+            return Ok(true);
+        }
+        let revived = diesel::sql_query(format!(
+            "UPDATE {} SET {REVIVE} WHERE dedupe_key = ? AND status = 'parked' AND available_at <= ?",
+            self.table
+        ))
+        .bind::<Timestamp, _>(to_db(now))
+        .bind::<Text, _>(dedupe_key)
+        .bind::<Timestamp, _>(to_db(now))
+        .execute(conn)?;
+        Ok(revived > 0)
+    }
+
     /// Tells the local dispatcher to look now rather than at its next poll; call after commit.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 }
+
+/// Puts a row back in the queue with fresh attempts (its `last_error` stays until it is
+/// handled, so operators still see why it was parked). Binds: `available_at`.
+const REVIVE: &str = "status = 'pending', attempts = 0, available_at = ?, claim_token = NULL";
 
 fn assert_identifier(name: &str) {
     let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -502,6 +592,152 @@ pub async fn stats(db: &Db, outbox: &Outbox) -> Result<OutboxStats, DbError> {
     .await
 }
 
+/// One module's outbox, as the operators' list and retry see it.
+#[derive(Clone, Copy)]
+pub struct ModuleOutbox<'a> {
+    pub module: &'a str,
+    pub db: &'a Db,
+    pub outbox: &'a Outbox,
+}
+
+/// A row as operators see it (`GET /admin/outbox`, `app outbox list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OutboxRow {
+    /// The module whose `<module>_outbox` table holds the row.
+    pub module: String,
+    pub id: i64,
+    pub topic: String,
+    /// Attempts since it was enqueued or last retried.
+    pub attempts: i32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// `pending`, `parked` or `done`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(QueryableByName)]
+struct AdminRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    topic: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+}
+
+impl AdminRow {
+    fn into_row(self, module: &str) -> OutboxRow {
+        OutboxRow {
+            module: module.to_string(),
+            id: self.id,
+            topic: self.topic,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            status: self.status,
+            created_at: from_db(self.created_at),
+        }
+    }
+}
+
+const ADMIN_COLUMNS: &str = "id, topic, attempts, last_error, status, created_at";
+
+/// The rows in `status` across `outboxes`, ordered by module (in the order given) then id,
+/// one page of them. Each table is counted, and only the tables the page reaches are read.
+pub async fn list(
+    outboxes: &[ModuleOutbox<'_>],
+    status: &'static str,
+    page: contracts::PageRequest,
+) -> Result<contracts::Page<OutboxRow>, DbError> {
+    let mut skip = page.offset();
+    let mut want = page.limit();
+    let mut total = 0;
+    let mut items = Vec::new();
+    for source in outboxes {
+        let table = source.outbox.table;
+        let count: CountRow = source
+            .db
+            .run(move |conn| {
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE status = ?"))
+                    .bind::<Text, _>(status)
+                    .get_result(conn)
+                    .map_err(DbError::from)
+            })
+            .await?;
+        total += count.n;
+        if want == 0 || skip >= count.n {
+            skip = (skip - count.n).max(0);
+            continue;
+        }
+        let (offset, limit) = (skip, want);
+        let rows: Vec<AdminRow> = source
+            .db
+            .run(move |conn| {
+                diesel::sql_query(format!(
+                    "SELECT {ADMIN_COLUMNS} FROM {table} WHERE status = ? ORDER BY id LIMIT ? OFFSET ?"
+                ))
+                .bind::<Text, _>(status)
+                .bind::<BigInt, _>(limit)
+                .bind::<BigInt, _>(offset)
+                .load(conn)
+                .map_err(DbError::from)
+            })
+            .await?;
+        skip = 0;
+        want -= rows.len() as i64;
+        items.extend(rows.into_iter().map(|r| r.into_row(source.module)));
+    }
+    Ok(contracts::Page::new(items, page, total))
+}
+
+/// What [`retry`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryOutcome {
+    /// Back to pending with fresh attempts; the dispatcher has been woken.
+    Queued(OutboxRow),
+    /// The row is not parked (pending rows are already queued; done rows are done).
+    NotParked(OutboxRow),
+    NotFound,
+}
+
+/// Puts a parked row back in the queue with fresh attempts, as if just enqueued.
+pub async fn retry(source: ModuleOutbox<'_>, id: i64, now: DateTime<Utc>) -> Result<RetryOutcome, DbError> {
+    let table = source.outbox.table;
+    let (revived, row) = source
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let revived =
+                    diesel::sql_query(format!("UPDATE {table} SET {REVIVE} WHERE id = ? AND status = 'parked'"))
+                        .bind::<Timestamp, _>(to_db(now))
+                        .bind::<BigInt, _>(id)
+                        .execute(conn)?;
+                let row: Option<AdminRow> =
+                    diesel::sql_query(format!("SELECT {ADMIN_COLUMNS} FROM {table} WHERE id = ?"))
+                        .bind::<BigInt, _>(id)
+                        .get_result(conn)
+                        .optional()?;
+                Ok::<_, DbError>((revived > 0, row))
+            })
+        })
+        .await?;
+    Ok(match row.map(|r| r.into_row(source.module)) {
+        None => RetryOutcome::NotFound,
+        Some(row) if revived => {
+            source.outbox.wake();
+            tracing::info!(module = source.module, id, topic = %row.topic, "parked outbox message queued again");
+            RetryOutcome::Queued(row)
+        }
+        Some(row) => RetryOutcome::NotParked(row),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,16 +797,7 @@ mod tests {
             operation_timeout_ms: 5000,
         };
         let db = Db::connect("test", &url, &settings).unwrap();
-        db.run_blocking(|c| {
-            c.batch_execute(&format!(
-                "CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, \
-                 payload TEXT NOT NULL, dedupe_key TEXT NULL UNIQUE, status TEXT NOT NULL, \
-                 attempts INTEGER NOT NULL DEFAULT 0, available_at TIMESTAMP NOT NULL, claim_token TEXT NULL, \
-                 last_error TEXT NULL, created_at TIMESTAMP NOT NULL, processed_at TIMESTAMP NULL)"
-            ))
-            .map_err(DbError::from)
-        })
-        .unwrap();
+        db.run_blocking(|c| c.batch_execute(&table_ddl(Backend::Sqlite, TABLE)).map_err(DbError::from)).unwrap();
         let outbox = OutboxSettings {
             poll_interval_ms: 10,
             batch_size: 10,

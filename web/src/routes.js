@@ -43,6 +43,7 @@ export const routes = [
   { path: "/seller/sales", load: seller, view: "Sales", title: "seller.sales", roles: ["seller"] },
   { path: "/payouts", load: payouts, view: "Payouts", title: "nav.payouts", roles: ["seller", "streamer"] },
   { path: "/notifications", load: notifications, view: "Notifications", title: "nav.notifications", auth: true },
+  { path: "/notifications/settings", load: notifications, view: "NotificationSettings", title: "notifications.settings", auth: true },
   { path: "/streamer", load: streamer, view: "Streamer", title: "nav.streamer", roles: ["streamer"] },
   { path: "/admin", load: admin, view: "FeedRows", title: "nav.admin", roles: ["admin"] },
   { path: "/admin/ad-slots", load: admin, view: "AdSlots", title: "admin.slots", roles: ADMIN },

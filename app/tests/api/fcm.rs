@@ -3,7 +3,7 @@
 //! with backoff on 429/5xx, unregistered tokens deleted, muted kinds not pushed.
 
 use crate::helpers::*;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use contracts::Role;
 use contracts::events::Event;
@@ -63,43 +63,13 @@ async fn send(req: HttpRequest, state: State, path: web::Path<String>, body: web
     }
 }
 
-struct MockFcm {
-    url: String,
-    state: Arc<Mutex<FcmState>>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for MockFcm {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
+type MockFcm = MockServer<FcmState>;
 
 fn mock_fcm() -> MockFcm {
-    let state = Arc::new(Mutex::new(FcmState::default()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let shared = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let data = web::Data::new(shared);
-            let server = HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .route("/token", web::post().to(token))
-                    .route("/v1/projects/{project}/messages:send", web::post().to(send))
-            })
-            .workers(1)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .unwrap();
-            let port = server.addrs()[0].port();
-            let server = server.run();
-            tx.send((port, server.handle())).unwrap();
-            let _ = server.await;
-        });
-    });
-    let (port, handle) = rx.recv().unwrap();
-    MockFcm { url: format!("http://127.0.0.1:{port}"), state, handle }
+    mock_server(1, |c| {
+        c.route("/token", web::post().to(token));
+        c.route("/v1/projects/{project}/messages:send", web::post().to(send));
+    })
 }
 
 async fn notify_seller(app: &TestApp, seller_id: i64, order_id: i64) {

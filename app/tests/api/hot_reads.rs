@@ -196,3 +196,69 @@ async fn the_feeds_newest_products_follow_every_edit_and_checkout_on_every_insta
     assert_eq!(seller.delete(&format!("/seller/products/{}", lamp.id)).await.status(), 204);
     seen::<Feed>(&on_b, "/feed", |f| newest(f) == [("Mug".to_string(), false)]).await;
 }
+
+/// The feed's unread-chats row as `client` reads it: (unread messages, newest preview), or
+/// `None` when the row is omitted (nothing unread).
+fn unread(feed: &Feed) -> Option<(i64, String)> {
+    feed.rows.iter().find(|r| r.meta.title == "Chats").map(|r| {
+        let preview = r.data["rooms"][0]["last_message_preview"].as_str().unwrap_or("").to_string();
+        (r.data["unread_messages"].as_i64().unwrap_or(-1), preview)
+    })
+}
+
+#[tokio::test]
+async fn the_feeds_unread_chats_follow_every_message_read_and_block_on_every_instance() {
+    let Some(Pair { a, b, redis: _redis }) = pair().await else { return };
+    let admin = a.admin().await;
+    let row = json!({ "row_provider_type": "UNREAD_CHATS", "position": 1, "title": "Chats" });
+    admin.post("/admin/feed/rows", &row).returns::<Value>(201).await;
+    // Always shown: tells when the other instance has the rows.
+    let marker = json!({ "row_provider_type": "NOTICE", "position": 2, "title": "Notice" });
+    admin.post("/admin/feed/rows", &marker).returns::<Value>(201).await;
+    let seller = a.user(Role::Seller).await;
+    let buyer = a.user(Role::Customer).await;
+    let friend = a.user(Role::Customer).await;
+    let on_b = buyer.on(&b);
+    let chats = |m: i64, p: &str| Some((m, p.to_string()));
+
+    // Nothing unread yet, cached as such; then a new room with a message.
+    seen::<Feed>(&on_b, "/feed", |f| f.titles().contains(&"Notice".to_string()) && unread(f).is_none()).await;
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    let room: Room = seller.post("/chat/rooms/direct", &json!({ "user_id": buyer.id })).returns(201).await;
+    let messages = format!("/chat/rooms/{}/messages", room.id);
+    seller.post(&messages, &json!({ "body": "one" })).returns::<Message>(201).await;
+    seen::<Feed>(&on_b, "/feed", |f| unread(f) == chats(1, "one")).await;
+
+    // Another message in the same room.
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    let two: Message = seller.post(&messages, &json!({ "body": "two" })).returns(201).await;
+    seen::<Feed>(&on_b, "/feed", |f| unread(f) == chats(2, "two")).await;
+
+    // Personal: the sender has nothing unread, and reads its own feed on the same instance.
+    let seller_feed: Feed = seller.on(&b).get("/feed").returns(200).await;
+    assert_eq!(unread(&seller_feed), None);
+
+    // The buyer reads them (on the other instance).
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    let read = json!({ "message_id": two.id });
+    assert_eq!(buyer.post(&format!("/chat/rooms/{}/read", room.id), &read).await.status(), 204);
+    seen::<Feed>(&on_b, "/feed", |f| unread(f).is_none()).await;
+
+    // A room the buyer is invited into, with its unread message.
+    let group: Room = friend.post("/chat/rooms", &json!({ "name": "Group", "member_ids": [] })).returns(201).await;
+    friend
+        .post(&format!("/chat/rooms/{}/messages", group.id), &json!({ "body": "hi all" }))
+        .returns::<Message>(201)
+        .await;
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    friend
+        .post(&format!("/chat/rooms/{}/members", group.id), &json!({ "user_ids": [buyer.id] }))
+        .returns::<Room>(200)
+        .await;
+    seen::<Feed>(&on_b, "/feed", |f| unread(f) == chats(1, "hi all")).await;
+
+    // Blocking the sender drops its messages from the buyer's counts.
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    buyer.post("/chat/blocks", &json!({ "user_id": friend.id })).returns::<Value>(201).await;
+    seen::<Feed>(&on_b, "/feed", |f| unread(f).is_none()).await;
+}

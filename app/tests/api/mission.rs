@@ -441,3 +441,66 @@ async fn a_randomized_concurrent_run_conserves_money() {
     });
     assert!(missions.len() >= 10, "{by_status:?}");
 }
+
+/// The settlement row of `mission_id` as `(status, attempts)`.
+async fn settle_row(app: &TestApp, mission_id: i64) -> Option<(String, i32)> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        attempts: i32,
+    }
+    let key = format!("mission:{mission_id}:settle");
+    app.assembled
+        .database("mission")
+        .unwrap()
+        .run(move |conn| {
+            diesel::sql_query("SELECT status, attempts FROM mission_outbox WHERE dedupe_key = ?")
+                .bind::<diesel::sql_types::Text, _>(&key)
+                .get_result::<Row>(conn)
+                .optional()
+                .map_err(platform::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .map(|r| (r.status, r.attempts))
+}
+
+#[tokio::test]
+async fn a_parked_settlement_is_completed_by_the_sweep_after_the_database_comes_back() {
+    let options = TestOptions::default().with("outbox.max_attempts", 2).with("mission.sweep_interval_ms", 50);
+    let app = spawn_app_with(options).await;
+    let (creator, streamer) = (app.funded_user(Role::Customer, 10_000).await, app.user(Role::Streamer).await);
+    let mission: Mission = create(&app, &creator, &streamer, 1_000, "m").returns(201).await;
+    let viewer = app.funded_user(Role::Customer, 1_000).await;
+    contribute(&viewer, mission.id, 400, "c").returns::<Contribution>(201).await;
+    // The ledger's database goes away: every settlement attempt fails until the row parks.
+    let ledger_db = app.assembled.database("payment").unwrap().clone();
+    ledger_db.simulate_outage(true);
+    decide(&streamer, mission.id, "success").returns::<Mission>(200).await;
+    let parked = platform::testkit::eventually(std::time::Duration::from_secs(20), || async {
+        app.clock.advance(Duration::seconds(2)); // past each retry's backoff
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        settle_row(&app, mission.id).await.filter(|(status, _)| status == "parked")
+    })
+    .await;
+    assert_eq!(parked, Some(("parked".to_string(), 2)), "parked after outbox.max_attempts");
+    // The sweep queues it again once its backoff has passed; while the database is down that settles nothing.
+    app.clock.advance(Duration::minutes(11));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(settle_row(&app, mission.id).await.map(|(s, _)| s).as_deref(), Some("pending"), "queued again");
+    ledger_db.simulate_outage(false);
+    app.clock.advance(Duration::minutes(11));
+    // Access tokens expired while the clock jumped.
+    let streamer = app.login_user(&streamer.email, &streamer.password).await;
+    let done = settled(&streamer, mission.id).await;
+    assert_eq!(done.status, "succeeded");
+    assert_eq!(settle_row(&app, mission.id).await.map(|(s, _)| s).as_deref(), Some("done"));
+    assert_eq!(escrow_balance(&app, mission.id).await, 0);
+    assert_eq!(streamer.balance().await, 1_400);
+    let payouts = kinds(&streamer).await.into_iter().filter(|(k, _)| k == "mission_payout").count();
+    assert_eq!(payouts, 1, "paid exactly once");
+    app.assert_ledger_balanced().await;
+}

@@ -6,6 +6,7 @@ use chrono::Duration;
 use contracts::Role;
 use contracts::wallet::{TransferRequest, WalletRef, WalletService};
 use diesel::prelude::*;
+use futures::StreamExt;
 use platform::db::DbError;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -632,4 +633,139 @@ async fn a_random_run_of_transitions_conserves_money_and_stock() {
             assert!(available >= 0);
         }
     }
+}
+
+/// Runs one statement on a module's database.
+async fn execute_on(db: &platform::db::Db, sql: String) {
+    db.run(move |c| diesel::sql_query(&sql).execute(c).map_err(DbError::from)).await.unwrap();
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+async fn count_on(db: &platform::db::Db, sql: String) -> i64 {
+    db.run(move |c| diesel::sql_query(&sql).get_result::<CountRow>(c).map(|r| r.n).map_err(DbError::from))
+        .await
+        .unwrap()
+}
+
+/// Times the auto-confirmation worker over 10,000 due lines (one per order, each order's
+/// escrow funded by a keyed transfer from the buyer) and checks that every line was
+/// confirmed exactly once with its money:
+/// `TEST_BACKEND=sqlite|mysql cargo test --release --features app/mysql -p app --test api -- --ignored --nocapture auto_confirm_of_ten_thousand`.
+#[tokio::test]
+#[ignore = "a benchmark: confirms 10,000 order lines"]
+#[allow(clippy::print_stdout)] // a benchmark prints its numbers
+async fn auto_confirm_of_ten_thousand_due_lines() {
+    const LINES: i64 = 10_000;
+    const PRICE: i64 = 1_000;
+    const FEE: i64 = 50; // floor(1,000 × 500 / 10,000)
+    // The app's own periodic worker stays out of the measurement.
+    let app = spawn_app_with(
+        TestOptions::default()
+            .with("order.auto_confirm_interval_ms", 86_400_000)
+            .with("payment.max_charge", LINES * PRICE),
+    )
+    .await;
+    let seller = app.user(Role::Seller).await;
+    let buyer = app.funded_user(Role::Customer, LINES * PRICE).await;
+    let mug = seller.create_product("Mug", &[("Blue", PRICE, 1)]).await;
+    let (product, item) = (mug.id, mug.item_id(0));
+    let orders_db = app.assembled.database("order").unwrap().clone();
+    let int = orders_db.backend().integer_cast();
+    let base: i64 = count_on(&orders_db, format!("SELECT CAST(COALESCE(MAX(id), 0) AS {int}) AS n FROM orders")).await;
+    // Shipped lines whose auto-confirmation was due long ago, in multi-row inserts.
+    let (past, started) = ("'2026-01-01 00:00:00'", std::time::Instant::now());
+    let ids: Vec<i64> = (base + 1..=base + LINES).collect();
+    for chunk in ids.chunks(1000) {
+        let orders: Vec<String> = chunk
+            .iter()
+            .map(|id| {
+                format!(
+                    "({id}, {}, 'bench-{id}', 'bench', 'in_progress', {PRICE}, {past}, {past}, {past}, {past})",
+                    buyer.id
+                )
+            })
+            .collect();
+        execute_on(&orders_db, format!("INSERT INTO orders (id, buyer_id, client_key, request_hash, status, total, recover_after, created_at, updated_at, paid_at) VALUES {}", orders.join(", "))).await;
+        let lines: Vec<String> = chunk
+            .iter()
+            .map(|id| {
+                format!(
+                    "({id}, {product}, {item}, {}, 'Mug', 'Blue', {PRICE}, 1, 'shipped', {FEE}, {past}, 0, {past})",
+                    seller.id
+                )
+            })
+            .collect();
+        execute_on(&orders_db, format!("INSERT INTO order_lines (order_id, product_id, item_id, seller_id, product_name, item_name, price, quantity, status, fee, auto_confirm_at, version, updated_at) VALUES {}", lines.join(", "))).await;
+    }
+    let (wallets, buyer_id) = (app.assembled.wallets.clone(), buyer.id);
+    futures::stream::iter(ids.clone())
+        .for_each_concurrent(16, |id| {
+            let wallets = wallets.clone();
+            async move {
+                wallets
+                    .transfer(TransferRequest {
+                        from: WalletRef::Account(buyer_id),
+                        to: WalletRef::escrow(format!("order:{id}")),
+                        amount: PRICE,
+                        kind: contracts::wallet::EntryKind::Purchase,
+                        reference: format!("order:{id}"),
+                        idempotency_key: format!("order:{id}:debit"),
+                    })
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+    let loaded = started.elapsed();
+
+    // What the worker does each interval: passes of 500 until one comes back short.
+    let timed = std::time::Instant::now();
+    let (mut confirmed, mut passes) = (0, 0);
+    loop {
+        let n = app.assembled.orders.auto_confirm(500).await.unwrap();
+        confirmed += n;
+        passes += 1;
+        if n < 500 {
+            break;
+        }
+    }
+    let took = timed.elapsed();
+    assert_eq!(confirmed as i64, LINES);
+    assert_eq!(app.assembled.orders.auto_confirm(500).await.unwrap(), 0, "nothing left, nothing twice");
+    let confirmed_lines = count_on(
+        &orders_db,
+        format!("SELECT COUNT(*) AS n FROM order_lines WHERE order_id > {base} AND status = 'confirmed' AND money_due IS NULL"),
+    )
+    .await;
+    assert_eq!(confirmed_lines, LINES);
+    let completed =
+        count_on(&orders_db, format!("SELECT COUNT(*) AS n FROM orders WHERE id > {base} AND status = 'completed'"))
+            .await;
+    assert_eq!(completed, LINES);
+    let events =
+        count_on(&orders_db, "SELECT COUNT(*) AS n FROM order_outbox WHERE topic = 'order.sale_confirmed'".to_string())
+            .await;
+    assert_eq!(events, LINES, "one sale_confirmed per line");
+    // Money: each line paid its seller and the platform once; every escrow is empty.
+    assert_eq!(seller.balance().await, LINES * (PRICE - FEE));
+    assert_eq!(balance_of(&app, fees()).await, LINES * FEE);
+    assert_eq!(buyer.balance().await, 0);
+    let wallets_db = app.assembled.wallets.db().clone();
+    let left = count_on(
+        &wallets_db,
+        "SELECT COUNT(*) AS n FROM wallets WHERE wallet_key LIKE 'escrow:order:%' AND balance <> 0".to_string(),
+    )
+    .await;
+    assert_eq!(left, 0, "every escrow empty");
+    app.assert_ledger_balanced().await;
+    println!(
+        "auto-confirm, {LINES} due lines ({}; set up in {loaded:.1?}): {took:.2?} in {passes} passes of 500 = {:.0} lines/s",
+        std::env::var("TEST_BACKEND").unwrap_or_else(|_| "sqlite".into()),
+        LINES as f64 / took.as_secs_f64(),
+    );
 }

@@ -1,7 +1,7 @@
 //! The Toss Payments adapter against a mock Toss API on loopback.
 
 use crate::helpers::*;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use contracts::Role;
 use serde_json::{Value, json};
@@ -19,17 +19,7 @@ struct MockState {
     release: Arc<tokio::sync::Notify>,
 }
 
-struct MockToss {
-    url: String,
-    state: Arc<Mutex<MockState>>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for MockToss {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
+type MockToss = MockServer<MockState>;
 
 fn authorized(req: &HttpRequest) -> bool {
     use base64::Engine;
@@ -84,30 +74,10 @@ async fn lookup(req: HttpRequest, state: web::Data<Arc<Mutex<MockState>>>, order
 }
 
 fn mock_toss() -> MockToss {
-    let state = Arc::new(Mutex::new(MockState::default()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let shared = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let data = web::Data::new(shared);
-            let server = HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .route("/v1/payments/confirm", web::post().to(confirm))
-                    .route("/v1/payments/orders/{order}", web::get().to(lookup))
-            })
-            .workers(1)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .unwrap();
-            let port = server.addrs()[0].port();
-            let server = server.run();
-            tx.send((port, server.handle())).unwrap();
-            let _ = server.await;
-        });
-    });
-    let (port, handle) = rx.recv().unwrap();
-    MockToss { url: format!("http://127.0.0.1:{port}"), state, handle }
+    mock_server(1, |c| {
+        c.route("/v1/payments/confirm", web::post().to(confirm));
+        c.route("/v1/payments/orders/{order}", web::get().to(lookup));
+    })
 }
 
 async fn toss_app(mock: &MockToss) -> TestApp {

@@ -2,6 +2,7 @@
 //! that instances starting together do not race.
 
 use super::{Backend, Db, DbConn, DbError, write_tx};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
@@ -11,6 +12,9 @@ pub struct Migrations {
     pub module: &'static str,
     pub sqlite: EmbeddedMigrations,
     pub mysql: EmbeddedMigrations,
+    /// The module's outbox table, if it has one: created from the one outbox shape
+    /// ([`crate::outbox::table_ddl`]) before the module's own migrations run.
+    pub outbox: Option<&'static str>,
 }
 
 impl Migrations {
@@ -42,6 +46,9 @@ fn apply(conn: &mut DbConn, sets: &[&Migrations]) -> Result<Vec<String>, DbError
     let backend = conn.backend();
     let mut applied = Vec::new();
     for set in sets {
+        if let Some(table) = set.outbox {
+            conn.batch_execute(&crate::outbox::table_ddl(backend, table))?;
+        }
         let versions = conn
             .run_pending_migrations(BySource(set.for_backend(backend)))
             .map_err(|e| DbError::Migration(format!("{}: {e}", set.module)))?;

@@ -1,13 +1,14 @@
 // Notifications: the inbox (newest first, endless scrolling, unread only on demand), new
 // ones arriving live, marking one or all read; opening one marks it read and goes to its
-// `link`, the app page of its subject (`/orders/7`, `/chat/3`, …).
+// `link`, the app page of its subject (`/orders/7`, `/chat/3`, …). Settings: the kinds muted
+// (still kept in the inbox, but neither pushed nor counted unread).
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, query } from "../api.js";
 import { t } from "../i18n.js";
 import { onNotification, recount, unread } from "../notify.js";
 import { navigate } from "../router.js";
 import { useStore } from "../store.js";
-import { ErrorBox, html, Loading, Sentinel, Time, useSubmit } from "../ui.js";
+import { ErrorBox, html, Loading, Notice, Sentinel, Time, useAsync, useSubmit } from "../ui.js";
 
 const PAGE = 30;
 
@@ -69,6 +70,7 @@ export function Notifications() {
     <div class="actions">
       <label class="check"><input type="checkbox" checked=${unreadOnly} onChange=${(e) => setUnreadOnly(e.currentTarget.checked)} /> ${t("notifications.unread_only")}</label>
       <button type="button" class="secondary" onClick=${all.submit} disabled=${all.pending || unreadCount === 0}>${t("notifications.read_all")}</button>
+      <a href="/notifications/settings">${t("notifications.settings")}</a>
     </div>
     <${ErrorBox} error=${error || all.error || one.error || open.error} />
     ${items.length === 0 && next === null && html`<p class="muted">${t("notifications.none")}</p>`}
@@ -89,5 +91,51 @@ export function Notifications() {
     </ul>
     ${busy && html`<${Loading} />`}
     ${next !== null && next !== undefined && !error && html`<${Sentinel} onVisible=${more} />`}
+  </section>`;
+}
+
+/// Every kind the server sends (docs/api.md, Notifications), in the order the settings list them.
+const KINDS = [
+  "order_placed", "order_cancelled", "order_shipped", "order_refunded", "return_requested", "return_rejected",
+  "sale_confirmed", "charge_confirmed", "charge_refunded", "payout_paid", "payout_failed", "mission_created",
+  "mission_contribution", "mission_decided", "mission_expired", "chat_message", "report_resolved", "account_suspended",
+];
+
+export function NotificationSettings() {
+  const saved = useAsync(() => api("/notifications/preferences"), []);
+  const [muted, setMuted] = useState(null); // null: as saved
+  const [done, setDone] = useState(false);
+  const current = muted ?? saved.data?.muted_kinds ?? [];
+  const toggle = (kind, on) => {
+    setDone(false);
+    setMuted(on ? current.filter((k) => k !== kind) : [...new Set([...current, kind])]);
+  };
+  const save = useSubmit(async (e) => {
+    const answer = await api("/notifications/preferences", { method: "PUT", body: { muted_kinds: current } });
+    setMuted(answer.muted_kinds);
+    setDone(true);
+    recount();
+  });
+
+  return html`<section>
+    <h1>${t("notifications.settings")}</h1>
+    <p><a href="/notifications">${t("notifications.back")}</a></p>
+    ${saved.loading && html`<${Loading} />`}
+    <${ErrorBox} error=${saved.error || save.error} />
+    ${saved.data &&
+    html`<form onSubmit=${save.submit}>
+      <fieldset>
+        <legend>${t("notifications.kinds_legend")}</legend>
+        <p class="muted">${t("notifications.kinds_hint")}</p>
+        ${KINDS.map(
+          (kind) => html`<label class="check" key=${kind}>
+            <input type="checkbox" name=${kind} checked=${!current.includes(kind)} onChange=${(e) => toggle(kind, e.currentTarget.checked)} />
+            ${t(`notify_kind.${kind}`)}
+          </label>`,
+        )}
+      </fieldset>
+      <button type="submit" disabled=${save.pending}>${t("notifications.save")}</button>
+      ${done && html`<${Notice} kind="ok">${t("notifications.saved")}<//>`}
+    </form>`}
   </section>`;
 }

@@ -1,7 +1,7 @@
 //! A mock of Toss Payments on loopback: payments (confirm, lookup, cancel) and payouts
 //! (sellers, payouts, lookup) with JWE bodies, whose behaviour a test steers.
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use payment::payouts::crypto::{jwe_decrypt, jwe_encrypt, key_from_hex};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -49,17 +49,7 @@ pub struct MockState {
     pub raw_bodies: Vec<String>,
 }
 
-pub struct MockToss {
-    pub url: String,
-    pub state: Arc<Mutex<MockState>>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for MockToss {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
+pub type MockToss = super::mock_server::MockServer<MockState>;
 
 impl MockToss {
     /// Toss has a paid payment for this order.
@@ -266,32 +256,12 @@ async fn find_payout(req: HttpRequest, state: State, query: web::Query<HashMap<S
 }
 
 pub fn mock_toss() -> MockToss {
-    let state = Arc::new(Mutex::new(MockState::default()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let shared = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let data = web::Data::new(shared);
-            let server = HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .route("/v1/payments/confirm", web::post().to(confirm))
-                    .route("/v1/payments/orders/{order}", web::get().to(lookup))
-                    .route("/v1/payments/{key}/cancel", web::post().to(cancel))
-                    .route("/v2/sellers", web::post().to(register_seller))
-                    .route("/v2/payouts", web::post().to(create_payout))
-                    .route("/v2/payouts", web::get().to(find_payout))
-            })
-            .workers(2)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .unwrap();
-            let port = server.addrs()[0].port();
-            let server = server.run();
-            tx.send((port, server.handle())).unwrap();
-            let _ = server.await;
-        });
-    });
-    let (port, handle) = rx.recv().unwrap();
-    MockToss { url: format!("http://127.0.0.1:{port}"), state, handle }
+    super::mock_server::mock_server(2, |c| {
+        c.route("/v1/payments/confirm", web::post().to(confirm));
+        c.route("/v1/payments/orders/{order}", web::get().to(lookup));
+        c.route("/v1/payments/{key}/cancel", web::post().to(cancel));
+        c.route("/v2/sellers", web::post().to(register_seller));
+        c.route("/v2/payouts", web::post().to(create_payout));
+        c.route("/v2/payouts", web::get().to(find_payout));
+    })
 }

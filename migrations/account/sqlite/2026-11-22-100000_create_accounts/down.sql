@@ -1,4 +1,3 @@
-DROP TABLE account_outbox;
 DROP TABLE refresh_tokens;
 DROP TABLE account_tokens;
 DROP TABLE accounts;

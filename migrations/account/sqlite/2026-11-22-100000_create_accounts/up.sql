@@ -39,18 +39,3 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
 CREATE INDEX refresh_tokens_account ON refresh_tokens (account_id);
-
-CREATE TABLE account_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    dedupe_key TEXT NULL UNIQUE,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at TIMESTAMP NOT NULL,
-    claim_token TEXT NULL,
-    last_error TEXT NULL,
-    created_at TIMESTAMP NOT NULL,
-    processed_at TIMESTAMP NULL
-);
-CREATE INDEX account_outbox_ready ON account_outbox (status, available_at, id);

@@ -1,3 +1,2 @@
-DROP TABLE mission_outbox;
 DROP TABLE mission_contributions;
 DROP TABLE missions;

@@ -42,18 +42,3 @@ CREATE TABLE mission_contributions (
 CREATE INDEX mission_contributions_mission ON mission_contributions (mission_id, status, id);
 CREATE INDEX mission_contributions_account ON mission_contributions (account_id, mission_id);
 CREATE INDEX mission_contributions_pending ON mission_contributions (status, recover_after);
-
-CREATE TABLE mission_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    dedupe_key TEXT NULL UNIQUE,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at TIMESTAMP NOT NULL,
-    claim_token TEXT NULL,
-    last_error TEXT NULL,
-    created_at TIMESTAMP NOT NULL,
-    processed_at TIMESTAMP NULL
-);
-CREATE INDEX mission_outbox_ready ON mission_outbox (status, available_at, id);

@@ -1,2 +1,1 @@
-DROP TABLE moderation_outbox;
 DROP TABLE moderation_reports;

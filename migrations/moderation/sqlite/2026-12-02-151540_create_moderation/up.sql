@@ -20,18 +20,3 @@ CREATE TABLE moderation_reports (
 CREATE INDEX moderation_reports_target ON moderation_reports (target_type, target_id, status);
 CREATE INDEX moderation_reports_status ON moderation_reports (status, id);
 CREATE INDEX moderation_reports_reporter ON moderation_reports (reporter_id, created_at);
-
-CREATE TABLE moderation_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    dedupe_key TEXT NULL UNIQUE,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at TIMESTAMP NOT NULL,
-    claim_token TEXT NULL,
-    last_error TEXT NULL,
-    created_at TIMESTAMP NOT NULL,
-    processed_at TIMESTAMP NULL
-);
-CREATE INDEX moderation_outbox_ready ON moderation_outbox (status, available_at, id);

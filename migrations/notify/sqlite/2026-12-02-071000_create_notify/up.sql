@@ -35,18 +35,3 @@ CREATE TABLE notification_devices (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX notification_devices_account ON notification_devices (account_id);
-
-CREATE TABLE notify_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    dedupe_key TEXT NULL UNIQUE,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at TIMESTAMP NOT NULL,
-    claim_token TEXT NULL,
-    last_error TEXT NULL,
-    created_at TIMESTAMP NOT NULL,
-    processed_at TIMESTAMP NULL
-);
-CREATE INDEX notify_outbox_ready ON notify_outbox (status, available_at, id);

@@ -1,4 +1,3 @@
-DROP TABLE order_outbox;
 DROP TABLE order_shipments;
 DROP INDEX orders_placed ON orders;
 UPDATE orders SET status = 'paid' WHERE paid_at IS NOT NULL;

@@ -39,18 +39,3 @@ CREATE TABLE order_shipments (
     shipped_at TIMESTAMP NOT NULL,
     PRIMARY KEY (order_id, item_id)
 );
-
-CREATE TABLE order_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    dedupe_key TEXT NULL UNIQUE,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at TIMESTAMP NOT NULL,
-    claim_token TEXT NULL,
-    last_error TEXT NULL,
-    created_at TIMESTAMP NOT NULL,
-    processed_at TIMESTAMP NULL
-);
-CREATE INDEX order_outbox_ready ON order_outbox (status, available_at, id);

@@ -1,4 +1,3 @@
-DROP TABLE payment_outbox;
 DROP TABLE payouts;
 DROP TABLE charge_refunds;
 DROP TABLE charge_attention;

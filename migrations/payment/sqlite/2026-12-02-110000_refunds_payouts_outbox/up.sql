@@ -54,18 +54,3 @@ CREATE TABLE payouts (
 );
 CREATE INDEX payouts_account ON payouts (account_id, id);
 CREATE INDEX payouts_status ON payouts (status, updated_at);
-
-CREATE TABLE payment_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    dedupe_key TEXT NULL UNIQUE,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at TIMESTAMP NOT NULL,
-    claim_token TEXT NULL,
-    last_error TEXT NULL,
-    created_at TIMESTAMP NOT NULL,
-    processed_at TIMESTAMP NULL
-);
-CREATE INDEX payment_outbox_ready ON payment_outbox (status, available_at, id);

@@ -1,0 +1,1 @@
+DROP INDEX missions_unsettled;
