@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Checkout throughput on MariaDB + Redis: orders/s with $BUYERS concurrent buyers, each
-# looping "add one unit to the cart, POST /orders (keyed)" on its own connection (wrk,
-# bench/checkout.lua), on the `seed-demo` catalogue with stock made unlimited. Each buyer
-# buys its own item (ITEMS=spread, the default) or every buyer the same one (ITEMS=hot: one
-# hot stock row). Checks afterwards that every order is paid, Σ balances is 0 and no stock
-# went negative. One instance, default workers, not pinned; $ROUNDS runs, median reported.
+# Checkout and confirm throughput on MariaDB + Redis, each as a ratio to /healthz measured
+# in the same run with as many connections.
+# - checkout: orders/s with $BUYERS concurrent buyers, each looping "add one unit to the
+#   cart, POST /orders (keyed)" on its own connection (wrk, bench/checkout.lua), on the
+#   `seed-demo` catalogue with stock made unlimited. Each buyer buys its own item
+#   (ITEMS=spread, the default) or every buyer the same one (ITEMS=hot: one hot stock row).
+# - confirm (CONFIRM=1, the default): the lines those checkouts bought are shipped (in SQL:
+#   shipping is not what is measured), then each buyer confirms its own lines one by one
+#   (bench/confirm.lua: every request a distinct line; sale + fee transfers out of escrow).
+# Checks afterwards that no checkout was left pending, Σ balances is 0, every escrow holds
+# exactly its unconfirmed lines, system:fees the fees, and no stock went negative. One
+# instance, default workers, not pinned; $ROUNDS checkout runs (median) and one confirm run.
 #
-#   bench/checkout.sh          BUYERS=16 ROUNDS=3 DURATION=10s ITEMS=spread|hot
+#   bench/checkout.sh          BUYERS=16 ROUNDS=3 DURATION=10s ITEMS=spread|hot CONFIRM=1|0
 # Needs a release build first: cargo build --release --locked --features app/mysql -p app
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 BUYERS="${BUYERS:-16}"; ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-10s}"; ITEMS="${ITEMS:-spread}"
+CONFIRM="${CONFIRM:-1}"
 PORT="${PORT:-18094}"
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 [ -x "$BIN" ] || { echo "build first: cargo build --release --locked --features app/mysql -p app"; exit 1; }
@@ -49,14 +56,60 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "round $r: $ops orders/s; $(grep -E '^(orders|refused|bad_adds)=' <<<"$out" | tr '\n' ' ')p99 (add or order) $p99"
     echo "$ops" >> "$WORK/ops"
 done
+healthz() {
+    wrk -t"$BUYERS" -c"$BUYERS" -d"$DURATION" "http://127.0.0.1:$PORT/healthz" | awk '/^Requests\/sec/ { print $2 }'
+}
+checkout_median=$(sort -n "$WORK/ops" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+healthz_checkout=$(healthz)
+
+if [ "$CONFIRM" = 1 ]; then
+    # Ship every line bought (stock off the shelf, as POST /seller/orders/{id}/ship does).
+    bench_sql "INSERT INTO order_shipments (order_id, item_id, carrier, tracking_number, shipped_at)
+        SELECT l.order_id, l.item_id, 'Bench', CONCAT('B', l.order_id), UTC_TIMESTAMP(6) FROM order_lines l
+        JOIN orders o ON o.id = l.order_id WHERE o.status = 'paid' AND l.status = 'paid';
+        UPDATE product_items SET stock = stock - reserved, reserved = 0;
+        UPDATE order_lines l JOIN orders o ON o.id = l.order_id SET l.status = 'shipped',
+            l.auto_confirm_at = UTC_TIMESTAMP(6) + INTERVAL 7 DAY, l.version = l.version + 1
+            WHERE o.status = 'paid' AND l.status = 'paid';
+        UPDATE orders SET status = 'in_progress' WHERE status = 'paid'"
+    # "buyer order item" for every shipped line, buyer n being the n-th line of $BENCH_BUYERS.
+    : > "$WORK/lines"
+    for i in $(seq 1 "$BUYERS"); do
+        bench_sql "SELECT $i, l.order_id, l.item_id FROM order_lines l JOIN orders o ON o.id = l.order_id
+            JOIN accounts a ON a.id = o.buyer_id WHERE a.email = 'buyer-$i@bench.example' AND l.status = 'shipped'
+            ORDER BY l.order_id" | tr '\t' ' ' >> "$WORK/lines"
+    done
+    export BENCH_LINES="$WORK/lines"
+    out=$(wrk -t"$BUYERS" -c"$BUYERS" -d"$DURATION" --latency -s bench/confirm.lua "$B")
+    confirms=$(awk -F= '/^confirms_per_s=/ { print $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    echo "confirm: $confirms confirmations/s; $(grep -E '^(confirmed|refused|exhausted)=' <<<"$out" | tr '\n' ' ')p99 $p99" \
+        "($(wc -l < "$WORK/lines") shipped lines available; exhausted > 0 means the run ran out of them)"
+    healthz_confirm=$(healthz)
+fi
+
+other=$(bench_sql "SELECT COUNT(*) FROM orders WHERE status NOT IN ('paid', 'in_progress', 'completed')")
+paid=$(bench_sql "SELECT COUNT(*) FROM orders WHERE status IN ('paid', 'in_progress', 'completed')")
+sum=$(bench_sql "SELECT CAST(COALESCE(SUM(balance), 0) AS SIGNED) FROM wallets")
+neg=$(bench_sql "SELECT COUNT(*) FROM product_items WHERE stock < 0 OR reserved < 0")
+escrows=$(bench_sql "SELECT COUNT(*) FROM (SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id
+    LEFT JOIN wallets w ON w.wallet_key = CONCAT('escrow:order:', o.id) WHERE o.status <> 'failed' GROUP BY o.id, w.balance
+    HAVING COALESCE(w.balance, 0) <> SUM(CASE WHEN l.status = 'confirmed' THEN 0 ELSE l.price * l.quantity END)) x")
+fees=$(bench_sql "SELECT (SELECT COALESCE(SUM(fee), 0) FROM order_lines WHERE status = 'confirmed')
+    - COALESCE((SELECT balance FROM wallets WHERE wallet_key = 'system:fees'), 0)")
+echo "orders placed $paid, other $other; Σ wallet balances $sum; items below 0 stock $neg;" \
+    "escrows off $escrows; system:fees off by $fees"
 
 paid=$(bench_sql "SELECT COUNT(*) FROM orders WHERE status = 'paid'")
 other=$(bench_sql "SELECT COUNT(*) FROM orders WHERE status <> 'paid'")
 sum=$(bench_sql "SELECT CAST(COALESCE(SUM(balance), 0) AS SIGNED) FROM wallets")
 neg=$(bench_sql "SELECT COUNT(*) FROM product_items WHERE stock < 0")
 echo "orders paid $paid, other $other; Σ wallet balances $sum; items below 0 stock $neg"
-echo "median: $(sort -n "$WORK/ops" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }') orders/s" \
-    "($BUYERS buyers, ITEMS=$ITEMS, $ROUNDS × $DURATION, $(nproc) cores shared)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+echo "checkout median: $checkout_median orders/s = $(ratio "$checkout_median" "$healthz_checkout") × /healthz" \
+    "($healthz_checkout req/s, $BUYERS connections) ($BUYERS buyers, ITEMS=$ITEMS, $ROUNDS × $DURATION, $(nproc) cores shared)"
+[ "$CONFIRM" = 1 ] && echo "confirm: $confirms lines/s = $(ratio "$confirms" "$healthz_confirm") × /healthz" \
+    "($healthz_confirm req/s, $BUYERS connections)"
 n=$(grep -ciE 'warn|error' "$WORK/app.log" || true)
 echo "server log: $n warning/error lines"
 [ "$n" -eq 0 ] || grep -iE 'warn|error' "$WORK/app.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5

@@ -25,6 +25,7 @@
 #   LT_STATE [/tmp/loadtest-state]  datadir, pid files, logs, mail
 #   LT_DB_PORT [3407]  LT_REDIS_PORT [6479]  LT_PORT_A [18281]  LT_PORT_B [18282]
 #   LT_BIN [target/release/app]   the release binary built with --features app/mysql
+#   LT_AUTO_CONFIRM_SECS [20]       order.auto_confirm_secs of the instances
 set -euo pipefail
 
 STATE="${LT_STATE:-/tmp/loadtest-state}"
@@ -143,6 +144,9 @@ app_env() {
     # WebSockets close when the access token expires: outlive the run.
     export APP__AUTH__ACCESS_TTL_SECS=7200
     export APP__AUTH__JWT_SECRET="loadtest-secret-not-for-production-0123456789"
+    # Shipped lines auto-confirm after 20 s (not 7 days), looked for every second, so the
+    # worker runs on both instances under load and the checks can wait for it.
+    export APP__ORDER__AUTO_CONFIRM_SECS="${LT_AUTO_CONFIRM_SECS:-20}" APP__ORDER__AUTO_CONFIRM_INTERVAL_MS=1000
 }
 
 port_of() {

@@ -40,6 +40,8 @@ API = "/api/v1"
 PASSWORD = "loadtest password 1"
 REQUEST_TIMEOUT = 10.0  # seconds; a request that takes longer is a "hang"
 KEYED_RETRY_FOR = 30.0  # a client retries a money-moving request this long
+# order.commission_bps of the instances (ctl.sh leaves config/default.toml's 500).
+COMMISSION_BPS = int(os.environ.get("LT_COMMISSION_BPS", "500"))
 ADJECTIVES = ["blue", "red", "green", "black", "white", "oak", "steel", "linen", "wool", "clay",
               "amber", "jade", "silver", "golden", "tiny", "grand", "soft", "rugged", "retro", "urban"]
 NOUNS = ["mug", "cup", "bowl", "vase", "lamp", "chair", "table", "scarf", "jacket", "boots",
@@ -207,6 +209,8 @@ async def setup(args):
                 p["role"]].append(p)
         for i, p in enumerate(state["customers"]):
             p["home"] = "AB"[i % 2]
+        for i, p in enumerate(state["sellers"]):
+            p["home"] = "AB"[i % 2]
 
         # Catalogue: every seller lists products with two or three items; a few items are
         # scarce so that checkouts race for them (out_of_stock must never oversell).
@@ -262,6 +266,9 @@ async def setup(args):
     with db.cursor() as cur:
         cur.execute("SELECT id, stock FROM product_items")
         state["initial_stock"] = {str(i): s for i, s in cur.fetchall()}
+        # Shipments and restocks after this moment are the run's (seed-demo's came before).
+        cur.execute("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f')")
+        state["t_setup_db"] = cur.fetchone()[0]
     db.close()
     with open(os.path.join(args.out, "state.json"), "w") as f:
         json.dump(state, f)
@@ -443,6 +450,7 @@ class Run:
         self.keyed_retries = collections.Counter()
         self.sockets = {}
         self.action_counts = collections.Counter()
+        self.transitions = collections.Counter()
         room_of = collections.defaultdict(list)
         for room in state["rooms"]:
             for m in room["members"]:
@@ -560,6 +568,36 @@ class Run:
     async def a_orders(self, vu):
         await self.get(vu, "GET /orders", API + "/orders", {"size": 10})
 
+    async def transition(self, vu, endpoint, path, body):
+        """An order transition: idempotent by state and unkeyed, so not retried; a 409
+        `invalid_order_state` is the normal loser of a race (buyer cancels, seller ships)."""
+        st, data, _ = await self.client.call(vu["home"], "POST", endpoint, path, token=vu["token"], body=body)
+        if st == 200:
+            self.transitions[endpoint] += 1
+        return st, data
+
+    async def a_order_act(self, vu):
+        """The buyer acts on one line of a recent order: a shipped line is confirmed (3 of 4)
+        or returned; a paid line is sometimes cancelled, otherwise left for the seller."""
+        st, data = await self.get(vu, "GET /orders", API + "/orders", {"size": 10})
+        if st != 200:
+            return
+        lines = [(o["id"], ln["item_id"], ln["status"]) for o in data["items"] for ln in o["items"]
+                 if ln["status"] in ("paid", "shipped")]
+        if not lines:
+            return
+        oid, iid, status = self.rnd.choice(lines)
+        body = {"item_ids": [iid]}
+        if status == "shipped":
+            if self.rnd.random() < 0.75:
+                await self.transition(vu, "POST /orders/{id}/confirm", f"{API}/orders/{oid}/confirm", body)
+            else:
+                await self.transition(vu, "POST /orders/{id}/returns", f"{API}/orders/{oid}/returns",
+                                      {**body, "reason": "not as described"})
+        elif self.rnd.random() < 0.3:
+            await self.transition(vu, "POST /orders/{id}/cancel", f"{API}/orders/{oid}/cancel",
+                                  {**body, "reason": "changed my mind"})
+
     async def a_wallet(self, vu):
         await self.get(vu, "GET /wallet", API + "/wallet")
 
@@ -664,6 +702,7 @@ class Run:
         ("browse", a_browse, 10), ("search", a_search, 14), ("detail", a_detail, 16), ("feed", a_feed, 12),
         ("cart_add", a_cart_add, 8), ("cart_view", a_cart_view, 5), ("cart_update", a_cart_update, 3),
         ("cart_remove", a_cart_remove, 2), ("checkout", a_checkout, 5), ("orders", a_orders, 2),
+        ("order_act", a_order_act, 4),
         ("wallet", a_wallet, 5), ("entries", a_entries, 2), ("charge", a_charge, 2),
         ("chat_ws", a_chat_send, 6), ("chat_post", a_chat_post, 1), ("rooms", a_rooms, 2), ("history", a_history, 2),
         ("missions", a_missions, 3), ("contribute", a_contribute, 4), ("mission_create", a_mission_create, 1),
@@ -704,6 +743,48 @@ class Run:
                                                   body={"result": result})
                 if st == 200:
                     self.ok["decisions"][m["id"]] = result
+
+    async def seller_loop(self, seller):
+        """A seller works through their orders: ships most paid lines (cancels one in ten)
+        and decides return requests (accepts 3 of 5, restocking half of those; rejects the
+        rest, which restarts the auto-confirm clock). What is left is auto-confirmed."""
+        rnd = random.Random(seller["id"] * 31)
+        vu = {"home": seller["home"], "token": seller["token"], "id": seller["id"]}
+        base = API + "/seller/orders"
+        while not self.stopping:
+            await asyncio.sleep(rnd.uniform(0.2, 0.5))
+            for status, pages in (("paid", 1), ("in_progress", 3)):
+                for page in range(pages):
+                    st, data = await self.get(vu, "GET /seller/orders", base,
+                                              {"status": status, "page": page, "size": 50})
+                    if st != 200:
+                        break
+                    for o in data["items"]:
+                        if self.stopping:
+                            return
+                        mine = collections.defaultdict(list)
+                        for ln in o["items"]:
+                            mine[ln["status"]].append(ln["item_id"])
+                        if mine["paid"]:
+                            if rnd.random() < 0.9:
+                                await self.transition(vu, "POST /seller/orders/{id}/ship", f"{base}/{o['id']}/ship",
+                                                      {"item_ids": mine["paid"], "carrier": "LoadPost",
+                                                       "tracking_number": f"LT{o['id']}x{seller['id']}"})
+                            else:
+                                await self.transition(vu, "POST /seller/orders/{id}/cancel",
+                                                      f"{base}/{o['id']}/cancel",
+                                                      {"item_ids": mine["paid"], "reason": "out of stock here"})
+                        for iid in mine["return_requested"]:
+                            if rnd.random() < 0.6:
+                                await self.transition(vu, "POST /seller/orders/{id}/returns/accept",
+                                                      f"{base}/{o['id']}/returns/accept",
+                                                      {"item_ids": [iid], "restock": rnd.random() < 0.5})
+                            else:
+                                await self.transition(vu, "POST /seller/orders/{id}/returns/reject",
+                                                      f"{base}/{o['id']}/returns/reject",
+                                                      {"item_ids": [iid], "reason": "used"})
+                    if len(data["items"]) < 50:
+                        break
 
     # -- faults --------------------------------------------------------------------------
 
@@ -803,6 +884,7 @@ class Run:
             tasks = [asyncio.ensure_future(self.vu_loop(c)) for c in customers]
             tasks += [asyncio.ensure_future(self.streamer_loop(s, "AB"[i % 2]))
                       for i, s in enumerate(self.state["streamers"])]
+            tasks += [asyncio.ensure_future(self.seller_loop(s)) for s in self.state["sellers"]]
             fault_task = asyncio.ensure_future(self.faults(t0)) if args.faults else None
             progress = asyncio.ensure_future(self.progress(t0))
             monitor = asyncio.ensure_future(self.monitor())
@@ -850,7 +932,7 @@ class Run:
             "latencies": {k: v for k, v in st.lat.items()}, "codes": {k: dict(v) for k, v in st.codes.items()},
             "err_codes": {k: dict(v) for k, v in st.err_codes.items()},
             "by_instance": dict(st.by_instance), "events": st.events, "windows": self.windows,
-            "ok": self.ok, "gave_up": dict(self.gave_up), "gave_up_detail": self.gave_up_detail, "keyed_retries": dict(self.keyed_retries),
+            "ok": self.ok, "transitions": dict(self.transitions), "gave_up": dict(self.gave_up), "gave_up_detail": self.gave_up_detail, "keyed_retries": dict(self.keyed_retries),
             "chat": list(self.chat.msgs.values()), "backlog": self.backlog,
             "sockets": {str(k): {"reconnects": s.reconnects, "caught_up": s.caught_up, "resyncs": s.resyncs}
                         for k, s in self.sockets.items()},
@@ -900,7 +982,13 @@ def settle_state(db):
     """What still has to settle: pending orders, funding missions, pending contributions,
     open missions past their deadline, decided/expired missions not settled, outbox rows."""
     return {
-        "pending_orders": q1(db, "SELECT COUNT(*) FROM orders WHERE status NOT IN ('paid','failed')"),
+        "pending_orders": q1(db, "SELECT COUNT(*) FROM orders WHERE status = 'pending'"),
+        # An order line's money step (sale + fee, or refund) still owed after its transition.
+        "line_money_due": q1(db, "SELECT COUNT(*) FROM order_lines WHERE money_due IS NOT NULL"),
+        # Shipped lines the auto-confirmation worker will confirm soon (all of them when the
+        # suite runs with its short order.auto_confirm_secs): no confirmation races the checks.
+        "auto_confirm_due_within_30s": q1(db, "SELECT COUNT(*) FROM order_lines WHERE status = 'shipped' "
+                                              "AND auto_confirm_at <= UTC_TIMESTAMP(6) + INTERVAL 30 SECOND"),
         "funding_missions": q1(db, "SELECT COUNT(*) FROM missions WHERE status = 'funding'"),
         "pending_contributions": q1(db, "SELECT COUNT(*) FROM mission_contributions WHERE status = 'pending'"),
         # Open missions about to expire are waited for too, so that no expiry races the checks.
@@ -909,7 +997,8 @@ def settle_state(db):
         "unsettled": q1(db, "SELECT COUNT(*) FROM missions WHERE status IN ('succeeded','failed','rejected','expired') "
                             "AND NOT settled"),
         "outbox_pending": q1(db, "SELECT (SELECT COUNT(*) FROM account_outbox WHERE status = 'pending') + "
-                                 "(SELECT COUNT(*) FROM mission_outbox WHERE status = 'pending')"),
+                                 "(SELECT COUNT(*) FROM mission_outbox WHERE status = 'pending') + "
+                                 "(SELECT COUNT(*) FROM order_outbox WHERE status = 'pending')"),
     }
 
 
@@ -943,8 +1032,10 @@ def invariants(db, state, runj, checks):
     confirmed = q1(db, "SELECT CAST(COALESCE(SUM(amount),0) AS SIGNED) FROM charges WHERE status = 'confirmed'")
     checks.add("money in = confirmed charges: -balance(system:gateway) == sum of confirmed charges",
                -gateway == confirmed, f"gateway={gateway} confirmed={confirmed}")
-    held = q1(db, "SELECT CAST(COALESCE(SUM(balance),0) AS SIGNED) FROM wallets WHERE wallet_key NOT LIKE 'system:%'")
-    checks.add("money held by accounts and escrows == money charged in", held == confirmed,
+    # Confirmed lines' fees sit in system:fees: still money charged in, held by the platform.
+    held = q1(db, "SELECT CAST(COALESCE(SUM(balance),0) AS SIGNED) FROM wallets "
+                  "WHERE wallet_key NOT LIKE 'system:%' OR wallet_key = 'system:fees'")
+    checks.add("money held by accounts, escrows and system:fees == money charged in", held == confirmed,
                f"held={held} charged={confirmed}")
     bad = q(db, "SELECT w.wallet_key, w.balance, CAST(COALESCE(SUM(e.amount),0) AS SIGNED) s FROM wallets w "
                 "LEFT JOIN ledger_entries e ON e.wallet_id = w.id GROUP BY w.id HAVING w.balance <> s")
@@ -976,37 +1067,92 @@ def invariants(db, state, runj, checks):
                  "HAVING COUNT(*) > 1) x")
     checks.add("no charge applied twice for one Idempotency-Key", dup == 0, f"{dup} duplicated keys")
     # ---- stock and orders ----------------------------------------------------------------
-    neg = q1(db, "SELECT COUNT(*) FROM product_items WHERE stock < 0")
-    checks.add("no negative stock", neg == 0, f"{neg} items below 0")
-    sold = dict(q(db, "SELECT l.item_id, CAST(SUM(l.quantity) AS SIGNED) FROM order_lines l JOIN orders o ON "
-                      "o.id = l.order_id WHERE o.status = 'paid' GROUP BY l.item_id"))
-    cur = dict(q(db, "SELECT id, stock FROM product_items"))
-    bad = [(i, s0, cur.get(int(i)), sold.get(int(i), 0)) for i, s0 in state["initial_stock"].items()
-           if s0 - cur.get(int(i), 0) != sold.get(int(i), 0)]
-    checks.add("stock conserved: initial - current == quantity in paid orders, for every item", not bad,
+    # Orders past checkout: their status is derived from the lines (API.md "Line status").
+    placed = "o.status IN ('paid','in_progress','completed','cancelled')"
+    neg = q1(db, "SELECT COUNT(*) FROM product_items WHERE stock < 0 OR reserved < 0 OR reserved > stock")
+    checks.add("no negative stock, 0 <= reserved <= stock", neg == 0, f"{neg} items off")
+    # On hand moves only by shipping (stock -= q) and by a return accepted with restock (+= q).
+    t_setup = state["t_setup_db"]
+    shipped = dict(q(db, "SELECT l.item_id, CAST(SUM(l.quantity) AS SIGNED) FROM order_shipments s JOIN order_lines l "
+                         "ON l.order_id = s.order_id AND l.item_id = s.item_id WHERE s.shipped_at >= %s "
+                         "GROUP BY l.item_id", (t_setup,)))
+    restocked = collections.Counter()
+    for (payload,) in q(db, "SELECT payload FROM order_outbox WHERE topic = 'order.order_refunded' AND created_at >= %s",
+                        (t_setup,)):
+        ev = json.loads(payload)
+        ev = ev.get("payload", ev) if isinstance(ev, dict) else ev
+        if ev.get("restocked"):
+            restocked[ev["line"]["item_id"]] += ev["line"]["quantity"]
+    cur = {i: (st, rs) for i, st, rs in q(db, "SELECT id, stock, reserved FROM product_items")}
+    bad = [(i, s0, cur.get(int(i)), shipped.get(int(i), 0), restocked.get(int(i), 0))
+           for i, s0 in state["initial_stock"].items()
+           if s0 - cur.get(int(i), (0, 0))[0] != shipped.get(int(i), 0) - restocked.get(int(i), 0)]
+    checks.add("stock conserved: initial - on hand == shipped - restocked, for every item", not bad,
+               f"{len(bad)} items off {bad[:3]}; {sum(shipped.values())} units shipped, "
+               f"{sum(restocked.values())} restocked")
+    held = dict(q(db, "SELECT l.item_id, CAST(SUM(l.quantity) AS SIGNED) FROM order_lines l JOIN orders o ON "
+                      "o.id = l.order_id WHERE (" + placed + " AND l.status = 'paid') OR o.status = 'pending' "
+                      "GROUP BY l.item_id"))
+    bad = [(i, rs, held.get(i, 0)) for i, (_, rs) in cur.items() if rs != held.get(i, 0)]
+    checks.add("reserved == quantity of unshipped (paid) lines and pending checkouts, for every item", not bad,
                f"{len(bad)} items off {bad[:3]}")
-    pend = q(db, "SELECT status, COUNT(*) FROM orders WHERE status NOT IN ('paid','failed') GROUP BY status")
+    pend = q(db, "SELECT status, COUNT(*) FROM orders WHERE status = 'pending' GROUP BY status")
     checks.add("no order stuck pending (after the saga recovery ran)", not pend, f"{pend}")
     bad = q(db, "SELECT o.id, o.total, t.amount FROM orders o LEFT JOIN transfers t ON t.idempotency_key = "
-                "CONCAT('order:', o.id, ':debit') AND NOT t.cancelled WHERE o.status = 'paid' AND o.total > 0 "
+                "CONCAT('order:', o.id, ':debit') AND NOT t.cancelled WHERE " + placed + " AND o.total > 0 "
                 "AND (t.id IS NULL OR t.amount <> o.total)")
-    checks.add("every paid order debited its buyer exactly its total", not bad, f"{len(bad)} bad {bad[:3]}")
+    checks.add("every placed order debited its buyer exactly its total", not bad, f"{len(bad)} bad {bad[:3]}")
     bad = q(db, "SELECT o.id, o.total, CAST(COALESCE(SUM(l.price * l.quantity),0) AS SIGNED) s FROM orders o "
-                "LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.status = 'paid' GROUP BY o.id HAVING s <> o.total")
-    checks.add("every paid order's total == sum of its lines", not bad, f"{len(bad)} bad {bad[:3]}")
-    bad = q(db, "SELECT o.id, o.total, CAST(COALESCE(SUM(t.amount),0) AS SIGNED) s FROM orders o LEFT JOIN transfers t "
-                "ON t.idempotency_key LIKE CONCAT('order:', o.id, ':sale:%') AND NOT t.cancelled "
-                "WHERE o.status = 'paid' GROUP BY o.id HAVING s <> o.total")
-    checks.add("every paid order credited its sellers exactly its total", not bad, f"{len(bad)} bad {bad[:3]}")
+                "LEFT JOIN order_lines l ON l.order_id = o.id WHERE " + placed + " GROUP BY o.id HAVING s <> o.total")
+    checks.add("every placed order's total == sum of its lines", not bad, f"{len(bad)} bad {bad[:3]}")
+    # Money per line (keys order:{id}:line:{item}:sale|fee|refund): a confirmed line paid its
+    # seller line_total - fee and system:fees the fee; a cancelled or refunded line returned
+    # line_total to the buyer; any other line moved nothing yet.
+    leg = ("CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.idempotency_key = CONCAT('order:', "
+           "l.order_id, ':line:', l.item_id, ':{}') AND NOT t.cancelled), 0) AS SIGNED)")
+    lines = q(db, "SELECT l.order_id, l.item_id, l.status, CAST(l.price * l.quantity AS SIGNED), l.fee, "
+                  f"{leg.format('sale')}, {leg.format('fee')}, {leg.format('refund')} "
+                  "FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE " + placed)
+    by_status = collections.Counter(ln[2] for ln in lines)
+    bad_fee, bad_money = [], []
+    for oid, iid, status, total, fee, sale, fee_paid, refund in lines:
+        if fee != total * COMMISSION_BPS // 10000:
+            bad_fee.append((oid, iid, total, fee))
+        if status == "confirmed":
+            want = (total - fee, fee, 0)
+        elif status in ("cancelled", "refunded"):
+            want = (0, 0, total)
+        else:
+            want = (0, 0, 0)
+        if (sale, fee_paid, refund) != want:
+            bad_money.append((oid, iid, status, total, fee, (sale, fee_paid, refund), want))
+    checks.add(f"every line's fee == floor(line_total x {COMMISSION_BPS} / 10000)", not bad_fee,
+               f"{len(bad_fee)} bad {bad_fee[:3]}")
+    checks.add("confirmed lines paid their seller line_total - fee and system:fees the fee; cancelled and "
+               "refunded lines returned line_total to the buyer; other lines moved nothing", not bad_money,
+               f"{len(lines)} lines {dict(by_status)}; {len(bad_money)} bad {bad_money[:3]}")
+    fees = q1(db, "SELECT balance FROM wallets WHERE wallet_key = 'system:fees'") or 0
+    want = sum(ln[4] for ln in lines if ln[2] == "confirmed")
+    checks.add("system:fees holds exactly the fees of the confirmed lines", fees == want,
+               f"system:fees={fees} sum of confirmed fees={want}")
+    bad = q(db, "SELECT o.id, o.status, COALESCE(w.balance, 0) b, CAST(COALESCE(SUM(CASE WHEN l.status IN "
+                "('paid','shipped','return_requested') THEN l.price * l.quantity ELSE 0 END), 0) AS SIGNED) open_total "
+                "FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id LEFT JOIN wallets w ON w.wallet_key = "
+                "CONCAT('escrow:order:', o.id) WHERE o.status <> 'pending' GROUP BY o.id, o.status, w.balance "
+                "HAVING b <> CASE WHEN o.status = 'failed' THEN 0 ELSE open_total END")
+    finals = q1(db, "SELECT COUNT(*) FROM orders o WHERE " + placed + " AND NOT EXISTS (SELECT 1 FROM order_lines l "
+                    "WHERE l.order_id = o.id AND l.status NOT IN ('confirmed','cancelled','refunded'))")
+    checks.add("every order's escrow holds exactly its lines not yet final: 0 once every line is final "
+               "(and for every failed checkout)", not bad, f"{finals} orders all final; {len(bad)} bad {bad[:3]}")
     bad = q(db, "SELECT o.id FROM orders o JOIN transfers t ON t.idempotency_key = CONCAT('order:', o.id, ':debit') "
                 "AND NOT t.cancelled WHERE o.status = 'failed'")
     checks.add("no failed (compensated) order kept the buyer's money", not bad, f"{len(bad)} bad {bad[:3]}")
-    bad = q(db, "SELECT wallet_key, balance FROM wallets WHERE wallet_key LIKE 'escrow:order:%' AND balance <> 0")
-    checks.add("every order escrow is empty", not bad, f"{len(bad)} non-empty {bad[:3]}")
+    n = q1(db, "SELECT COUNT(*) FROM order_lines WHERE money_due IS NOT NULL")
+    checks.add("no order line still owes a money step", n == 0, f"{n} owed")
     acked = runj["ok"]["orders"]
-    rows = {r[0]: r for r in q(db, "SELECT id, status, total, buyer_id FROM orders WHERE status = 'paid'")}
+    rows = {r[0]: r for r in q(db, "SELECT id, status, total, buyer_id FROM orders o WHERE " + placed)}
     missing = [k for k, v in acked.items() if v["id"] not in rows or rows[v["id"]][2] != v["total"]]
-    checks.add("every order acknowledged to a client (201) is paid with its total", not missing,
+    checks.add("every order acknowledged to a client (201) is placed with its total", not missing,
                f"{len(acked)} acknowledged, {len(missing)} missing")
     # What became of the keyed requests a client gave up on (reported, not judged: the
     # client never learnt the outcome; GET /orders would show it).
@@ -1060,7 +1206,7 @@ def invariants(db, state, runj, checks):
                f"{len(acked)} acknowledged, {len(missing)} missing")
     # ---- outbox --------------------------------------------------------------------------
     delays = []
-    for table in ("account_outbox", "mission_outbox"):
+    for table in ("account_outbox", "mission_outbox", "order_outbox"):
         delays += [float(d) for (d,) in q(db, f"SELECT TIMESTAMPDIFF(MICROSECOND, created_at, processed_at) / 1e6 "
                                              f"FROM {table} WHERE status = 'done' AND processed_at IS NOT NULL")]
     delays.sort()
@@ -1069,7 +1215,7 @@ def invariants(db, state, runj, checks):
     checks.add(f"outbox drains in bounded time: every row processed within {checks.outbox_bound:.0f} s of its commit",
                not delays or delays[-1] <= checks.outbox_bound,
                f"{len(delays)} rows, p50 {pct(delays, 50)} s, p99 {pct(delays, 99)} s, max {delays[-1] if delays else None} s")
-    for table in ("account_outbox", "mission_outbox"):
+    for table in ("account_outbox", "mission_outbox", "order_outbox"):
         pending = q1(db, f"SELECT COUNT(*) FROM {table} WHERE status = 'pending'")
         parked = q1(db, f"SELECT COUNT(*) FROM {table} WHERE status = 'parked'")
         checks.add(f"{table} drained (no pending rows) and nothing parked", pending == 0 and parked == 0,
@@ -1131,7 +1277,12 @@ ALLOWED = {
     "POST /cart/items": {200, 409}, "GET /cart": {200},
     # the line may have gone meanwhile (bought, or removed by reconciliation at stock 0)
     "PATCH /cart/items/{item_id}": {200, 404, 409}, "DELETE /cart/items/{item_id}": {200, 404},
-    "POST /orders": {201, 409}, "GET /orders": {200},
+    "POST /orders": {201, 409}, "GET /orders": {200}, "GET /seller/orders": {200},
+    # 409 invalid_order_state: the line moved meanwhile (a race between buyer and seller)
+    "POST /orders/{id}/confirm": {200, 409}, "POST /orders/{id}/returns": {200, 409},
+    "POST /orders/{id}/cancel": {200, 409}, "POST /seller/orders/{id}/ship": {200, 409},
+    "POST /seller/orders/{id}/cancel": {200, 409}, "POST /seller/orders/{id}/returns/accept": {200, 409},
+    "POST /seller/orders/{id}/returns/reject": {200, 409},
     "GET /wallet": {200}, "GET /wallet/entries": {200}, "POST /wallet/charges": {201},
     "GET /chat/rooms": {200}, "GET /chat/rooms/{id}/messages": {200}, "GET /chat/rooms/{id}/messages?after": {200},
     "POST /chat/rooms/{id}/messages": {201}, "WS chat send": {200}, "WS connect": {101},
@@ -1260,7 +1411,7 @@ def build_report(args, state, runj, checks, settle, drained_after, waited):
                    "hangs": len(hangs), "conn_errors": len(conns), "conn_errors_to_killed_instance": len(conn_expected),
                    "conn_errors_unexpected": len(conn_unexpected)},
         "windows": per_window, "grace_s": grace,
-        "client_acknowledged": {k: len(v) for k, v in runj["ok"].items()},
+        "order_transitions": runj.get("transitions", {}), "client_acknowledged": {k: len(v) for k, v in runj["ok"].items()},
         "keyed_retries": runj["keyed_retries"], "keyed_gave_up": runj["gave_up"],
         "keyed_gave_up_detail": [dict(g, at_offset_s=round(g["at"] - runj["t_start"], 1))
                                  for g in runj.get("gave_up_detail", [])],
@@ -1307,6 +1458,7 @@ def text_report(r):
                  f"(sender on one, receiver on the other) n={c['cross_instance']['n']} p50 "
                  f"{fmt_ms(c['cross_instance']['p50_ms'])} p99 {fmt_ms(c['cross_instance']['p99_ms'])} ms; "
                  f"socket reconnects {c['socket_reconnects']}, caught up {c['caught_up_after_reconnect']}")
+    lines.append(f"order transitions answered 200: {r['order_transitions']}")
     lines.append(f"acknowledged to clients: {r['client_acknowledged']}; keyed retries: {r['keyed_retries']}; "
                  f"gave up: {r['keyed_gave_up']}")
     for g in r.get("keyed_gave_up_detail", []):

@@ -704,7 +704,7 @@ async fn auto_confirm_of_ten_thousand_due_lines() {
     }
     let (wallets, buyer_id) = (app.assembled.wallets.clone(), buyer.id);
     futures::stream::iter(ids.clone())
-        .for_each_concurrent(16, |id| {
+        .for_each_concurrent(4, |id| {
             let wallets = wallets.clone();
             async move {
                 wallets
