@@ -127,6 +127,8 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 /// `app outbox …`: the rows go to stdout as JSON, one per line, for `jq`.
 async fn outbox(assembled: &app::Modules, action: OutboxCommand) -> anyhow::Result<()> {
     use platform::outbox::RetryOutcome;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     match action {
         OutboxCommand::List { module, status } => {
             let status = app::outbox_admin::parse_status(Some(&status))
@@ -135,7 +137,7 @@ async fn outbox(assembled: &app::Modules, action: OutboxCommand) -> anyhow::Resu
             loop {
                 let rows = assembled.outbox_list(module.as_deref(), status, page).await?;
                 for row in &rows.items {
-                    println!("{}", serde_json::to_string(row)?);
+                    writeln!(out, "{}", serde_json::to_string(row)?)?;
                 }
                 if rows.items.len() < page.size as usize {
                     return Ok(());
@@ -145,7 +147,7 @@ async fn outbox(assembled: &app::Modules, action: OutboxCommand) -> anyhow::Resu
         }
         OutboxCommand::Retry { module, id } => match assembled.outbox_retry(&module, id).await? {
             RetryOutcome::Queued(row) => {
-                println!("{}", serde_json::to_string(&row)?);
+                writeln!(out, "{}", serde_json::to_string(&row)?)?;
                 Ok(())
             }
             RetryOutcome::NotParked(row) => anyhow::bail!("outbox row {module}/{id} is {}, not parked", row.status),
