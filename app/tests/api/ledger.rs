@@ -1,35 +1,20 @@
 //! `WalletService` directly: exactly-once keyed transfers under concurrency.
 
 use crate::helpers::*;
-use contracts::wallet::{EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
+use contracts::wallet::{WalletError, WalletRef, WalletService};
 use std::sync::Arc;
-
-fn transfer(from: WalletRef, to: WalletRef, amount: i64, key: &str) -> TransferRequest {
-    TransferRequest {
-        from,
-        to,
-        amount,
-        kind: EntryKind::Purchase,
-        reference: "test".into(),
-        idempotency_key: key.into(),
-    }
-}
-
-fn gateway() -> WalletRef {
-    WalletRef::System("gateway".into())
-}
 
 #[tokio::test]
 async fn a_key_moves_money_once_and_replays_return_the_original_receipt() {
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    let first = wallets.transfer(transfer(gateway(), WalletRef::Account(1), 500, "k")).await.unwrap();
+    let first = wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 500, "k")).await.unwrap();
     assert!(!first.replayed);
-    let again = wallets.transfer(transfer(gateway(), WalletRef::Account(1), 500, "k")).await.unwrap();
+    let again = wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 500, "k")).await.unwrap();
     assert!(again.replayed);
     assert_eq!((again.transfer_id, again.to_balance_after), (first.transfer_id, 500));
     assert_eq!(wallets.balance(&WalletRef::Account(1)).await.unwrap(), 500);
-    let conflict = wallets.transfer(transfer(gateway(), WalletRef::Account(1), 501, "k")).await;
+    let conflict = wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 501, "k")).await;
     assert_eq!(conflict.unwrap_err(), WalletError::IdempotencyConflict);
     assert_eq!(wallets.find_transfer("k").await.unwrap().unwrap().transfer_id, first.transfer_id);
     assert!(wallets.find_transfer("nope").await.unwrap().is_none());
@@ -39,20 +24,25 @@ async fn a_key_moves_money_once_and_replays_return_the_original_receipt() {
 async fn accounts_and_escrows_cannot_be_overdrawn() {
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    wallets.transfer(transfer(gateway(), WalletRef::Account(7), 100, "fund")).await.unwrap();
-    let err = wallets.transfer(transfer(WalletRef::Account(7), WalletRef::escrow("mission:1"), 101, "too-much")).await;
+    wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(7), 100, "fund")).await.unwrap();
+    let err =
+        wallets.transfer(wallet_transfer(WalletRef::Account(7), WalletRef::escrow("mission:1"), 101, "too-much")).await;
     assert_eq!(err.unwrap_err(), WalletError::InsufficientBalance);
     assert_eq!(wallets.balance(&WalletRef::Account(7)).await.unwrap(), 100);
     // The refused key was not consumed.
-    wallets.transfer(transfer(WalletRef::Account(7), WalletRef::escrow("mission:1"), 100, "too-much")).await.unwrap();
-    let err = wallets.transfer(transfer(WalletRef::escrow("mission:1"), WalletRef::Account(8), 101, "drain")).await;
+    wallets
+        .transfer(wallet_transfer(WalletRef::Account(7), WalletRef::escrow("mission:1"), 100, "too-much"))
+        .await
+        .unwrap();
+    let err =
+        wallets.transfer(wallet_transfer(WalletRef::escrow("mission:1"), WalletRef::Account(8), 101, "drain")).await;
     assert_eq!(err.unwrap_err(), WalletError::InsufficientBalance);
     assert_eq!(
-        wallets.transfer(transfer(WalletRef::Account(7), WalletRef::Account(7), 1, "self")).await.unwrap_err(),
+        wallets.transfer(wallet_transfer(WalletRef::Account(7), WalletRef::Account(7), 1, "self")).await.unwrap_err(),
         WalletError::SameWallet
     );
     assert_eq!(
-        wallets.transfer(transfer(gateway(), WalletRef::Account(7), 0, "zero")).await.unwrap_err(),
+        wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(7), 0, "zero")).await.unwrap_err(),
         WalletError::InvalidAmount
     );
 }
@@ -61,12 +51,12 @@ async fn accounts_and_escrows_cannot_be_overdrawn() {
 async fn the_same_key_applied_concurrently_moves_money_once() {
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 1000, "fund")).await.unwrap();
+    wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 1000, "fund")).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let wallets = wallets.clone();
             tokio::spawn(async move {
-                wallets.transfer(transfer(WalletRef::Account(1), WalletRef::Account(2), 300, "once")).await
+                wallets.transfer(wallet_transfer(WalletRef::Account(1), WalletRef::Account(2), 300, "once")).await
             })
         })
         .collect();
@@ -83,7 +73,10 @@ async fn a_transfer_storm_conserves_money_and_never_goes_negative() {
     let wallets = app.assembled.wallets.clone();
     let accounts = 12i64;
     for id in 1..=accounts {
-        wallets.transfer(transfer(gateway(), WalletRef::Account(id), 1_000, &format!("fund-{id}"))).await.unwrap();
+        wallets
+            .transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(id), 1_000, &format!("fund-{id}")))
+            .await
+            .unwrap();
     }
     let outcomes = Arc::new(std::sync::Mutex::new((0u32, 0u32)));
     let workers: Vec<_> = (0..8u64)
@@ -108,7 +101,7 @@ async fn a_transfer_storm_conserves_money_and_never_goes_negative() {
                     let amount = (next() % 400) as i64 + 1;
                     let key = format!("storm-{worker}-{i}");
                     let result = wallets
-                        .transfer(transfer(WalletRef::Account(from), WalletRef::Account(to), amount, &key))
+                        .transfer(wallet_transfer(WalletRef::Account(from), WalletRef::Account(to), amount, &key))
                         .await;
                     let mut o = outcomes.lock().unwrap();
                     match result {
@@ -141,11 +134,12 @@ async fn a_cancelled_key_can_never_move_money() {
     use contracts::wallet::CancelOutcome;
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 100, "fund")).await.unwrap();
+    wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 100, "fund")).await.unwrap();
     assert_eq!(wallets.cancel("order:1:debit").await.unwrap(), CancelOutcome::Cancelled);
     assert_eq!(wallets.cancel("order:1:debit").await.unwrap(), CancelOutcome::Cancelled);
-    let late =
-        wallets.transfer(transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 50, "order:1:debit")).await;
+    let late = wallets
+        .transfer(wallet_transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 50, "order:1:debit"))
+        .await;
     assert_eq!(late.unwrap_err(), WalletError::Cancelled);
     assert!(wallets.find_transfer("order:1:debit").await.unwrap().is_none());
     assert_eq!(wallets.balance(&WalletRef::Account(1)).await.unwrap(), 100);
@@ -161,14 +155,13 @@ async fn a_transfer_racing_a_cancel_either_applies_or_is_fenced_never_both() {
     use contracts::wallet::CancelOutcome;
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 10_000, "fund")).await.unwrap();
+    wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 10_000, "fund")).await.unwrap();
     for i in 0..15 {
         let key = format!("race-{i}");
         let (w1, w2, k1, k2) = (wallets.clone(), wallets.clone(), key.clone(), key.clone());
-        let t =
-            tokio::spawn(
-                async move { w1.transfer(transfer(WalletRef::Account(1), WalletRef::Account(2), 10, &k1)).await },
-            );
+        let t = tokio::spawn(async move {
+            w1.transfer(wallet_transfer(WalletRef::Account(1), WalletRef::Account(2), 10, &k1)).await
+        });
         let c = tokio::spawn(async move { w2.cancel(&k2).await });
         let (t, c) = (t.await.unwrap(), c.await.unwrap().unwrap());
         match (t, c) {

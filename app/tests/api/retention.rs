@@ -2,27 +2,12 @@
 
 use crate::helpers::*;
 use chrono::Duration;
-use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
+use contracts::wallet::{CancelOutcome, WalletError, WalletRef, WalletService};
 use diesel::prelude::*;
 use payment::retention::{Retention, Swept};
 use platform::db::DbError;
 
 const RETENTION: Retention = Retention { fence_days: 30, escrow_days: 30 };
-
-fn transfer(from: WalletRef, to: WalletRef, amount: i64, key: &str) -> TransferRequest {
-    TransferRequest {
-        from,
-        to,
-        amount,
-        kind: EntryKind::Purchase,
-        reference: "test".into(),
-        idempotency_key: key.into(),
-    }
-}
-
-fn gateway() -> WalletRef {
-    WalletRef::System("gateway".into())
-}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -46,13 +31,13 @@ async fn assert_balanced(app: &TestApp) {
 async fn fences_past_their_retention_are_swept_and_recent_ones_still_fence() {
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 1_000, "fund")).await.unwrap();
+    wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 1_000, "fund")).await.unwrap();
     assert_eq!(wallets.cancel("old-debit").await.unwrap(), CancelOutcome::Cancelled);
     app.clock.advance(Duration::days(31));
     assert_eq!(wallets.cancel("new-debit").await.unwrap(), CancelOutcome::Cancelled);
     assert_eq!(wallets.sweep(RETENTION).await.unwrap(), Swept { fences: 1, empty_escrows: 0 });
     // The recent fence still stops its late debit; the applied transfer is history, kept.
-    let late = wallets.transfer(transfer(WalletRef::Account(1), WalletRef::Account(2), 10, "new-debit")).await;
+    let late = wallets.transfer(wallet_transfer(WalletRef::Account(1), WalletRef::Account(2), 10, "new-debit")).await;
     assert_eq!(late.unwrap_err(), WalletError::Cancelled);
     assert!(wallets.find_transfer("fund").await.unwrap().is_some());
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM transfers WHERE cancelled = 1").await, 1);
@@ -64,13 +49,14 @@ async fn fences_past_their_retention_are_swept_and_recent_ones_still_fence() {
 async fn only_old_escrows_that_never_held_an_entry_are_swept() {
     let app = spawn_app().await;
     let wallets = app.assembled.wallets.clone();
-    wallets.transfer(transfer(gateway(), WalletRef::Account(1), 100, "fund")).await.unwrap();
+    wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::Account(1), 100, "fund")).await.unwrap();
     // Refused for a low balance: its escrow was created, and never received an entry.
-    let refused = wallets.transfer(transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 500, "o1")).await;
+    let refused =
+        wallets.transfer(wallet_transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 500, "o1")).await;
     assert_eq!(refused.unwrap_err(), WalletError::InsufficientBalance);
     // In and out again: balance 0, two entries of history.
-    wallets.transfer(transfer(WalletRef::Account(1), WalletRef::escrow("order:2"), 60, "o2-in")).await.unwrap();
-    wallets.transfer(transfer(WalletRef::escrow("order:2"), WalletRef::Account(3), 60, "o2-out")).await.unwrap();
+    wallets.transfer(wallet_transfer(WalletRef::Account(1), WalletRef::escrow("order:2"), 60, "o2-in")).await.unwrap();
+    wallets.transfer(wallet_transfer(WalletRef::escrow("order:2"), WalletRef::Account(3), 60, "o2-out")).await.unwrap();
     assert_balanced(&app).await;
     let escrows = "SELECT COUNT(*) AS n FROM wallets WHERE wallet_key LIKE 'escrow:%'";
     assert_eq!(count(&app, escrows).await, 2);
@@ -79,7 +65,8 @@ async fn only_old_escrows_that_never_held_an_entry_are_swept() {
     assert_eq!(wallets.sweep(RETENTION).await.unwrap(), Swept::default());
     app.clock.advance(Duration::days(2));
     // A recently created empty escrow stays too.
-    let refused = wallets.transfer(transfer(WalletRef::Account(1), WalletRef::escrow("order:3"), 500, "o3")).await;
+    let refused =
+        wallets.transfer(wallet_transfer(WalletRef::Account(1), WalletRef::escrow("order:3"), 500, "o3")).await;
     assert_eq!(refused.unwrap_err(), WalletError::InsufficientBalance);
     assert_eq!(wallets.sweep(RETENTION).await.unwrap(), Swept { fences: 0, empty_escrows: 1 });
     assert_eq!(count(&app, escrows).await, 2);
@@ -87,7 +74,10 @@ async fn only_old_escrows_that_never_held_an_entry_are_swept() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM ledger_entries").await, 6);
     assert_balanced(&app).await;
     // The swept escrow is created anew when its key is used again.
-    wallets.transfer(transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 40, "o1-again")).await.unwrap();
+    wallets
+        .transfer(wallet_transfer(WalletRef::Account(1), WalletRef::escrow("order:1"), 40, "o1-again"))
+        .await
+        .unwrap();
     assert_eq!(wallets.balance(&WalletRef::escrow("order:1")).await.unwrap(), 40);
     assert_balanced(&app).await;
 }

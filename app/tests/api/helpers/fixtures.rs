@@ -71,3 +71,25 @@ impl TestApp {
 pub fn percent_encode(text: &str) -> String {
     text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
+
+/// A keyed purchase-kind transfer, for tests that call `WalletService` directly.
+pub fn wallet_transfer(
+    from: contracts::wallet::WalletRef,
+    to: contracts::wallet::WalletRef,
+    amount: i64,
+    key: &str,
+) -> contracts::wallet::TransferRequest {
+    contracts::wallet::TransferRequest {
+        from,
+        to,
+        amount,
+        kind: contracts::wallet::EntryKind::Purchase,
+        reference: "test".into(),
+        idempotency_key: key.into(),
+    }
+}
+
+/// The system wallet charges are paid in from.
+pub fn gateway_wallet() -> contracts::wallet::WalletRef {
+    contracts::wallet::WalletRef::System("gateway".into())
+}
