@@ -29,16 +29,13 @@ function RefundCharge({ chargeId, amount, onDone }) {
   const [open, setOpen] = useState(false);
   const [value, setValue] = useState("");
   const [key, setKey] = useState(newKey);
-  const [result, setResult] = useState(null);
   const refund = useSubmit(async () => {
     const body = value.trim() ? { amount: Number(value) } : {};
     const charge = await api(`/wallet/charges/${chargeId}/refund`, { method: "POST", body, key });
-    setResult(charge);
     setKey(newKey());
     setOpen(false);
-    onDone();
+    onDone(charge);
   });
-  if (result) return html`<${Notice} kind="ok">${t("wallet.refunded", { amount: money(result.refunded_amount) })}<//>`;
   if (!open) {
     return html`<button type="button" class="link" onClick=${() => setOpen(true)} aria-label=${t("wallet.refund_named", { id: chargeId, amount: money(amount) })}>${t("wallet.refund")}</button>`;
   }
@@ -53,7 +50,9 @@ function RefundCharge({ chargeId, amount, onDone }) {
   </form>`;
 }
 
-function Ledger({ version, onChanged, role }) {
+// `onRefunded` reports to the page: this list is reloaded after a refund, so a notice kept in
+// a row would vanish with the row.
+function Ledger({ version, onRefunded, role }) {
   const [entries, setEntries] = useState([]);
   const [next, setNext] = useState(undefined); // undefined: not loaded; null: the end
   const [error, setError] = useState(null);
@@ -90,7 +89,7 @@ function Ledger({ version, onChanged, role }) {
           <strong>${t(`kind.${e.kind}`)}</strong> <span class="money">${e.amount > 0 ? "+" : ""}${money(e.amount)}</span>
           <div class="muted"><${Time} value=${e.created_at} /> · ${t("wallet.after", { balance: money(e.balance_after) })}
             ${subjectLink(e.reference, role)}</div>
-          ${e.kind === "charge" && subject(e.reference) && html`<${RefundCharge} chargeId=${subject(e.reference).id} amount=${e.amount} onDone=${onChanged} />`}
+          ${e.kind === "charge" && subject(e.reference) && html`<${RefundCharge} chargeId=${subject(e.reference).id} amount=${e.amount} onDone=${onRefunded} />`}
         </li>`,
       )}
     </ul>
@@ -105,11 +104,13 @@ export function Wallet({ account }) {
   const [amount, setAmount] = useState(loc.query.get("amount") || "");
   const [key, setKey] = useState(newKey);
   const [charged, setCharged] = useState(null);
+  const [refunded, setRefunded] = useState(null);
   const [version, setVersion] = useState(0);
   const wallet = useAsync(() => api("/wallet"), [version]);
   const charge = useSubmit(async () => {
     const result = await api("/wallet/charges", { method: "POST", body: { amount: Number(amount) }, key });
     setCharged(result);
+    setRefunded(null);
     setKey(newKey());
     setAmount("");
     setVersion((v) => v + 1);
@@ -131,6 +132,8 @@ export function Wallet({ account }) {
       <div class="actions"><button type="submit" disabled=${charge.pending}>${t("wallet.charge")}</button></div>
     </form>
     ${account && (account.role === "seller" || account.role === "streamer") && html`<p><a href="/payouts">${t("wallet.to_payouts")}</a></p>`}
-    <${Ledger} version=${version} role=${account && account.role} onChanged=${() => setVersion((v) => v + 1)} />
+    ${refunded && html`<${Notice} kind="ok">${t("wallet.refunded", { amount: money(refunded.refunded_amount) })}<//>`}
+    <${Ledger} version=${version} role=${account && account.role}
+      onRefunded=${(charge) => { setRefunded(charge); setVersion((v) => v + 1); }} />
   </section>`;
 }
