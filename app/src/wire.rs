@@ -99,7 +99,7 @@ fn module_db(
     migrations: &'static Migrations,
     outbox: Option<Outbox>,
 ) -> anyhow::Result<ModuleDb> {
-    let url = settings.database_url_for(module);
+    let url = settings.database_url_for(module)?;
     let db = Db::connect(module, &url, &settings.database).with_context(|| format!("{module} database"))?;
     tracing::info!(module, target = %db.target().describe(), "database configured");
     Ok(ModuleDb { module, db, migrations, outbox })
@@ -365,7 +365,7 @@ pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
         tokio::spawn(dispatcher.run(shutdown.child_token()));
     }
     let missions = assembled.missions.clone();
-    let interval = Duration::from_millis(assembled.missions.settings().sweep_interval_ms.max(50));
+    let interval = Duration::from_millis(assembled.missions.settings().sweep_interval_ms);
     spawn_periodic("mission expiry", interval, shutdown.child_token(), move || {
         let missions = missions.clone();
         async move { missions.sweep().await.map(|_| ()) }
@@ -376,7 +376,7 @@ pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
         async move { missions.recover().await.map(|_| ()) }
     });
     let charges = assembled.charges.clone();
-    let interval = Duration::from_millis(assembled.payment_settings.reconcile_interval_ms.max(100));
+    let interval = Duration::from_millis(assembled.payment_settings.reconcile_interval_ms);
     spawn_periodic("charge reconciliation", interval, shutdown.child_token(), move || {
         let charges = charges.clone();
         async move {
@@ -417,10 +417,10 @@ pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
         let notifications = notifications.clone();
         async move { notifications.sweep().await.map(|_| ()) }
     });
-    let reload = Duration::from_millis(settings.auth.suspension_reload_ms.max(100));
+    let reload = Duration::from_millis(settings.auth.suspension_reload_ms);
     tokio::spawn(assembled.accounts.clone().run_suspension_sync(reload, shutdown.child_token()));
     tokio::spawn(assembled.order_hot.clone().run(shutdown.child_token()));
-    let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms.max(50));
+    let refresh = Duration::from_millis(assembled.feed.config().settings_refresh_ms);
     tokio::spawn(assembled.feed.store().clone().run(refresh, assembled.pubsub.clone(), shutdown.child_token()));
     let upkeeps = assembled.metrics_upkeeps.clone();
     spawn_periodic("metrics upkeep", observability::UPKEEP_INTERVAL, shutdown.child_token(), move || {
@@ -429,13 +429,13 @@ pub fn spawn_workers(assembled: &Arc<Modules>, shutdown: &CancellationToken) {
         async { Ok::<_, std::convert::Infallible>(()) }
     });
     let orders = assembled.orders.clone();
-    let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms.max(100));
+    let interval = Duration::from_millis(assembled.order_settings.recovery_interval_ms);
     spawn_periodic("checkout recovery", interval, shutdown.child_token(), move || {
         let orders = orders.clone();
         async move { orders.recover().await.map(|_| ()) }
     });
     let orders = assembled.orders.clone();
-    let interval = Duration::from_millis(assembled.order_settings.auto_confirm_interval_ms.max(100));
+    let interval = Duration::from_millis(assembled.order_settings.auto_confirm_interval_ms);
     spawn_periodic("order auto-confirmation", interval, shutdown.child_token(), move || {
         let orders = orders.clone();
         async move {

@@ -16,6 +16,6 @@ impl Section for FeedConfig {
 
     fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
         errors.check(self.provider_timeout_ms >= 1, "provider_timeout_ms", "must be at least 1");
-        errors.check(self.settings_refresh_ms >= 1, "settings_refresh_ms", "must be at least 1");
+        errors.check(self.settings_refresh_ms >= 50, "settings_refresh_ms", "must be at least 50");
     }
 }

@@ -26,7 +26,7 @@ impl Section for MissionSettings {
         errors.check(self.max_pool >= self.min_contribution, "max_pool", "must be at least mission.min_contribution");
         errors.check(self.max_open_per_creator >= 1, "max_open_per_creator", "must be at least 1");
         errors.check(self.max_deadline_days >= 1, "max_deadline_days", "must be at least 1");
-        errors.check(self.sweep_interval_ms >= 1, "sweep_interval_ms", "must be at least 1");
+        errors.check(self.sweep_interval_ms >= 50, "sweep_interval_ms", "must be at least 50");
         errors.check(self.recovery_after_secs >= 5, "recovery_after_secs", "must be at least 5");
     }
 }

@@ -34,8 +34,8 @@ impl Section for OrderSettings {
         );
         errors.check((0..=10_000).contains(&self.commission_bps), "commission_bps", "must be between 0 and 10000");
         errors.check(self.auto_confirm_secs >= 1, "auto_confirm_secs", "must be at least 1");
-        errors.check(self.recovery_interval_ms >= 1, "recovery_interval_ms", "must be at least 1");
-        errors.check(self.auto_confirm_interval_ms >= 1, "auto_confirm_interval_ms", "must be at least 1");
+        errors.check(self.recovery_interval_ms >= 100, "recovery_interval_ms", "must be at least 100");
+        errors.check(self.auto_confirm_interval_ms >= 100, "auto_confirm_interval_ms", "must be at least 100");
         errors.check(self.hot_cache_entries >= 1, "hot_cache_entries", "must be at least 1");
     }
 }

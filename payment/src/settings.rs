@@ -86,7 +86,7 @@ impl Section for PaymentSettings {
         }
         errors.check(self.min_payout >= 1, "min_payout", "must be at least 1");
         errors.check(self.max_charge >= 1, "max_charge", "must be at least 1");
-        errors.check(self.reconcile_interval_ms >= 1, "reconcile_interval_ms", "must be at least 1");
+        errors.check(self.reconcile_interval_ms >= 100, "reconcile_interval_ms", "must be at least 100");
         errors.check(self.pending_expiry_secs >= 1, "pending_expiry_secs", "must be at least 1");
         errors.check(self.audit_interval_secs >= 1, "audit_interval_secs", "must be at least 1");
         errors.check(self.fence_retention_days >= 1, "fence_retention_days", "must be at least 1");

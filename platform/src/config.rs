@@ -237,18 +237,25 @@ impl Settings {
             raw = Config::builder().add_source(raw).set_override("server.bind", format!("{host}:{port}"))?.build()?;
         }
         let settings = Settings {
+            server: read_section(&raw, ServerSettings::NAME)?,
+            database: read_section(&raw, DatabaseSettings::NAME)?,
+            redis: read_section(&raw, RedisSettings::NAME)?,
+            auth: read_section(&raw, AuthSettings::NAME)?,
+            rate_limit: read_section(&raw, RateLimitSettings::NAME)?,
+            mail: read_section(&raw, MailSettings::NAME)?,
+            outbox: read_section(&raw, OutboxSettings::NAME)?,
+            log: read_section(&raw, LogSettings::NAME)?,
             environment,
-            server: raw.get("server").context("[server]")?,
-            database: raw.get("database").context("[database]")?,
-            redis: raw.get("redis").context("[redis]")?,
-            auth: raw.get("auth").context("[auth]")?,
-            rate_limit: raw.get("rate_limit").context("[rate_limit]")?,
-            mail: raw.get("mail").context("[mail]")?,
-            outbox: raw.get("outbox").context("[outbox]")?,
-            log: raw.get("log").context("[log]")?,
             raw,
         };
-        settings.validate()?;
+        settings.check(&settings.server)?;
+        settings.check(&settings.database)?;
+        settings.check(&settings.redis)?;
+        settings.check(&settings.auth)?;
+        settings.check(&settings.rate_limit)?;
+        settings.check(&settings.mail)?;
+        settings.check(&settings.outbox)?;
+        settings.check(&settings.log)?;
         Ok(settings)
     }
 
@@ -260,25 +267,32 @@ impl Settings {
     /// way (`settings.section::<PaymentSettings>()`). A value that does not parse or does
     /// not pass [`Section::validate`] refuses to start, naming the key.
     pub fn section<S: Section>(&self) -> anyhow::Result<S> {
-        let section: S =
-            self.raw.get(S::NAME).map_err(|e| anyhow::anyhow!("invalid [{}] configuration: {e}", S::NAME))?;
+        let section: S = read_section(&self.raw, S::NAME)?;
+        self.check(&section)?;
+        Ok(section)
+    }
+
+    /// Refuses a section that [`Section::validate`] rejects, naming every bad key.
+    fn check<S: Section>(&self, section: &S) -> anyhow::Result<()> {
         let mut errors = FieldErrors { section: S::NAME, errors: Vec::new() };
         section.validate(self, &mut errors);
         if errors.errors.is_empty() {
-            Ok(section)
+            Ok(())
         } else {
             bail!("invalid [{}] configuration: {}", S::NAME, errors.errors.join("; "))
         }
     }
 
-    /// `<module>.database_url` when set, else `database.url`.
-    pub fn database_url_for(&self, module: &str) -> String {
-        self.raw
-            .get_string(&format!("{module}.database_url"))
-            .ok()
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| self.database.url.expose().to_string())
+    /// `<module>.database_url` when set, else `database.url`; a value that is not a string
+    /// refuses to start like any other bad key.
+    pub fn database_url_for(&self, module: &str) -> anyhow::Result<String> {
+        let key = format!("{module}.database_url");
+        let own = match self.raw.get::<String>(&key) {
+            Ok(url) => url.trim().to_string(),
+            Err(config::ConfigError::NotFound(_)) => String::new(),
+            Err(e) => bail!("invalid [{module}] configuration: {key}: {e}"),
+        };
+        Ok(if own.is_empty() { self.database.url.expose().to_string() } else { own })
     }
 
     pub fn json_logs(&self) -> bool {
@@ -288,22 +302,107 @@ impl Settings {
             _ => self.is_production(),
         }
     }
+}
 
-    fn validate(&self) -> anyhow::Result<()> {
-        let secret = self.auth.jwt_secret.expose();
-        if secret.len() < 16 {
-            bail!("auth.jwt_secret must be at least 16 characters");
-        }
-        if self.is_production() && secret == DEFAULT_JWT_SECRET {
-            bail!("refusing to start in production with the default auth.jwt_secret (set APP__AUTH__JWT_SECRET)");
-        }
-        if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_secs <= 0 {
-            bail!("auth token lifetimes must be positive");
-        }
-        if self.server.body_limit_bytes == 0 {
-            bail!("server.body_limit_bytes must be positive");
-        }
-        Ok(())
+/// Deserializes one section, naming the full key path of a value of the wrong type
+/// (`order.auto_confirm_secs: invalid type: string "soon", expected i64`).
+fn read_section<S: DeserializeOwned>(raw: &Config, name: &str) -> anyhow::Result<S> {
+    let value: config::Value = raw.get(name).map_err(|e| anyhow::anyhow!("invalid [{name}] configuration: {e}"))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." { name.to_string() } else { format!("{name}.{path}") };
+        anyhow::anyhow!("invalid [{name}] configuration: {key}: {}", e.inner())
+    })
+}
+
+impl Section for ServerSettings {
+    const NAME: &'static str = "server";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.body_limit_bytes >= 1, "body_limit_bytes", "must be positive");
+        errors.check(!self.bind.trim().is_empty(), "bind", "must be host:port");
+    }
+}
+
+impl Section for DatabaseSettings {
+    const NAME: &'static str = "database";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.max_connections >= 1, "max_connections", "must be at least 1");
+        errors.check(self.min_idle <= self.max_connections, "min_idle", "must be at most database.max_connections");
+        errors.check(self.checkout_timeout_ms >= 1, "checkout_timeout_ms", "must be at least 1");
+        errors.check(self.operation_timeout_ms >= 1, "operation_timeout_ms", "must be at least 1");
+    }
+}
+
+impl Section for RedisSettings {
+    const NAME: &'static str = "redis";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.command_timeout_ms >= 1, "command_timeout_ms", "must be at least 1");
+        errors.check(self.connect_timeout_ms >= 1, "connect_timeout_ms", "must be at least 1");
+    }
+}
+
+impl Section for AuthSettings {
+    const NAME: &'static str = "auth";
+
+    fn validate(&self, settings: &Settings, errors: &mut FieldErrors) {
+        let secret = self.jwt_secret.expose();
+        errors.check(secret.len() >= 16, "jwt_secret", "must be at least 16 characters");
+        errors.check(
+            !(settings.is_production() && secret == DEFAULT_JWT_SECRET),
+            "jwt_secret",
+            "is the default: refusing to start in production with it (set APP__AUTH__JWT_SECRET)",
+        );
+        errors.check(self.access_ttl_secs >= 1, "access_ttl_secs", "must be positive");
+        errors.check(self.refresh_ttl_secs >= 1, "refresh_ttl_secs", "must be positive");
+        errors.check(self.verification_ttl_secs >= 1, "verification_ttl_secs", "must be positive");
+        errors.check(self.reset_ttl_secs >= 1, "reset_ttl_secs", "must be positive");
+        errors.check(self.login_max_failures >= 1, "login_max_failures", "must be at least 1");
+        // Every request reads the list it reloads; faster would only load the database.
+        errors.check(self.suspension_reload_ms >= 100, "suspension_reload_ms", "must be at least 100");
+    }
+}
+
+impl Section for RateLimitSettings {
+    const NAME: &'static str = "rate_limit";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.auth_per_second >= 1, "auth_per_second", "must be at least 1");
+        errors.check(self.auth_burst >= 1, "auth_burst", "must be at least 1");
+    }
+}
+
+impl Section for MailSettings {
+    const NAME: &'static str = "mail";
+
+    // `from` is parsed as a mailbox when the mailer is built (the same start-up refusal).
+    fn validate(&self, _: &Settings, _: &mut FieldErrors) {}
+}
+
+impl Section for OutboxSettings {
+    const NAME: &'static str = "outbox";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(self.poll_interval_ms >= 1, "poll_interval_ms", "must be at least 1");
+        errors.check(self.batch_size >= 1, "batch_size", "must be at least 1");
+        errors.check(self.max_attempts >= 1, "max_attempts", "must be at least 1");
+        errors.check(self.lease_secs >= 1, "lease_secs", "must be at least 1");
+        errors.check(self.retention_days >= 1, "retention_days", "must be at least 1");
+        errors.check(self.parked_retention_days >= 1, "parked_retention_days", "must be at least 1");
+    }
+}
+
+impl Section for LogSettings {
+    const NAME: &'static str = "log";
+
+    fn validate(&self, _: &Settings, errors: &mut FieldErrors) {
+        errors.check(
+            matches!(self.format.as_str(), "text" | "json" | "auto"),
+            "format",
+            format_args!("is {:?}: expected text, json or auto", self.format),
+        );
     }
 }
 
@@ -323,8 +422,8 @@ mod tests {
     #[test]
     fn module_database_url_falls_back_to_the_shared_one() {
         let s = Settings::load(LoadOptions::default().with("account.database_url", "sqlite://acc.db")).unwrap();
-        assert_eq!(s.database_url_for("account"), "sqlite://acc.db");
-        assert_eq!(s.database_url_for("payment"), "sqlite://data/app.db");
+        assert_eq!(s.database_url_for("account").unwrap(), "sqlite://acc.db");
+        assert_eq!(s.database_url_for("payment").unwrap(), "sqlite://data/app.db");
     }
 
     #[test]
@@ -356,6 +455,26 @@ mod tests {
         let unparsable = Settings::load(LoadOptions::default().with("sample.limit", "lots")).unwrap();
         let err = unparsable.section::<Sample>().unwrap_err().to_string();
         assert!(err.contains("[sample]") && err.contains("lots"), "{err}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused_naming_its_full_key() {
+        let err = Settings::load(LoadOptions::default().with("outbox.batch_size", "many")).unwrap_err().to_string();
+        assert!(err.contains("invalid [outbox] configuration: outbox.batch_size:") && err.contains("many"), "{err}");
+        let nested = Settings::load(LoadOptions::default().with("account.database_url.nested", "x")).unwrap();
+        assert!(nested.database_url_for("account").unwrap_err().to_string().contains("account.database_url"));
+    }
+
+    #[test]
+    fn core_sections_are_validated_like_module_sections() {
+        let err = Settings::load(LoadOptions::default().with("database.max_connections", "0").with("outbox.lease_secs", "0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database.max_connections must be at least 1"), "{err}");
+        let err = Settings::load(LoadOptions::default().with("auth.suspension_reload_ms", "20")).unwrap_err().to_string();
+        assert!(err.contains("auth.suspension_reload_ms must be at least 100"), "{err}");
+        let err = Settings::load(LoadOptions::default().with("log.format", "xml")).unwrap_err().to_string();
+        assert!(err.contains("log.format is \"xml\""), "{err}");
     }
 
     #[test]

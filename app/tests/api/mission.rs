@@ -234,7 +234,7 @@ async fn two_racing_decisions_have_one_winner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_decision_racing_the_deadline_either_wins_or_finds_the_mission_expired() {
     let app = spawn_app_with(
-        TestOptions::default().with("mission.sweep_interval_ms", 20).with("mission.max_open_per_creator", 10),
+        TestOptions::default().with("mission.sweep_interval_ms", 50).with("mission.max_open_per_creator", 10),
     )
     .await;
     let (creator, streamer) = (app.funded_user(Role::Customer, 50_000).await, app.user(Role::Streamer).await);
