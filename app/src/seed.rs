@@ -12,7 +12,7 @@ use feed::model::{AdSlot, RowProviderType, RowSetting, Selector};
 use mission::{ListFilter, MissionError, NewMissionRequest};
 use moderation::{Reason, TargetType};
 use order::OrderError;
-use order::catalog::model::NewItem;
+use order::catalog::model::{Description, NewItem, ProductName};
 use payment::charges::ChargeStatus;
 use serde_json::json;
 use std::fmt;
@@ -137,9 +137,12 @@ pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
     {
         let seller = id(seller)?;
         for (name, description, items) in catalogue {
-            let items =
-                items.iter().map(|(n, price, stock)| NewItem { name: n.to_string(), price: *price, stock: *stock });
-            match app.catalog.create_product(seller, name.to_string(), description.to_string(), items.collect()).await {
+            let parsed = || -> Result<_, order::catalog::model::Invalid> {
+                let items = items.iter().map(|(n, price, stock)| NewItem::parse(n, *price, *stock));
+                Ok((ProductName::parse(name)?, Description::parse(description)?, items.collect::<Result<_, _>>()?))
+            };
+            let (name_, description, items) = parsed().map_err(|e| anyhow!("product {name}: {e}"))?;
+            match app.catalog.create_product(seller, name_, description, items).await {
                 Ok(_) => report.products_created += 1,
                 Err(OrderError::NameTaken(_)) => {}
                 Err(e) => return Err(anyhow!("product {name}: {e}")),

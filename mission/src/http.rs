@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use contracts::Page;
 use platform::ApiResult;
 use platform::auth::AuthUser;
-use platform::error::ErrorBody;
+use platform::error::{ApiError, ErrorBody};
 use platform::http::{IdempotencyKey, Json, PageQuery, Validator};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -101,16 +101,13 @@ async fn list_missions(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
-    if let Some(status) = &query.status {
-        Validator::default()
-            .check(
-                PUBLIC_STATUSES.contains(&status.as_str()),
-                "status",
-                "must be open, succeeded, failed, rejected or expired",
-            )
-            .finish()?;
-    }
-    let filter = ListFilter { status: query.status, streamer_id: query.streamer_id, creator_id: query.creator_id };
+    let status = match &query.status {
+        None => None,
+        Some(raw) => Some(raw.parse().ok().filter(|s| PUBLIC_STATUSES.contains(s)).ok_or_else(|| {
+            ApiError::invalid_field("status", "must be open, succeeded, failed, rejected or expired")
+        })?),
+    };
+    let filter = ListFilter { status, streamer_id: query.streamer_id, creator_id: query.creator_id };
     Ok(HttpResponse::Ok().json(missions.list(filter, page).await?))
 }
 

@@ -10,7 +10,9 @@
 //!   transfer key (a fence no late retry can cross): applied → completed, else undone.
 
 use crate::error::MissionError;
-use crate::repo::{self, ContributionRow, ListFilter, MissionRow, NewContribution, NewMission};
+use crate::repo::{
+    self, ContributionRow, ContributionStatus, ListFilter, MissionRow, MissionStatus, NewContribution, NewMission,
+};
 use crate::settings::MissionSettings;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -44,7 +46,7 @@ pub struct Mission {
     pub title: String,
     pub description: String,
     /// `open`, `succeeded`, `failed`, `rejected` or `expired`.
-    pub status: String,
+    pub status: MissionStatus,
     pub pool: i64,
     pub contributors: i64,
     pub deadline: DateTime<Utc>,
@@ -111,11 +113,11 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn status(self) -> &'static str {
+    pub fn status(self) -> MissionStatus {
         match self {
-            Decision::Success => "succeeded",
-            Decision::Failure => "failed",
-            Decision::Rejected => "rejected",
+            Decision::Success => MissionStatus::Succeeded,
+            Decision::Failure => MissionStatus::Failed,
+            Decision::Rejected => MissionStatus::Rejected,
         }
     }
 }
@@ -207,7 +209,7 @@ impl Missions {
                 let row = db.run(move |conn| repo::find_by_client_key(conn, creator, &key)).await?;
                 Ok(row.map(|row| Stored {
                     request_hash: row.request_hash.clone(),
-                    finished: (row.status != "funding").then(|| row.into()),
+                    finished: (row.status != MissionStatus::Funding).then(|| row.into()),
                 }))
             })
         }
@@ -337,7 +339,7 @@ impl Missions {
                 let row = db.run(move |conn| repo::find_contribution_by_key(conn, account, &key)).await?;
                 Ok(row.map(|row| Stored {
                     request_hash: row.request_hash.clone(),
-                    finished: (row.status != "pending").then(|| row.into()),
+                    finished: (row.status != ContributionStatus::Pending).then(|| row.into()),
                 }))
             })
         }
@@ -384,7 +386,7 @@ impl Missions {
             .tx(move |conn| {
                 if !repo::reserve_pool(conn, mission_id, amount, max_pool, now)? {
                     let m = repo::find(conn, mission_id)?.ok_or(MissionError::NotFound)?;
-                    return Err(if m.status != "open" || from_db(m.deadline) <= now {
+                    return Err(if m.status != MissionStatus::Open || from_db(m.deadline) <= now {
                         MissionError::Closed
                     } else {
                         MissionError::LimitExceeded(format!("a mission's pool is at most {max_pool} points"))
@@ -439,7 +441,7 @@ impl Missions {
     /// if they never will.
     pub(crate) async fn resolve_contribution(&self, id: i64) -> Result<(), MissionError> {
         let row = self.db.run(move |conn| repo::find_contribution(conn, id)).await?.ok_or(MissionError::NotFound)?;
-        if row.status != "pending" {
+        if row.status != ContributionStatus::Pending {
             return Ok(());
         }
         let outcome = self.wallets.cancel(&contribution_key(row.mission_id, row.id)).await?;
@@ -476,7 +478,7 @@ impl Missions {
             return Err(MissionError::Closed);
         }
         self.outbox.wake();
-        metrics::counter!("mission_decisions_total", "result" => decision.status()).increment(1);
+        metrics::counter!("mission_decisions_total", "result" => decision.status().as_str()).increment(1);
         self.get(mission_id).await
     }
 

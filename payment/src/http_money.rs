@@ -150,9 +150,10 @@ pub struct PayoutFilter {
 fn parse_payout_status(status: Option<&str>) -> Result<Option<PayoutStatus>, ApiError> {
     match status.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => PayoutStatus::parse(s)
+        Some(s) => s
+            .parse()
             .map(Some)
-            .ok_or_else(|| ApiError::invalid_field("status", "must be requested, processing, paid or failed")),
+            .map_err(|_| ApiError::invalid_field("status", "must be requested, processing, paid or failed")),
     }
 }
 
@@ -197,8 +198,10 @@ async fn admin_charges(
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s @ ("pending" | "confirmed" | "failed")) => Some(ChargeStatus::parse(s).as_str().to_string()),
-        Some(_) => return Err(ApiError::invalid_field("status", "must be pending, confirmed or failed")),
+        Some(s) => Some(
+            s.parse::<ChargeStatus>()
+                .map_err(|_| ApiError::invalid_field("status", "must be pending, confirmed or failed"))?,
+        ),
     };
     let filter = AdminChargeFilter { status, attention: query.attention };
     Ok(HttpResponse::Ok().json(charges.admin_page(filter, page).await?))

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use contracts::catalog::{CatalogService, ProductSummary};
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::{Page, PageRequest, ServiceError};
-use model::{Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product};
+use model::{Description, Item, MAX_ITEMS_PER_PRODUCT, NewItem, Price, Product, ProductName, Stock};
 use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
@@ -46,9 +46,9 @@ const CATALOG_TAG: &str = "catalog";
 /// Changes to an item; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ItemUpdate {
-    pub name: Option<String>,
-    pub price: Option<i64>,
-    pub stock: Option<i64>,
+    pub name: Option<ProductName>,
+    pub price: Option<Price>,
+    pub stock: Option<Stock>,
 }
 
 impl Catalog {
@@ -84,15 +84,15 @@ impl Catalog {
     pub async fn create_product(
         &self,
         seller_id: i64,
-        name: String,
-        description: String,
+        name: ProductName,
+        description: Description,
         items: Vec<NewItem>,
     ) -> Result<Product, OrderError> {
         let now = self.clock.now();
         let created = self
             .db
             .tx(move |conn| {
-                let id = repo::insert_product(conn, seller_id, &name, &description, now)?;
+                let id = repo::insert_product(conn, seller_id, name.as_str(), description.as_str(), now)?;
                 for item in &items {
                     repo::insert_item(conn, id, item, now)?;
                 }
@@ -118,15 +118,17 @@ impl Catalog {
         &self,
         seller_id: i64,
         id: i64,
-        name: Option<String>,
-        description: Option<String>,
+        name: Option<ProductName>,
+        description: Option<Description>,
     ) -> Result<Product, OrderError> {
         let now = self.clock.now();
         let updated = self
             .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, id)?.ok_or(OrderError::NotFound)?;
-                repo::update_product(conn, id, name.as_deref(), description.as_deref(), now)?;
+                let (name, description) =
+                    (name.as_ref().map(ProductName::as_str), description.as_ref().map(Description::as_str));
+                repo::update_product(conn, id, name, description, now)?;
                 let row = repo::find_live_product(conn, id)?.ok_or(OrderError::NotFound)?;
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
@@ -178,8 +180,11 @@ impl Catalog {
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, product_id)?.ok_or(OrderError::NotFound)?;
                 repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?;
-                let changes =
-                    repo::ItemChanges { name: update.name.as_deref(), price: update.price, stock: update.stock };
+                let changes = repo::ItemChanges {
+                    name: update.name.as_ref().map(ProductName::as_str),
+                    price: update.price.map(Price::get),
+                    stock: update.stock.map(Stock::get),
+                };
                 repo::update_item(conn, item_id, &changes, now)?;
                 Ok(repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?.view())
             })

@@ -1,12 +1,12 @@
 //! Checkout, order history and order transition routes.
 
 use super::lifecycle::Action;
-use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
+use super::{ORDER_STATUSES, Order, OrderLine, OrderStatus, Orders, Shipment, Viewer};
 use actix_web::{Handler, HttpResponse, web};
 use contracts::Page;
 use platform::ApiResult;
 use platform::auth::{AdminRole, AsAdmin, AsCustomer, AsSeller, Authorized, CustomerRole, Roles, SellerRole};
-use platform::error::ErrorBody;
+use platform::error::{ApiError, ErrorBody};
 use platform::http::{IdempotencyKey, OptionalJson, PageQuery, Validator};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -74,18 +74,15 @@ pub struct OrdersQuery {
 }
 
 impl OrdersQuery {
-    fn validate(&self) -> ApiResult<(Option<String>, contracts::PageRequest)> {
+    fn validate(&self) -> ApiResult<(Option<OrderStatus>, contracts::PageRequest)> {
         let page = PageQuery { page: self.page, size: self.size }.validate()?;
-        if let Some(status) = &self.status {
-            Validator::default()
-                .check(
-                    ORDER_STATUSES.contains(&status.as_str()),
-                    "status",
-                    "must be one of paid, in_progress, completed, cancelled",
-                )
-                .finish()?;
-        }
-        Ok((self.status.clone(), page))
+        let status = match &self.status {
+            None => None,
+            Some(raw) => Some(raw.parse().ok().filter(|s| ORDER_STATUSES.contains(s)).ok_or_else(|| {
+                ApiError::invalid_field("status", "must be one of paid, in_progress, completed, cancelled")
+            })?),
+        };
+        Ok((status, page))
     }
 }
 

@@ -55,7 +55,7 @@ pub struct OrderLine {
     pub quantity: i64,
     pub line_total: i64,
     /// `paid`, `shipped`, `confirmed`, `cancelled`, `return_requested` or `refunded`.
-    pub status: String,
+    pub status: LineStatus,
     pub shipment: Option<Shipment>,
     pub updated_at: DateTime<Utc>,
     /// Seller view only: the platform fee taken when the line is confirmed.
@@ -71,32 +71,66 @@ pub struct Order {
     pub id: i64,
     pub buyer_id: i64,
     /// Derived from the lines: `paid`, `in_progress`, `completed` or `cancelled`.
-    pub status: String,
+    pub status: OrderStatus,
     pub total: i64,
     pub items: Vec<OrderLine>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+contracts::stored_enum! {
+    /// An order line's status (`order_lines.status`).
+    pub enum LineStatus {
+        Paid = "paid",
+        Shipped = "shipped",
+        Confirmed = "confirmed",
+        Cancelled = "cancelled",
+        ReturnRequested = "return_requested",
+        Refunded = "refunded",
+    }
+}
+
+contracts::stored_enum! {
+    /// An order's status (`orders.status`): `pending`/`failed` during and after a checkout
+    /// that did not complete, then derived from the lines.
+    pub enum OrderStatus {
+        Pending = "pending",
+        Failed = "failed",
+        Paid = "paid",
+        InProgress = "in_progress",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+}
+
+contracts::stored_enum! {
+    /// The money step a line owes after a transition (`order_lines.money_due`).
+    pub enum MoneyStep {
+        Sale = "sale",
+        Refund = "refund",
+    }
+}
+
 /// The order statuses `?status=` accepts.
-pub const ORDER_STATUSES: [&str; 4] = ["paid", "in_progress", "completed", "cancelled"];
+pub const ORDER_STATUSES: [OrderStatus; 4] =
+    [OrderStatus::Paid, OrderStatus::InProgress, OrderStatus::Completed, OrderStatus::Cancelled];
 
 /// Final line statuses: nothing changes them any more.
-pub fn is_final(status: &str) -> bool {
-    matches!(status, "confirmed" | "cancelled" | "refunded")
+pub fn is_final(status: LineStatus) -> bool {
+    matches!(status, LineStatus::Confirmed | LineStatus::Cancelled | LineStatus::Refunded)
 }
 
 /// The order status derived from its lines' statuses.
-pub fn derive_status<'a>(lines: impl IntoIterator<Item = &'a str>) -> &'static str {
-    let statuses: Vec<&str> = lines.into_iter().collect();
-    if statuses.iter().all(|s| matches!(*s, "cancelled" | "refunded")) {
-        "cancelled"
-    } else if statuses.iter().all(|s| is_final(s)) {
-        "completed"
-    } else if statuses.iter().all(|s| *s == "paid") {
-        "paid"
+pub fn derive_status(lines: impl IntoIterator<Item = LineStatus>) -> OrderStatus {
+    let statuses: Vec<LineStatus> = lines.into_iter().collect();
+    if statuses.iter().all(|s| matches!(s, LineStatus::Cancelled | LineStatus::Refunded)) {
+        OrderStatus::Cancelled
+    } else if statuses.iter().all(|s| is_final(*s)) {
+        OrderStatus::Completed
+    } else if statuses.iter().all(|s| *s == LineStatus::Paid) {
+        OrderStatus::Paid
     } else {
-        "in_progress"
+        OrderStatus::InProgress
     }
 }
 
@@ -145,10 +179,10 @@ fn view(row: &OrderRow, lines: Vec<LineRow>, shipments: &[ShipmentRow], viewer: 
             if mine.is_empty() {
                 return None;
             }
-            let status = derive_status(mine.iter().map(|l| l.status.as_str())).to_string();
+            let status = derive_status(mine.iter().map(|l| l.status));
             (mine, status)
         }
-        _ => (lines, row.status.clone()),
+        _ => (lines, row.status),
     };
     let seller_view = matches!(viewer, Viewer::Seller(_));
     let total = if seller_view { lines.iter().map(LineRow::line_total).sum() } else { row.total };
@@ -532,30 +566,20 @@ impl Orders {
     pub async fn buyer_orders(
         &self,
         buyer_id: i64,
-        status: Option<String>,
+        status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
-        self.page(
-            page,
-            move |conn| repo::buyer_orders(conn, buyer_id, status.as_deref(), page),
-            Viewer::Buyer(buyer_id),
-        )
-        .await
+        self.page(page, move |conn| repo::buyer_orders(conn, buyer_id, status, page), Viewer::Buyer(buyer_id)).await
     }
 
     /// Orders with this seller's lines: only those lines, and their sum as the total.
     pub async fn seller_orders(
         &self,
         seller_id: i64,
-        status: Option<String>,
+        status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
-        self.page(
-            page,
-            move |conn| repo::seller_orders(conn, seller_id, status.as_deref(), page),
-            Viewer::Seller(seller_id),
-        )
-        .await
+        self.page(page, move |conn| repo::seller_orders(conn, seller_id, status, page), Viewer::Seller(seller_id)).await
     }
 
     async fn page<F>(&self, page: PageRequest, query: F, viewer: Viewer) -> Result<Page<Order>, OrderError>
@@ -597,12 +621,13 @@ mod tests {
 
     #[test]
     fn the_order_status_is_derived_from_its_lines() {
-        assert_eq!(derive_status(["paid", "paid"]), "paid");
-        assert_eq!(derive_status(["paid", "shipped"]), "in_progress");
-        assert_eq!(derive_status(["paid", "cancelled"]), "in_progress");
-        assert_eq!(derive_status(["cancelled", "refunded"]), "cancelled");
-        assert_eq!(derive_status(["confirmed", "refunded"]), "completed");
-        assert_eq!(derive_status(["confirmed", "return_requested"]), "in_progress");
+        let derive = |lines: [&str; 2]| derive_status(lines.map(|s| s.parse().unwrap_or(LineStatus::Paid))).as_str();
+        assert_eq!(derive(["paid", "paid"]), "paid");
+        assert_eq!(derive(["paid", "shipped"]), "in_progress");
+        assert_eq!(derive(["paid", "cancelled"]), "in_progress");
+        assert_eq!(derive(["cancelled", "refunded"]), "cancelled");
+        assert_eq!(derive(["confirmed", "refunded"]), "completed");
+        assert_eq!(derive(["confirmed", "return_requested"]), "in_progress");
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod gateway;
 mod refund;
 mod repo;
 
-pub use refund::Refund;
+pub use refund::{Refund, RefundSource, RefundStatus};
 pub use repo::AdminChargeFilter;
 
 use crate::error::PaymentError;
@@ -32,29 +32,11 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChargeStatus {
-    Pending,
-    Confirmed,
-    Failed,
-}
-
-impl ChargeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargeStatus::Pending => "pending",
-            ChargeStatus::Confirmed => "confirmed",
-            ChargeStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> ChargeStatus {
-        match s {
-            "confirmed" => ChargeStatus::Confirmed,
-            "failed" => ChargeStatus::Failed,
-            _ => ChargeStatus::Pending,
-        }
+contracts::stored_enum! {
+    pub enum ChargeStatus {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Failed = "failed",
     }
 }
 
@@ -117,7 +99,7 @@ fn charge_transfer(row: &ChargeRow) -> TransferRequest {
 }
 
 fn view(conn: &mut DbConn, row: ChargeRow) -> Result<Charge, PaymentError> {
-    let status = ChargeStatus::parse(&row.status);
+    let status = row.status;
     let balance = match (status, row.balance_after) {
         (ChargeStatus::Confirmed, Some(b)) => b,
         _ => ledger::find_wallet(conn, &WalletRef::Account(row.account_id))?.map(|(_, b)| b).unwrap_or(0),
@@ -205,7 +187,7 @@ impl Charges {
                 account_id: row.account_id,
                 amount: row.amount,
                 refunded_amount: row.refunded_amount,
-                status: ChargeStatus::parse(&row.status),
+                status: row.status,
                 gateway: row.gateway,
                 order_id: row.gateway_order_id,
                 attention,
@@ -256,7 +238,7 @@ impl Charges {
                             client_key: &client_key,
                             request_hash: &request_hash,
                             amount,
-                            status: status.as_str(),
+                            status,
                             gateway,
                             order_id: &order_id,
                             now,
@@ -313,7 +295,7 @@ impl Charges {
                 let row = repo::find(conn, charge_id)?
                     .filter(|r| r.account_id == account_id)
                     .ok_or(PaymentError::ChargeNotFound)?;
-                if row.status != ChargeStatus::Pending.as_str() {
+                if row.status != ChargeStatus::Pending {
                     return Ok(row);
                 }
                 // Remember the key before calling out, so a crash leaves enough to reconcile.
@@ -326,7 +308,7 @@ impl Charges {
                 repo::find(conn, charge_id)?.ok_or(PaymentError::ChargeNotFound)
             })
             .await?;
-        match ChargeStatus::parse(&row.status) {
+        match row.status {
             ChargeStatus::Confirmed => return self.get(account_id, charge_id).await,
             ChargeStatus::Failed => {
                 return Err(PaymentError::Refused {
@@ -436,7 +418,7 @@ impl Charges {
             let id = row.id;
             let outcome = self.gateway.lookup(&row.gateway_order_id, row.amount).await;
             let expired = from_db(row.created_at) < expired_before;
-            if row.status == ChargeStatus::Failed.as_str() {
+            if row.status == ChargeStatus::Failed {
                 // Failed locally, unverified: credit it if the gateway took the money after
                 // all; stop looking once the gateway confirms there is no payment.
                 match outcome {

@@ -35,29 +35,12 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PayoutStatus {
-    Requested,
-    Processing,
-    Paid,
-    Failed,
-}
-
-impl PayoutStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayoutStatus::Requested => "requested",
-            PayoutStatus::Processing => "processing",
-            PayoutStatus::Paid => "paid",
-            PayoutStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PayoutStatus> {
-        [PayoutStatus::Requested, PayoutStatus::Processing, PayoutStatus::Paid, PayoutStatus::Failed]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+contracts::stored_enum! {
+    pub enum PayoutStatus {
+        Requested = "requested",
+        Processing = "processing",
+        Paid = "paid",
+        Failed = "failed",
     }
 }
 
@@ -82,7 +65,7 @@ fn view(row: PayoutRow) -> Payout {
         id: row.id,
         account_id: row.account_id,
         amount: row.amount,
-        status: PayoutStatus::parse(&row.status).unwrap_or(PayoutStatus::Processing),
+        status: row.status,
         bank_code: row.bank_code,
         account_number_masked: row.account_number_masked,
         account_holder: row.account_holder,
@@ -210,7 +193,7 @@ impl Payouts {
         metrics::counter!("payouts_created_total", "gateway" => gateway).increment(1);
         tracing::info!(payout_id = row.id, "payout requested");
         let id = row.id;
-        self.send(row, "requested").await?;
+        self.send(row, PayoutStatus::Requested).await?;
         self.get(account_id, id).await
     }
 
@@ -234,21 +217,13 @@ impl Payouts {
     ) -> Result<Page<Payout>, PaymentError> {
         let (rows, total) = self
             .db
-            .run(move |conn| {
-                repo::page(
-                    conn,
-                    account_id,
-                    status.map(PayoutStatus::as_str),
-                    request.offset(),
-                    i64::from(request.size),
-                )
-            })
+            .run(move |conn| repo::page(conn, account_id, status, request.offset(), i64::from(request.size)))
             .await?;
         Ok(Page::new(rows.into_iter().map(view).collect(), request, total))
     }
 
     /// Claims the payout (`from` → `processing`) and sends it; nobody else sends it meanwhile.
-    async fn send(&self, row: PayoutRow, from: &'static str) -> Result<(), PaymentError> {
+    async fn send(&self, row: PayoutRow, from: PayoutStatus) -> Result<(), PaymentError> {
         let now = self.clock.now();
         let id = row.id;
         let claimed = self.db.run(move |conn| repo::claim(conn, id, from, now).map_err(PaymentError::from)).await?;
@@ -281,7 +256,7 @@ impl Payouts {
                         let from_id = ledger::ensure_wallet(conn, &escrow(id), now)?;
                         let to_id = ledger::ensure_wallet(conn, &payouts_wallet(), now)?;
                         write_tx(conn, |c| {
-                            if !repo::transition(c, id, "processing", "paid", None, now)? {
+                            if !repo::transition(c, id, PayoutStatus::Processing, PayoutStatus::Paid, None, now)? {
                                 return Ok::<_, PaymentError>(false);
                             }
                             ledger::apply_transfer(c, &out_of_escrow(id, amount), from_id, to_id, now)?;
@@ -303,7 +278,14 @@ impl Payouts {
                         let from_id = ledger::ensure_wallet(conn, &escrow(id), now)?;
                         let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
                         write_tx(conn, |c| {
-                            if !repo::transition(c, id, "processing", "failed", Some(&reason), now)? {
+                            if !repo::transition(
+                                c,
+                                id,
+                                PayoutStatus::Processing,
+                                PayoutStatus::Failed,
+                                Some(&reason),
+                                now,
+                            )? {
                                 return Ok::<_, PaymentError>(false);
                             }
                             ledger::apply_transfer(c, &reversal(id, account_id, amount), from_id, to_id, now)?;
@@ -319,11 +301,15 @@ impl Payouts {
                 }
             }
             PayoutOutcome::InProgress | PayoutOutcome::NotFound => {
-                self.db.run(move |conn| repo::touch(conn, id, "processing", now).map_err(PaymentError::from)).await?;
+                self.db
+                    .run(move |conn| repo::touch(conn, id, PayoutStatus::Processing, now).map_err(PaymentError::from))
+                    .await?;
             }
             PayoutOutcome::Unknown(reason) => {
                 tracing::warn!(payout_id = id, %reason, "payout outcome unknown; will look it up");
-                self.db.run(move |conn| repo::touch(conn, id, "processing", now).map_err(PaymentError::from)).await?;
+                self.db
+                    .run(move |conn| repo::touch(conn, id, PayoutStatus::Processing, now).map_err(PaymentError::from))
+                    .await?;
             }
         }
         Ok(())
@@ -336,19 +322,20 @@ impl Payouts {
             tracing::info!(payout_id, "payout event for an unknown payout");
             return Ok(());
         };
-        match row.status.as_str() {
-            "requested" => self.send(row, "requested").await,
-            "processing" => match self.gateway.lookup(&reference(row.id)).await {
+        match row.status {
+            PayoutStatus::Requested => self.send(row, PayoutStatus::Requested).await,
+            PayoutStatus::Processing => match self.gateway.lookup(&reference(row.id)).await {
                 PayoutOutcome::NotFound => {
                     // Never arrived: send it again (the same refPayoutId cannot pay twice).
                     let id = row.id;
                     let now = self.clock.now();
                     self.db
                         .run(move |conn| {
-                            repo::transition(conn, id, "processing", "requested", None, now).map_err(PaymentError::from)
+                            repo::transition(conn, id, PayoutStatus::Processing, PayoutStatus::Requested, None, now)
+                                .map_err(PaymentError::from)
                         })
                         .await?;
-                    self.send(row, "requested").await
+                    self.send(row, PayoutStatus::Requested).await
                 }
                 outcome => self.apply(&row, outcome).await,
             },
