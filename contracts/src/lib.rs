@@ -20,4 +20,4 @@ pub mod values;
 pub mod wallet;
 
 pub use common::{Page, PageRequest, Role, ServiceError};
-pub use values::{AccountId, UnknownValue};
+pub use values::{AccountId, ChargeId, ItemId, MissionId, OrderId, PayoutId, ProductId, UnknownValue};

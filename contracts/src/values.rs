@@ -93,7 +93,7 @@ macro_rules! id_type {
     ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             serde::Serialize, serde::Deserialize, utoipa::ToSchema,
         )]
         #[serde(transparent)]
@@ -127,12 +127,50 @@ macro_rules! id_type {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
+
+        // The bare number: `#[tracing::instrument]` records arguments with Debug, and log
+        // fields stay what they were while ids were i64.
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&self.0, f)
+            }
+        }
     };
 }
 
 id_type! {
     /// An account (buyer, seller, streamer, admin).
     pub struct AccountId;
+}
+
+id_type! {
+    /// A point charge (payment).
+    pub struct ChargeId;
+}
+
+id_type! {
+    /// A payout to a bank account (payment).
+    pub struct PayoutId;
+}
+
+id_type! {
+    /// A mission (mission).
+    pub struct MissionId;
+}
+
+id_type! {
+    /// An order (order checkout).
+    pub struct OrderId;
+}
+
+id_type! {
+    /// A product (order catalog).
+    pub struct ProductId;
+}
+
+id_type! {
+    /// An item of a product: what a cart and an order line hold (order catalog).
+    pub struct ItemId;
 }
 
 #[cfg(test)]

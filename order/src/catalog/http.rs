@@ -119,7 +119,7 @@ async fn create_product(
     if let Some(dup) = items.iter().find(|i| !seen.insert(super::model::name_key(i.name.as_str()))) {
         return Err(crate::error::OrderError::NameTaken(dup.name.as_str().to_string()).into());
     }
-    let product = catalog.create_product(user.account_id, name, description, items).await?;
+    let product = catalog.create_product(user.account(), name, description, items).await?;
     Ok(HttpResponse::Created().json(product))
 }
 
@@ -131,7 +131,7 @@ async fn my_products(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = query.validate()?;
-    Ok(HttpResponse::Ok().json(catalog.seller_products(user.account_id, page).await?))
+    Ok(HttpResponse::Ok().json(catalog.seller_products(user.account(), page).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -156,14 +156,15 @@ async fn update_product(
     let name = body.name.as_deref().map(|n| fields.take("name", ProductName::parse(n)));
     let description = body.description.as_deref().map(|d| fields.take("description", Description::parse(d)));
     let (name, description) = fields.finish(Some((name.flatten(), description.flatten())))?;
-    Ok(HttpResponse::Ok().json(catalog.update_product(user.account_id, id.into_inner(), name, description).await?))
+    Ok(HttpResponse::Ok()
+        .json(catalog.update_product(user.account(), id.into_inner().into(), name, description).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/seller/products/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Product id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_product(user: AsSeller, catalog: web::Data<Catalog>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    catalog.delete_product(user.account_id, id.into_inner()).await?;
+    catalog.delete_product(user.account(), id.into_inner().into()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -180,7 +181,7 @@ async fn add_item(
     let mut fields = Fields::default();
     let item = parse_item(&mut fields, "", &body);
     let item = fields.finish(item)?;
-    Ok(HttpResponse::Created().json(catalog.add_item(user.account_id, id.into_inner(), item).await?))
+    Ok(HttpResponse::Created().json(catalog.add_item(user.account(), id.into_inner().into(), item).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -210,7 +211,7 @@ async fn update_item(
     let price = body.price.and_then(|p| fields.take("price", Price::new(p)));
     let stock = body.stock.and_then(|s| fields.take("stock", Stock::new(s)));
     let update = fields.finish(Some(ItemUpdate { name, price, stock }))?;
-    Ok(HttpResponse::Ok().json(catalog.update_item(user.account_id, product_id, item_id, update).await?))
+    Ok(HttpResponse::Ok().json(catalog.update_item(user.account(), product_id.into(), item_id.into(), update).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/seller/products/{id}/items/{item_id}", tag = "catalog", security(("bearer" = [])),
@@ -222,7 +223,7 @@ async fn delete_item(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (product_id, item_id) = path.into_inner();
-    catalog.delete_item(user.account_id, product_id, item_id).await?;
+    catalog.delete_item(user.account(), product_id.into(), item_id.into()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

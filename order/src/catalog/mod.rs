@@ -9,6 +9,7 @@ use crate::error::OrderError;
 use async_trait::async_trait;
 use contracts::catalog::{CatalogService, ProductSummary};
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
+use contracts::{AccountId, ItemId, ProductId};
 use contracts::{Page, PageRequest, ServiceError};
 use model::{Description, Item, MAX_ITEMS_PER_PRODUCT, NewItem, Price, Product, ProductName, Stock};
 use platform::cache::SharedCache;
@@ -83,11 +84,12 @@ impl Catalog {
 
     pub async fn create_product(
         &self,
-        seller_id: i64,
+        seller_id: AccountId,
         name: ProductName,
         description: Description,
         items: Vec<NewItem>,
     ) -> Result<Product, OrderError> {
+        let seller_id = seller_id.get();
         let now = self.clock.now();
         let created = self
             .db
@@ -103,7 +105,8 @@ impl Catalog {
         self.edit(None, created).await
     }
 
-    pub async fn seller_products(&self, seller_id: i64, page: PageRequest) -> Result<Page<Product>, OrderError> {
+    pub async fn seller_products(&self, seller_id: AccountId, page: PageRequest) -> Result<Page<Product>, OrderError> {
+        let seller_id = seller_id.get();
         let (products, total) = self
             .db
             .run(move |conn| {
@@ -116,11 +119,13 @@ impl Catalog {
 
     pub async fn update_product(
         &self,
-        seller_id: i64,
-        id: i64,
+        seller_id: AccountId,
+        id: ProductId,
         name: Option<ProductName>,
         description: Option<Description>,
     ) -> Result<Product, OrderError> {
+        let seller_id = seller_id.get();
+        let id = id.get();
         let now = self.clock.now();
         let updated = self
             .db
@@ -136,7 +141,9 @@ impl Catalog {
         self.edit(Some(id), updated).await
     }
 
-    pub async fn delete_product(&self, seller_id: i64, id: i64) -> Result<(), OrderError> {
+    pub async fn delete_product(&self, seller_id: AccountId, id: ProductId) -> Result<(), OrderError> {
+        let seller_id = seller_id.get();
+        let id = id.get();
         let now = self.clock.now();
         let deleted = self
             .db
@@ -148,7 +155,14 @@ impl Catalog {
         self.edit(Some(id), deleted).await
     }
 
-    pub async fn add_item(&self, seller_id: i64, product_id: i64, item: NewItem) -> Result<Item, OrderError> {
+    pub async fn add_item(
+        &self,
+        seller_id: AccountId,
+        product_id: ProductId,
+        item: NewItem,
+    ) -> Result<Item, OrderError> {
+        let seller_id = seller_id.get();
+        let product_id = product_id.get();
         let now = self.clock.now();
         let added = self
             .db
@@ -169,11 +183,14 @@ impl Catalog {
 
     pub async fn update_item(
         &self,
-        seller_id: i64,
-        product_id: i64,
-        item_id: i64,
+        seller_id: AccountId,
+        product_id: ProductId,
+        item_id: ItemId,
         update: ItemUpdate,
     ) -> Result<Item, OrderError> {
+        let seller_id = seller_id.get();
+        let product_id = product_id.get();
+        let item_id = item_id.get();
         let now = self.clock.now();
         let updated = self
             .db
@@ -192,7 +209,15 @@ impl Catalog {
         self.edit(Some(product_id), updated).await
     }
 
-    pub async fn delete_item(&self, seller_id: i64, product_id: i64, item_id: i64) -> Result<(), OrderError> {
+    pub async fn delete_item(
+        &self,
+        seller_id: AccountId,
+        product_id: ProductId,
+        item_id: ItemId,
+    ) -> Result<(), OrderError> {
+        let seller_id = seller_id.get();
+        let product_id = product_id.get();
+        let item_id = item_id.get();
         let now = self.clock.now();
         let deleted = self
             .db

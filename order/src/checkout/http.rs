@@ -160,7 +160,7 @@ async fn checkout(
     if let Some(total) = body.expected_total {
         Validator::default().check(total >= 0, "expected_total", "must be 0 or more").finish()?;
     }
-    let order = orders.checkout(user.account_id, key.as_str(), body.expected_total).await?;
+    let order = orders.checkout(user.account(), key.as_str(), body.expected_total).await?;
     Ok(HttpResponse::Created().json(order))
 }
 
@@ -172,14 +172,14 @@ async fn my_orders(
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
     let (status, page) = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account_id, status, page).await?))
+    Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account(), status, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn my_order(user: AsCustomer, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner().into()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
@@ -191,7 +191,7 @@ async fn seller_orders(
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
     let (status, page) = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account_id, status, page).await?))
+    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account(), status, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/orders/{id}", tag = "orders", security(("bearer" = [])),
@@ -199,14 +199,14 @@ async fn seller_orders(
     responses((status = 200, description = "The seller's lines of the order, with fee and net", body = Order),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn seller_order(user: AsSeller, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner().into()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn admin_order(_: AsAdmin, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner().into()).await?))
 }
 
 /// What a transition route's body asks for: the selected lines and the action. Each route's
@@ -247,8 +247,9 @@ fn transition<R: ActsAs + 'static, B: DeserializeOwned + 'static>(
         let (item_ids, action) = asked(body, &mut v);
         check_items(&mut v, &item_ids);
         v.finish()?;
+        let item_ids = item_ids.map(|ids| ids.into_iter().map(contracts::ItemId::from).collect());
         Ok(HttpResponse::Ok()
-            .json(orders.transition(R::viewer(user.account_id), id.into_inner(), item_ids, action).await?))
+            .json(orders.transition(R::viewer(user.account_id), id.into_inner().into(), item_ids, action).await?))
     }
 }
 

@@ -20,6 +20,7 @@ use contracts::order::{
     OrderActor, OrderCancelled, OrderRefunded, OrderShipped, ReturnRejected, ReturnRequested, SaleConfirmed,
 };
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{ItemId, OrderId};
 use platform::clock::to_db;
 use platform::db::DbConn;
 use platform::outbox::Outbox;
@@ -230,10 +231,12 @@ impl Orders {
     pub async fn transition(
         &self,
         viewer: Viewer,
-        order_id: i64,
-        item_ids: Option<Vec<i64>>,
+        order_id: OrderId,
+        item_ids: Option<Vec<ItemId>>,
         action: Action,
     ) -> Result<Order, OrderError> {
+        let order_id = order_id.get();
+        let item_ids: Option<Vec<i64>> = item_ids.map(|ids| ids.into_iter().map(ItemId::get).collect());
         let actor = actor_of(viewer);
         if !action.allowed(actor) {
             return Err(OrderError::Internal(anyhow::anyhow!("{actor:?} may not {action:?}")));
@@ -308,7 +311,7 @@ impl Orders {
                 tracing::warn!(order_id, item_id, error = %e, "order line money step failed; recovery will finish it");
             }
         }
-        self.order(viewer, order_id).await
+        self.order(viewer, order_id.into()).await
     }
 
     /// Runs a line's owed money step with its keyed transfers, then clears it.

@@ -24,6 +24,7 @@ use crate::error::OrderError;
 use chrono::{DateTime, Duration, Utc};
 use contracts::order::{LineRef, OrderPlaced};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
+use contracts::{AccountId, OrderId};
 use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
@@ -277,7 +278,13 @@ impl Orders {
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
     /// same order; a different body is `IdempotencyError::Conflict`.
     #[tracing::instrument(skip(self, key))]
-    pub async fn checkout(&self, buyer_id: i64, key: &str, expected_total: Option<i64>) -> Result<Order, OrderError> {
+    pub async fn checkout(
+        &self,
+        buyer_id: AccountId,
+        key: &str,
+        expected_total: Option<i64>,
+    ) -> Result<Order, OrderError> {
+        let buyer_id = buyer_id.get();
         let hash = fingerprint(&serde_json::json!({ "expected_total": expected_total }));
         let lookup = {
             let key = key.to_string();
@@ -288,7 +295,7 @@ impl Orders {
                     let Some(row) = row else { return Ok(None) };
                     // Failed and in-flight checkouts are not orders: the key is still running.
                     let finished = match row.placed() {
-                        true => Some(self.order(Viewer::Buyer(buyer_id), row.id).await?),
+                        true => Some(self.order(Viewer::Buyer(buyer_id), row.id.into()).await?),
                         false => None,
                     };
                     Ok(Some(Stored { request_hash: row.request_hash, finished }))
@@ -322,10 +329,11 @@ impl Orders {
 
     /// The placed order the buyer's checkout `key` made, if any (seeding checks before it
     /// fills a cart, so a second run neither buys again nor leaves the cart filled).
-    pub async fn placed_by_key(&self, buyer_id: i64, key: &str) -> Result<Option<Order>, OrderError> {
+    pub async fn placed_by_key(&self, buyer_id: AccountId, key: &str) -> Result<Option<Order>, OrderError> {
+        let buyer_id = buyer_id.get();
         let k = key.to_string();
         match self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await? {
-            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
+            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id.into()).await.map(Some),
             _ => Ok(None),
         }
     }
@@ -559,26 +567,29 @@ impl Orders {
     }
 
     /// One order as `viewer` sees it; 404 for someone else's.
-    pub async fn order(&self, viewer: Viewer, order_id: i64) -> Result<Order, OrderError> {
+    pub async fn order(&self, viewer: Viewer, order_id: OrderId) -> Result<Order, OrderError> {
+        let order_id = order_id.get();
         self.load_view(order_id, viewer).await?.ok_or(OrderError::NotFound)
     }
 
     pub async fn buyer_orders(
         &self,
-        buyer_id: i64,
+        buyer_id: AccountId,
         status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
+        let buyer_id = buyer_id.get();
         self.page(page, move |conn| repo::buyer_orders(conn, buyer_id, status, page), Viewer::Buyer(buyer_id)).await
     }
 
     /// Orders with this seller's lines: only those lines, and their sum as the total.
     pub async fn seller_orders(
         &self,
-        seller_id: i64,
+        seller_id: AccountId,
         status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
+        let seller_id = seller_id.get();
         self.page(page, move |conn| repo::seller_orders(conn, seller_id, status, page), Viewer::Seller(seller_id)).await
     }
 

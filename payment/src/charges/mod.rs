@@ -21,6 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use contracts::common::{Page, PageRequest};
 use contracts::events::payment::ChargeConfirmed;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{AccountId, ChargeId};
 use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
@@ -205,7 +206,8 @@ impl Charges {
 
     /// Creates (or, for a replayed key with the same amount, returns) a charge.
     #[tracing::instrument(skip(self, client_key))]
-    pub async fn create(&self, account_id: i64, client_key: &str, amount: i64) -> Result<Charge, PaymentError> {
+    pub async fn create(&self, account_id: AccountId, client_key: &str, amount: i64) -> Result<Charge, PaymentError> {
+        let account_id = account_id.get();
         let now = self.clock.now();
         let request_hash = fingerprint(&serde_json::json!({ "amount": amount }));
         let client_key = client_key.to_string();
@@ -267,7 +269,9 @@ impl Charges {
         Ok(charge)
     }
 
-    pub async fn get(&self, account_id: i64, charge_id: i64) -> Result<Charge, PaymentError> {
+    pub async fn get(&self, account_id: AccountId, charge_id: ChargeId) -> Result<Charge, PaymentError> {
+        let account_id = account_id.get();
+        let charge_id = charge_id.get();
         self.db
             .run(move |conn| {
                 let row = repo::find(conn, charge_id)?
@@ -281,7 +285,14 @@ impl Charges {
     /// Confirms a pending charge with the gateway. Confirmed: credited once. Refused:
     /// `failed`, nothing credited. Unknown: stays `pending` for [`Charges::reconcile`].
     #[tracing::instrument(skip(self, payment_key))]
-    pub async fn confirm(&self, account_id: i64, charge_id: i64, payment_key: &str) -> Result<Charge, PaymentError> {
+    pub async fn confirm(
+        &self,
+        account_id: AccountId,
+        charge_id: ChargeId,
+        payment_key: &str,
+    ) -> Result<Charge, PaymentError> {
+        let account_id = account_id.get();
+        let charge_id = charge_id.get();
         let now = self.clock.now();
         let key = payment_key.to_string();
         // A write transaction, so a deadlock with a concurrent confirm's credit is retried
@@ -309,7 +320,7 @@ impl Charges {
             })
             .await?;
         match row.status {
-            ChargeStatus::Confirmed => return self.get(account_id, charge_id).await,
+            ChargeStatus::Confirmed => return self.get(account_id.into(), charge_id.into()).await,
             ChargeStatus::Failed => {
                 return Err(PaymentError::Refused {
                     code: row.failure_code.unwrap_or_else(|| "FAILED".into()),
@@ -320,7 +331,7 @@ impl Charges {
         }
         let outcome = self.gateway.confirm(payment_key, &row.gateway_order_id, row.amount).await;
         self.apply_outcome(charge_id, Some(payment_key), outcome, Failure::Verified).await?;
-        let charge = self.get(account_id, charge_id).await?;
+        let charge = self.get(account_id.into(), charge_id.into()).await?;
         match charge.status {
             ChargeStatus::Failed => Err(PaymentError::Refused {
                 code: charge.failure_code.unwrap_or_default(),

@@ -15,6 +15,7 @@ use crate::schema::{charge_refunds, charges};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::events::payment::ChargeRefunded;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{AccountId, ChargeId};
 use diesel::prelude::*;
 use gateway::{CancelOutcome, SnapshotOutcome};
 use platform::clock::{from_db, to_db};
@@ -241,11 +242,13 @@ impl Charges {
     #[tracing::instrument(skip(self, client_key))]
     pub async fn refund(
         &self,
-        account_id: i64,
-        charge_id: i64,
+        account_id: AccountId,
+        charge_id: ChargeId,
         client_key: &str,
         amount: Option<i64>,
     ) -> Result<(Charge, bool), PaymentError> {
+        let account_id = account_id.get();
+        let charge_id = charge_id.get();
         let now = self.clock.now();
         let request_hash = fingerprint(&serde_json::json!({ "charge_id": charge_id, "amount": amount }));
         let client_key = client_key.to_string();

@@ -24,6 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 use contracts::common::{Page, PageRequest};
 use contracts::events::payment::{PayoutFailed, PayoutPaid};
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{AccountId, PayoutId};
 use crypto::AtRestKey;
 use gateway::{PayoutGateway, PayoutOrder, PayoutOutcome};
 use platform::clock::{SharedClock, from_db};
@@ -134,10 +135,11 @@ impl Payouts {
     #[tracing::instrument(skip_all, fields(account_id, amount = request.amount))]
     pub async fn create(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         client_key: &str,
         request: PayoutRequest,
     ) -> Result<Payout, PaymentError> {
+        let account_id = account_id.get();
         let now = self.clock.now();
         let request_hash = self.key.keyed_digest(
             serde_json::json!([request.amount, request.bank_code, request.account_number, request.account_holder])
@@ -194,10 +196,12 @@ impl Payouts {
         tracing::info!(payout_id = row.id, "payout requested");
         let id = row.id;
         self.send(row, PayoutStatus::Requested).await?;
-        self.get(account_id, id).await
+        self.get(account_id.into(), id.into()).await
     }
 
-    pub async fn get(&self, account_id: i64, payout_id: i64) -> Result<Payout, PaymentError> {
+    pub async fn get(&self, account_id: AccountId, payout_id: PayoutId) -> Result<Payout, PaymentError> {
+        let account_id = account_id.get();
+        let payout_id = payout_id.get();
         self.db
             .run(move |conn| {
                 repo::find(conn, payout_id)?
@@ -211,10 +215,12 @@ impl Payouts {
     /// A page of payouts, newest first; `account_id: None` is every account (operators).
     pub async fn page(
         &self,
-        account_id: Option<i64>,
+        account_id: Option<AccountId>,
         status: Option<PayoutStatus>,
         request: PageRequest,
     ) -> Result<Page<Payout>, PaymentError> {
+        let account_id = account_id.map(AccountId::get);
+
         let (rows, total) = self
             .db
             .run(move |conn| repo::page(conn, account_id, status, request.offset(), i64::from(request.size)))
