@@ -21,19 +21,19 @@ impl fmt::Display for UnknownValue {
 
 impl std::error::Error for UnknownValue {}
 
-/// An enum stored (DB) and sent (JSON, OpenAPI) as the same strings it always was:
+/// Enums (one or more a call) stored (DB) and sent (JSON, OpenAPI) as the same strings they always were:
 /// `as_str()`, `ALL`, `Display`, `FromStr`, `TryFrom<String>`, serde and `ToSchema`.
 /// Variants are written `Name = "string"`; the strings feed serde's `rename`, which utoipa
 /// reads too. They are taken as `tt`: a `literal` fragment reaches utoipa wrapped in an
 /// invisible group it does not read, and the schema would show the variant names.
 #[macro_export]
 macro_rules! stored_enum {
-    (
+    ($(
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             $($(#[$vmeta:meta])* $variant:ident = $s:tt),+ $(,)?
         }
-    ) => {
+    )+) => {$(
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -83,7 +83,7 @@ macro_rules! stored_enum {
                 v.as_str()
             }
         }
-    };
+    )+};
 }
 
 /// An `i64` id newtype: JSON and OpenAPI see a plain integer, code sees a type that does

@@ -23,9 +23,7 @@ contracts::stored_enum! {
         Expired = "expired",
         Void = "void",
     }
-}
 
-contracts::stored_enum! {
     /// A contribution's status (`mission_contributions.status`).
     pub enum ContributionStatus {
         Pending = "pending",

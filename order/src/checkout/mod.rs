@@ -89,9 +89,7 @@ contracts::stored_enum! {
         ReturnRequested = "return_requested",
         Refunded = "refunded",
     }
-}
 
-contracts::stored_enum! {
     /// An order's status (`orders.status`): `pending`/`failed` during and after a checkout
     /// that did not complete, then derived from the lines.
     pub enum OrderStatus {
@@ -102,9 +100,7 @@ contracts::stored_enum! {
         Completed = "completed",
         Cancelled = "cancelled",
     }
-}
 
-contracts::stored_enum! {
     /// The money step a line owes after a transition (`order_lines.money_due`).
     pub enum MoneyStep {
         Sale = "sale",

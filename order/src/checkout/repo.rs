@@ -324,13 +324,14 @@ pub fn shipments(conn: &mut DbConn, order_ids: &[i64]) -> Result<Vec<ShipmentRow
         .load(conn)?)
 }
 
+/// The line `(order_id, item_id)`, for reads and conditional updates.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn the_line(order_id: i64, item_id: i64) -> _ {
+    order_lines::table.filter(order_lines::order_id.eq(order_id)).filter(order_lines::item_id.eq(item_id))
+}
+
 pub fn line(conn: &mut DbConn, order_id: i64, item_id: i64) -> Result<Option<LineRow>, DbError> {
-    Ok(order_lines::table
-        .filter(order_lines::order_id.eq(order_id))
-        .filter(order_lines::item_id.eq(item_id))
-        .select(LineRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(the_line(order_id, item_id).select(LineRow::as_select()).first(conn).optional()?)
 }
 
 /// Moves a line from one of `from` to the change's status; `false` if it was in none of them.
@@ -341,10 +342,7 @@ pub fn transition_line(
     from: &[LineStatus],
     change: &LineChange,
 ) -> Result<bool, DbError> {
-    let target = order_lines::table
-        .filter(order_lines::order_id.eq(order_id))
-        .filter(order_lines::item_id.eq(item_id))
-        .filter(order_lines::status.eq_any(from.iter().map(|s| s.as_str())));
+    let target = the_line(order_id, item_id).filter(order_lines::status.eq_any(from.iter().map(|s| s.as_str())));
     let n = diesel::update(target).set((change, order_lines::version.eq(order_lines::version + 1))).execute(conn)?;
     Ok(n == 1)
 }
@@ -377,9 +375,7 @@ pub fn claim_money(
     until: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let n = diesel::update(
-        order_lines::table
-            .filter(order_lines::order_id.eq(order_id))
-            .filter(order_lines::item_id.eq(item_id))
+        the_line(order_id, item_id)
             .filter(order_lines::money_due.is_not_null())
             .filter(order_lines::money_retry_at.lt(to_db(now))),
     )
@@ -390,14 +386,9 @@ pub fn claim_money(
 
 /// The money step is done: clears it (only if it is still that step).
 pub fn money_done(conn: &mut DbConn, order_id: i64, item_id: i64, step: MoneyStep) -> Result<(), DbError> {
-    diesel::update(
-        order_lines::table
-            .filter(order_lines::order_id.eq(order_id))
-            .filter(order_lines::item_id.eq(item_id))
-            .filter(order_lines::money_due.eq(step.as_str())),
-    )
-    .set((order_lines::money_due.eq(None::<String>), order_lines::money_retry_at.eq(None::<NaiveDateTime>)))
-    .execute(conn)?;
+    diesel::update(the_line(order_id, item_id).filter(order_lines::money_due.eq(step.as_str())))
+        .set((order_lines::money_due.eq(None::<String>), order_lines::money_retry_at.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -414,9 +405,7 @@ pub fn due_confirmations(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> R
 
 /// Whether the line is still shipped and due (another instance may have confirmed it).
 pub fn still_due(conn: &mut DbConn, order_id: i64, item_id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let n: i64 = order_lines::table
-        .filter(order_lines::order_id.eq(order_id))
-        .filter(order_lines::item_id.eq(item_id))
+    let n: i64 = the_line(order_id, item_id)
         .filter(order_lines::status.eq(LineStatus::Shipped.as_str()))
         .filter(order_lines::auto_confirm_at.le(to_db(now)))
         .count()

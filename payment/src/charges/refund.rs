@@ -36,9 +36,7 @@ contracts::stored_enum! {
         Done = "done",
         Refused = "refused",
     }
-}
 
-contracts::stored_enum! {
     /// `client` (asked for by the owner) or `gateway` (cancelled at the gateway).
     pub enum RefundSource {
         Client = "client",
