@@ -155,6 +155,19 @@ fn refund_transfer(refund_id: i64, charge_id: i64, account_id: i64, amount: i64)
     }
 }
 
+/// Takes a stored refund's points off the owner's wallet (`from_id`) to the gateway (`to_id`).
+fn take_refund_points(
+    conn: &mut DbConn,
+    refund_id: i64,
+    new: &NewRefund<'_>,
+    (from_id, to_id): (i64, i64),
+    now: DateTime<Utc>,
+) -> Result<(), PaymentError> {
+    let transfer = refund_transfer(refund_id, new.charge_id, new.account_id, new.amount);
+    ledger::apply_transfer(conn, &transfer, from_id, to_id, now)?;
+    Ok(())
+}
+
 fn reversal_transfer(refund_id: i64, charge_id: i64, account_id: i64, amount: i64) -> TransferRequest {
     TransferRequest {
         from: gateway_wallet(),
@@ -289,13 +302,7 @@ impl Charges {
                             source: RefundSource::Client,
                         };
                         let id = idempotency::claim::<_, PaymentError>(insert_refund(c, &new, now))?;
-                        ledger::apply_transfer(
-                            c,
-                            &refund_transfer(id, charge_id, account_id, amount),
-                            from_id,
-                            to_id,
-                            now,
-                        )?;
+                        take_refund_points(c, id, &new, (from_id, to_id), now)?;
                         Ok::<_, PaymentError>(id)
                     })?;
                     find_refund(conn, id)?.ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("refund vanished")))
@@ -554,13 +561,7 @@ impl Charges {
                         source: RefundSource::Gateway,
                     };
                     let id = insert_refund(c, &new, now)?;
-                    ledger::apply_transfer(
-                        c,
-                        &refund_transfer(id, charge_id, account_id, amount),
-                        from_id,
-                        to_id,
-                        now,
-                    )?;
+                    take_refund_points(c, id, &new, (from_id, to_id), now)?;
                     outbox.publish(
                         c,
                         now,
