@@ -12,7 +12,7 @@ use feed::model::{AdSlot, RowProviderType, RowSetting, Selector};
 use mission::{ListFilter, MissionError, NewMissionRequest};
 use moderation::{Reason, TargetType};
 use order::OrderError;
-use order::catalog::model::NewItem;
+use order::catalog::model::{Description, NewItem, ProductName};
 use payment::charges::ChargeStatus;
 use serde_json::json;
 use std::fmt;
@@ -137,9 +137,12 @@ pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
     {
         let seller = id(seller)?;
         for (name, description, items) in catalogue {
-            let items =
-                items.iter().map(|(n, price, stock)| NewItem { name: n.to_string(), price: *price, stock: *stock });
-            match app.catalog.create_product(seller, name.to_string(), description.to_string(), items.collect()).await {
+            let parsed = || -> Result<_, order::catalog::model::Invalid> {
+                let items = items.iter().map(|(n, price, stock)| NewItem::parse(n, *price, *stock));
+                Ok((ProductName::parse(name)?, Description::parse(description)?, items.collect::<Result<_, _>>()?))
+            };
+            let (name_, description, items) = parsed().map_err(|e| anyhow!("product {name}: {e}"))?;
+            match app.catalog.create_product(seller.into(), name_, description, items).await {
                 Ok(_) => report.products_created += 1,
                 Err(OrderError::NameTaken(_)) => {}
                 Err(e) => return Err(anyhow!("product {name}: {e}")),
@@ -152,8 +155,11 @@ pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
         [("ara@demo.example", 300_000), ("ben@demo.example", 150_000), ("chloe@demo.example", 80_000)]
     {
         let key = format!("seed-demo:charge:{email}");
-        let charge =
-            app.charges.create(id(email)?, &key, amount).await.map_err(|e| anyhow!("charge for {email}: {e}"))?;
+        let charge = app
+            .charges
+            .create(contracts::AccountId::from(id(email)?), &key, amount)
+            .await
+            .map_err(|e| anyhow!("charge for {email}: {e}"))?;
         if charge.status != ChargeStatus::Confirmed {
             anyhow::bail!(
                 "the demo charge for {email} is {:?}: seed-demo needs payment.gateway = \"sandbox\"",
@@ -179,7 +185,7 @@ pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
             deadline,
         };
         let creator_id = id(creator)?;
-        let mission = match app.missions.create(creator_id, &key, request).await {
+        let mission = match app.missions.create(creator_id.into(), &key, request).await {
             Ok(mission) => mission,
             // An earlier run used the key (with its own deadline): that mission is the one.
             Err(MissionError::Idempotency(platform::idempotency::IdempotencyError::Conflict)) => {
@@ -196,7 +202,11 @@ pub async fn seed_demo(app: &Modules) -> anyhow::Result<SeedReport> {
                 continue;
             }
             let key = format!("seed-demo:contribution:{n}:{backer}");
-            match app.missions.contribute(id(backer)?, mission.id, &key, amount).await {
+            match app
+                .missions
+                .contribute(contracts::AccountId::from(id(backer)?), mission.id.into(), &key, amount)
+                .await
+            {
                 Ok(_) => report.contributions_ensured += 1,
                 Err(MissionError::Closed) => {}
                 Err(e) => return Err(anyhow!("contribution to {title}: {e}")),
@@ -248,7 +258,7 @@ async fn seed_moderation(
     chloe: i64,
 ) -> anyhow::Result<()> {
     let all = PageRequest { page: 0, size: 100 };
-    let listings = app.catalog.seller_products(joon, all).await.map_err(|e| anyhow!("products: {e}"))?;
+    let listings = app.catalog.seller_products(joon.into(), all).await.map_err(|e| anyhow!("products: {e}"))?;
     let headlamp =
         listings.items.iter().find(|p| p.name == "Headlamp 400").ok_or_else(|| anyhow!("no Headlamp 400"))?;
     let filed = app.moderation.my_reports(ara, all).await.map_err(|e| anyhow!("reports: {e}"))?;
@@ -302,20 +312,26 @@ const ORDERS: &[(&str, &str, &str, &[Step])] = &[
 async fn seed_orders(app: &Modules, report: &mut SeedReport, joon: i64, ben: i64, chloe: i64) -> anyhow::Result<()> {
     use order::cart::CartEdit;
     use order::{Action, Viewer};
-    let listings =
-        app.catalog.seller_products(joon, PageRequest { page: 0, size: 100 }).await.map_err(|e| anyhow!("{e}"))?;
+    let listings = app
+        .catalog
+        .seller_products(joon.into(), PageRequest { page: 0, size: 100 })
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     for (n, (buyer, product, item, steps)) in ORDERS.iter().enumerate() {
         let buyer_id = if *buyer == "ben" { ben } else { chloe };
         let key = format!("seed-demo:order:{n}");
-        if app.orders.placed_by_key(buyer_id, &key).await.map_err(|e| anyhow!("order {key}: {e}"))?.is_some() {
+        if app.orders.placed_by_key(buyer_id.into(), &key).await.map_err(|e| anyhow!("order {key}: {e}"))?.is_some() {
             continue;
         }
         let p = listings.items.iter().find(|p| p.name == *product).ok_or_else(|| anyhow!("no {product}"))?;
         let i = p.items.iter().find(|i| i.name == *item).ok_or_else(|| anyhow!("no {product} {item}"))?;
         let cart = &app.carts;
-        wanted("cart", cart.edit(buyer_id, CartEdit::Clear).await)?;
-        wanted("cart", cart.edit(buyer_id, CartEdit::Add { product_id: p.id, item_id: i.id, quantity: 1 }).await)?;
-        let order = wanted("checkout", app.orders.checkout(buyer_id, &key, None).await)?;
+        wanted("cart", cart.edit(buyer_id.into(), CartEdit::Clear).await)?;
+        wanted(
+            "cart",
+            cart.edit(buyer_id.into(), CartEdit::Add { product_id: p.id, item_id: i.id, quantity: 1 }).await,
+        )?;
+        let order = wanted("checkout", app.orders.checkout(buyer_id.into(), &key, None).await)?;
         report.orders_created += 1;
         for step in *steps {
             let reason = |s: &str| s.to_string();
@@ -334,7 +350,7 @@ async fn seed_orders(app: &Modules, report: &mut SeedReport, joon: i64, ben: i64
                 }
                 Step::AcceptReturn => (Viewer::Seller(joon), Action::AcceptReturn { restock: true }),
             };
-            wanted("order transition", app.orders.transition(viewer, order.id, None, action).await)?;
+            wanted("order transition", app.orders.transition(viewer, order.id.into(), None, action).await)?;
         }
     }
     Ok(())

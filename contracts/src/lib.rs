@@ -16,6 +16,8 @@ pub mod events;
 pub mod mission;
 pub mod moderation;
 pub mod order;
+pub mod values;
 pub mod wallet;
 
 pub use common::{Page, PageRequest, Role, ServiceError};
+pub use values::{AccountId, ChargeId, ItemId, MissionId, OrderId, PayoutId, ProductId, UnknownValue};

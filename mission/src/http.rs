@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use contracts::Page;
 use platform::ApiResult;
 use platform::auth::AuthUser;
-use platform::error::ErrorBody;
+use platform::error::{ApiError, ErrorBody};
 use platform::http::{IdempotencyKey, Json, PageQuery, Validator};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -72,7 +72,7 @@ async fn create_mission(
         stake: body.stake,
         deadline: body.deadline,
     };
-    let mission = missions.create(user.account_id, key.as_str(), request).await?;
+    let mission = missions.create(user.account(), key.as_str(), request).await?;
     Ok(HttpResponse::Created().json(mission))
 }
 
@@ -101,16 +101,13 @@ async fn list_missions(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
-    if let Some(status) = &query.status {
-        Validator::default()
-            .check(
-                PUBLIC_STATUSES.contains(&status.as_str()),
-                "status",
-                "must be open, succeeded, failed, rejected or expired",
-            )
-            .finish()?;
-    }
-    let filter = ListFilter { status: query.status, streamer_id: query.streamer_id, creator_id: query.creator_id };
+    let status = match &query.status {
+        None => None,
+        Some(raw) => Some(raw.parse().ok().filter(|s| PUBLIC_STATUSES.contains(s)).ok_or_else(|| {
+            ApiError::invalid_field("status", "must be open, succeeded, failed, rejected or expired")
+        })?),
+    };
+    let filter = ListFilter { status, streamer_id: query.streamer_id, creator_id: query.creator_id };
     Ok(HttpResponse::Ok().json(missions.list(filter, page).await?))
 }
 
@@ -118,7 +115,7 @@ async fn list_missions(
     params(("id" = i64, Path, description = "Mission id")),
     responses((status = 200, body = Mission), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_mission(_user: AuthUser, missions: web::Data<Missions>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(missions.get(id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(missions.get(id.into_inner().into()).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -140,7 +137,7 @@ async fn contribute(
     key: IdempotencyKey,
     Json(body): Json<ContributionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let contribution = missions.contribute(user.account_id, id.into_inner(), key.as_str(), body.amount).await?;
+    let contribution = missions.contribute(user.account(), id.into_inner().into(), key.as_str(), body.amount).await?;
     Ok(HttpResponse::Created().json(contribution))
 }
 
@@ -154,7 +151,7 @@ async fn list_contributions(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = query.validate()?;
-    Ok(HttpResponse::Ok().json(missions.contributions(id.into_inner(), page).await?))
+    Ok(HttpResponse::Ok().json(missions.contributions(id.into_inner().into(), page).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -180,5 +177,5 @@ async fn decide(
         "rejected" => Decision::Rejected,
         _ => return Err(platform::ApiError::invalid_field("result", "must be success, failure or rejected")),
     };
-    Ok(HttpResponse::Ok().json(missions.decide(user.account_id, id.into_inner(), decision).await?))
+    Ok(HttpResponse::Ok().json(missions.decide(user.account(), id.into_inner().into(), decision).await?))
 }

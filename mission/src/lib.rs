@@ -24,7 +24,7 @@ mod settings;
 mod settle;
 
 pub use error::MissionError;
-pub use repo::ListFilter;
+pub use repo::{ContributionStatus, ListFilter, MissionStatus};
 pub use service::{Contribution, Decision, EVENT_TOPICS, Mission, Missions, NewMissionRequest, SETTLE_TOPIC, escrow};
 pub use settings::MissionSettings;
 pub use settle::Settlement;

@@ -12,9 +12,40 @@ use platform::db::{DbConn, DbError, last_insert_id};
 use platform::idempotency;
 use std::collections::BTreeMap;
 
+contracts::stored_enum! {
+    /// A mission's status (`missions.status`).
+    pub enum MissionStatus {
+        Funding = "funding",
+        Open = "open",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Rejected = "rejected",
+        Expired = "expired",
+        Void = "void",
+    }
+
+    /// A contribution's status (`mission_contributions.status`).
+    pub enum ContributionStatus {
+        Pending = "pending",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
 /// Statuses anyone may see (`funding` and `void` are internal).
-pub const PUBLIC_STATUSES: [&str; 5] = ["open", "succeeded", "failed", "rejected", "expired"];
-pub const TERMINAL_STATUSES: [&str; 4] = ["succeeded", "failed", "rejected", "expired"];
+pub const PUBLIC_STATUSES: [MissionStatus; 5] = [
+    MissionStatus::Open,
+    MissionStatus::Succeeded,
+    MissionStatus::Failed,
+    MissionStatus::Rejected,
+    MissionStatus::Expired,
+];
+pub const TERMINAL_STATUSES: [MissionStatus; 4] =
+    [MissionStatus::Succeeded, MissionStatus::Failed, MissionStatus::Rejected, MissionStatus::Expired];
+
+fn strs(statuses: &[MissionStatus]) -> Vec<&'static str> {
+    statuses.iter().map(|s| s.as_str()).collect()
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = missions)]
@@ -24,7 +55,8 @@ pub struct MissionRow {
     pub streamer_id: i64,
     pub title: String,
     pub description: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: MissionStatus,
     pub stake: i64,
     pub pool: i64,
     pub contributors: i32,
@@ -42,7 +74,8 @@ pub struct ContributionRow {
     pub mission_id: i64,
     pub account_id: i64,
     pub amount: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: ContributionStatus,
     pub request_hash: String,
     pub created_at: NaiveDateTime,
 }
@@ -67,7 +100,7 @@ pub fn insert_funding(conn: &mut DbConn, new: &NewMission<'_>) -> Result<i64, Mi
             missions::streamer_id.eq(new.streamer_id),
             missions::title.eq(new.title),
             missions::description.eq(new.description),
-            missions::status.eq("funding"),
+            missions::status.eq(MissionStatus::Funding.as_str()),
             missions::stake.eq(new.stake),
             missions::deadline.eq(to_db(new.deadline)),
             missions::client_key.eq(Some(new.client_key)),
@@ -86,7 +119,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<MissionRow>, DbError> {
 }
 
 pub fn find_visible(conn: &mut DbConn, id: i64) -> Result<Option<MissionRow>, DbError> {
-    Ok(find(conn, id)?.filter(|m| PUBLIC_STATUSES.contains(&m.status.as_str())))
+    Ok(find(conn, id)?.filter(|m| PUBLIC_STATUSES.contains(&m.status)))
 }
 
 pub fn find_by_client_key(conn: &mut DbConn, creator_id: i64, key: &str) -> Result<Option<MissionRow>, DbError> {
@@ -101,23 +134,28 @@ pub fn find_by_client_key(conn: &mut DbConn, creator_id: i64, key: &str) -> Resu
 pub fn count_active_of(conn: &mut DbConn, creator_id: i64) -> Result<i64, DbError> {
     Ok(missions::table
         .filter(missions::creator_id.eq(creator_id))
-        .filter(missions::status.eq_any(["funding", "open"]))
+        .filter(missions::status.eq_any([MissionStatus::Funding.as_str(), MissionStatus::Open.as_str()]))
         .count()
         .get_result(conn)?)
 }
 
 /// `funding → open` with the stake as first contribution; `false` if no longer funding.
 pub fn activate(conn: &mut DbConn, mission: &MissionRow, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let n = diesel::update(missions::table.find(mission.id).filter(missions::status.eq("funding")))
-        .set((missions::status.eq("open"), missions::pool.eq(mission.stake), missions::contributors.eq(1)))
-        .execute(conn)?;
+    let n =
+        diesel::update(missions::table.find(mission.id).filter(missions::status.eq(MissionStatus::Funding.as_str())))
+            .set((
+                missions::status.eq(MissionStatus::Open.as_str()),
+                missions::pool.eq(mission.stake),
+                missions::contributors.eq(1),
+            ))
+            .execute(conn)?;
     if n == 1 {
         diesel::insert_into(mission_contributions::table)
             .values((
                 mission_contributions::mission_id.eq(mission.id),
                 mission_contributions::account_id.eq(mission.creator_id),
                 mission_contributions::amount.eq(mission.stake),
-                mission_contributions::status.eq("done"),
+                mission_contributions::status.eq(ContributionStatus::Done.as_str()),
                 mission_contributions::request_hash.eq(&mission.request_hash),
                 mission_contributions::recover_after.eq(to_db(now)),
                 mission_contributions::created_at.eq(to_db(now)),
@@ -129,8 +167,8 @@ pub fn activate(conn: &mut DbConn, mission: &MissionRow, now: DateTime<Utc>) -> 
 
 /// `funding → void`, freeing the client's key; `false` if no longer funding.
 pub fn void(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
-    let n = diesel::update(missions::table.find(id).filter(missions::status.eq("funding")))
-        .set((missions::status.eq("void"), missions::client_key.eq(None::<String>)))
+    let n = diesel::update(missions::table.find(id).filter(missions::status.eq(MissionStatus::Funding.as_str())))
+        .set((missions::status.eq(MissionStatus::Void.as_str()), missions::client_key.eq(None::<String>)))
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -147,7 +185,7 @@ pub fn reserve_pool(
     let n = diesel::update(
         missions::table
             .find(id)
-            .filter(missions::status.eq("open"))
+            .filter(missions::status.eq(MissionStatus::Open.as_str()))
             .filter(missions::deadline.gt(to_db(now)))
             .filter(missions::pool.le(max_pool - amount)),
     )
@@ -172,7 +210,7 @@ pub fn insert_pending_contribution(conn: &mut DbConn, new: &NewContribution<'_>)
             mission_contributions::mission_id.eq(new.mission_id),
             mission_contributions::account_id.eq(new.account_id),
             mission_contributions::amount.eq(new.amount),
-            mission_contributions::status.eq("pending"),
+            mission_contributions::status.eq(ContributionStatus::Pending.as_str()),
             mission_contributions::client_key.eq(Some(new.client_key)),
             mission_contributions::request_hash.eq(new.request_hash),
             mission_contributions::recover_after.eq(to_db(new.recover_after)),
@@ -203,14 +241,18 @@ pub fn find_contribution_by_key(
 
 /// `pending → done`, counting a new contributor; `false` if no longer pending.
 pub fn complete_contribution(conn: &mut DbConn, c: &ContributionRow) -> Result<bool, DbError> {
-    let n = diesel::update(mission_contributions::table.find(c.id).filter(mission_contributions::status.eq("pending")))
-        .set(mission_contributions::status.eq("done"))
-        .execute(conn)?;
+    let n = diesel::update(
+        mission_contributions::table
+            .find(c.id)
+            .filter(mission_contributions::status.eq(ContributionStatus::Pending.as_str())),
+    )
+    .set(mission_contributions::status.eq(ContributionStatus::Done.as_str()))
+    .execute(conn)?;
     if n == 1 {
         let earlier: i64 = mission_contributions::table
             .filter(mission_contributions::mission_id.eq(c.mission_id))
             .filter(mission_contributions::account_id.eq(c.account_id))
-            .filter(mission_contributions::status.eq("done"))
+            .filter(mission_contributions::status.eq(ContributionStatus::Done.as_str()))
             .filter(mission_contributions::id.ne(c.id))
             .count()
             .get_result(conn)?;
@@ -225,9 +267,16 @@ pub fn complete_contribution(conn: &mut DbConn, c: &ContributionRow) -> Result<b
 
 /// `pending → failed`: frees the key and the reserved pool; `false` if no longer pending.
 pub fn fail_contribution(conn: &mut DbConn, c: &ContributionRow) -> Result<bool, DbError> {
-    let n = diesel::update(mission_contributions::table.find(c.id).filter(mission_contributions::status.eq("pending")))
-        .set((mission_contributions::status.eq("failed"), mission_contributions::client_key.eq(None::<String>)))
-        .execute(conn)?;
+    let n = diesel::update(
+        mission_contributions::table
+            .find(c.id)
+            .filter(mission_contributions::status.eq(ContributionStatus::Pending.as_str())),
+    )
+    .set((
+        mission_contributions::status.eq(ContributionStatus::Failed.as_str()),
+        mission_contributions::client_key.eq(None::<String>),
+    ))
+    .execute(conn)?;
     if n == 1 {
         diesel::update(missions::table.find(c.mission_id))
             .set(missions::pool.eq(missions::pool - c.amount))
@@ -238,11 +287,14 @@ pub fn fail_contribution(conn: &mut DbConn, c: &ContributionRow) -> Result<bool,
 
 /// `open → status` while before the deadline; `false` when someone else decided first or
 /// the deadline passed.
-pub fn decide(conn: &mut DbConn, id: i64, status: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
+pub fn decide(conn: &mut DbConn, id: i64, status: MissionStatus, now: DateTime<Utc>) -> Result<bool, DbError> {
     let n = diesel::update(
-        missions::table.find(id).filter(missions::status.eq("open")).filter(missions::deadline.gt(to_db(now))),
+        missions::table
+            .find(id)
+            .filter(missions::status.eq(MissionStatus::Open.as_str()))
+            .filter(missions::deadline.gt(to_db(now))),
     )
-    .set((missions::status.eq(status), missions::decided_at.eq(Some(to_db(now)))))
+    .set((missions::status.eq(status.as_str()), missions::decided_at.eq(Some(to_db(now)))))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -251,16 +303,19 @@ pub fn decide(conn: &mut DbConn, id: i64, status: &str, now: DateTime<Utc>) -> R
 /// decision won.
 pub fn expire(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
     let n = diesel::update(
-        missions::table.find(id).filter(missions::status.eq("open")).filter(missions::deadline.le(to_db(now))),
+        missions::table
+            .find(id)
+            .filter(missions::status.eq(MissionStatus::Open.as_str()))
+            .filter(missions::deadline.le(to_db(now))),
     )
-    .set((missions::status.eq("expired"), missions::decided_at.eq(Some(to_db(now)))))
+    .set((missions::status.eq(MissionStatus::Expired.as_str()), missions::decided_at.eq(Some(to_db(now)))))
     .execute(conn)?;
     Ok(n == 1)
 }
 
 pub fn past_deadline(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, DbError> {
     Ok(missions::table
-        .filter(missions::status.eq("open"))
+        .filter(missions::status.eq(MissionStatus::Open.as_str()))
         .filter(missions::deadline.le(to_db(now)))
         .order(missions::deadline.asc())
         .limit(limit)
@@ -271,7 +326,7 @@ pub fn past_deadline(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Resul
 /// Decided or expired missions not settled yet, oldest decision first.
 pub fn unsettled(conn: &mut DbConn, limit: i64) -> Result<Vec<i64>, DbError> {
     Ok(missions::table
-        .filter(missions::status.eq_any(TERMINAL_STATUSES))
+        .filter(missions::status.eq_any(strs(&TERMINAL_STATUSES)))
         .filter(missions::settled.eq(false))
         .order(missions::id.asc())
         .limit(limit)
@@ -288,7 +343,7 @@ pub fn mark_settled(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
 
 pub fn stale_funding(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, DbError> {
     Ok(missions::table
-        .filter(missions::status.eq("funding"))
+        .filter(missions::status.eq(MissionStatus::Funding.as_str()))
         .filter(missions::recover_after.lt(to_db(now)))
         .limit(limit)
         .select(missions::id)
@@ -298,7 +353,10 @@ pub fn stale_funding(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Resul
 /// Takes a stale funding mission for recovery until `until`; `false` if another has it.
 pub fn claim_funding(conn: &mut DbConn, id: i64, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, DbError> {
     let n = diesel::update(
-        missions::table.find(id).filter(missions::status.eq("funding")).filter(missions::recover_after.lt(to_db(now))),
+        missions::table
+            .find(id)
+            .filter(missions::status.eq(MissionStatus::Funding.as_str()))
+            .filter(missions::recover_after.lt(to_db(now))),
     )
     .set(missions::recover_after.eq(to_db(until)))
     .execute(conn)?;
@@ -311,7 +369,7 @@ pub fn stale_pending_contributions(
     limit: i64,
 ) -> Result<Vec<ContributionRow>, DbError> {
     Ok(mission_contributions::table
-        .filter(mission_contributions::status.eq("pending"))
+        .filter(mission_contributions::status.eq(ContributionStatus::Pending.as_str()))
         .filter(mission_contributions::recover_after.lt(to_db(now)))
         .limit(limit)
         .select(ContributionRow::as_select())
@@ -327,7 +385,7 @@ pub fn claim_contribution(
     let n = diesel::update(
         mission_contributions::table
             .find(id)
-            .filter(mission_contributions::status.eq("pending"))
+            .filter(mission_contributions::status.eq(ContributionStatus::Pending.as_str()))
             .filter(mission_contributions::recover_after.lt(to_db(now))),
     )
     .set(mission_contributions::recover_after.eq(to_db(until)))
@@ -338,7 +396,7 @@ pub fn claim_contribution(
 pub fn pending_contributions_of(conn: &mut DbConn, mission_id: i64) -> Result<Vec<ContributionRow>, DbError> {
     Ok(mission_contributions::table
         .filter(mission_contributions::mission_id.eq(mission_id))
-        .filter(mission_contributions::status.eq("pending"))
+        .filter(mission_contributions::status.eq(ContributionStatus::Pending.as_str()))
         .select(ContributionRow::as_select())
         .load(conn)?)
 }
@@ -347,7 +405,7 @@ pub fn pending_contributions_of(conn: &mut DbConn, mission_id: i64) -> Result<Ve
 pub fn totals_by_account(conn: &mut DbConn, mission_id: i64) -> Result<BTreeMap<i64, i64>, DbError> {
     let rows: Vec<(i64, i64)> = mission_contributions::table
         .filter(mission_contributions::mission_id.eq(mission_id))
-        .filter(mission_contributions::status.eq("done"))
+        .filter(mission_contributions::status.eq(ContributionStatus::Done.as_str()))
         .select((mission_contributions::account_id, mission_contributions::amount))
         .load(conn)?;
     let mut totals = BTreeMap::new();
@@ -365,7 +423,7 @@ pub fn contributions(
     let done = || {
         mission_contributions::table
             .filter(mission_contributions::mission_id.eq(mission_id))
-            .filter(mission_contributions::status.eq("done"))
+            .filter(mission_contributions::status.eq(ContributionStatus::Done.as_str()))
     };
     let total = done().count().get_result(conn)?;
     let rows = done()
@@ -379,7 +437,7 @@ pub fn contributions(
 
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub status: Option<String>,
+    pub status: Option<MissionStatus>,
     pub streamer_id: Option<i64>,
     pub creator_id: Option<i64>,
 }
@@ -388,11 +446,11 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter, page: PageRequest) -> Result
     let query = || {
         // Hidden by moderation: out of every list (the mission itself goes on).
         let mut q = missions::table
-            .filter(missions::status.eq_any(PUBLIC_STATUSES))
+            .filter(missions::status.eq_any(strs(&PUBLIC_STATUSES)))
             .filter(diesel::dsl::not(missions::id.eq_any(mission_hidden::table.select(mission_hidden::mission_id))))
             .into_boxed();
         if let Some(status) = &filter.status {
-            q = q.filter(missions::status.eq(status.clone()));
+            q = q.filter(missions::status.eq(status.as_str()));
         }
         if let Some(streamer) = filter.streamer_id {
             q = q.filter(missions::streamer_id.eq(streamer));
@@ -416,10 +474,10 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter, page: PageRequest) -> Result
 pub fn open_for(conn: &mut DbConn, account_id: i64, limit: i64) -> Result<Vec<MissionRow>, DbError> {
     let backed = mission_contributions::table
         .filter(mission_contributions::account_id.eq(account_id))
-        .filter(mission_contributions::status.eq("done"))
+        .filter(mission_contributions::status.eq(ContributionStatus::Done.as_str()))
         .select(mission_contributions::mission_id);
     Ok(missions::table
-        .filter(missions::status.eq("open"))
+        .filter(missions::status.eq(MissionStatus::Open.as_str()))
         .filter(diesel::dsl::not(missions::id.eq_any(mission_hidden::table.select(mission_hidden::mission_id))))
         .filter(
             missions::creator_id

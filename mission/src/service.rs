@@ -10,7 +10,9 @@
 //!   transfer key (a fence no late retry can cross): applied → completed, else undone.
 
 use crate::error::MissionError;
-use crate::repo::{self, ContributionRow, ListFilter, MissionRow, NewContribution, NewMission};
+use crate::repo::{
+    self, ContributionRow, ContributionStatus, ListFilter, MissionRow, MissionStatus, NewContribution, NewMission,
+};
 use crate::settings::MissionSettings;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -19,6 +21,7 @@ use contracts::events::{MissionContributed, MissionCreated};
 use contracts::mission::{MissionBrief, MissionService};
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
+use contracts::{AccountId, MissionId};
 use contracts::{Page, PageRequest, Role, ServiceError};
 use futures::future::BoxFuture;
 use platform::clock::{SharedClock, from_db};
@@ -44,7 +47,7 @@ pub struct Mission {
     pub title: String,
     pub description: String,
     /// `open`, `succeeded`, `failed`, `rejected` or `expired`.
-    pub status: String,
+    pub status: MissionStatus,
     pub pool: i64,
     pub contributors: i64,
     pub deadline: DateTime<Utc>,
@@ -111,11 +114,11 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn status(self) -> &'static str {
+    pub fn status(self) -> MissionStatus {
         match self {
-            Decision::Success => "succeeded",
-            Decision::Failure => "failed",
-            Decision::Rejected => "rejected",
+            Decision::Success => MissionStatus::Succeeded,
+            Decision::Failure => MissionStatus::Failed,
+            Decision::Rejected => MissionStatus::Rejected,
         }
     }
 }
@@ -189,7 +192,8 @@ impl Missions {
         self.db.run(move |conn| repo::find(conn, id)).await?.ok_or(MissionError::NotFound)
     }
 
-    pub async fn get(&self, id: i64) -> Result<Mission, MissionError> {
+    pub async fn get(&self, id: MissionId) -> Result<Mission, MissionError> {
+        let id = id.get();
         let row = self.db.run(move |conn| repo::find_visible(conn, id)).await?.ok_or(MissionError::NotFound)?;
         Ok(row.into())
     }
@@ -207,14 +211,20 @@ impl Missions {
                 let row = db.run(move |conn| repo::find_by_client_key(conn, creator, &key)).await?;
                 Ok(row.map(|row| Stored {
                     request_hash: row.request_hash.clone(),
-                    finished: (row.status != "funding").then(|| row.into()),
+                    finished: (row.status != MissionStatus::Funding).then(|| row.into()),
                 }))
             })
         }
     }
 
     #[tracing::instrument(skip(self, key, request), fields(streamer = request.streamer_id, stake = request.stake))]
-    pub async fn create(&self, creator: i64, key: &str, request: NewMissionRequest) -> Result<Mission, MissionError> {
+    pub async fn create(
+        &self,
+        creator: AccountId,
+        key: &str,
+        request: NewMissionRequest,
+    ) -> Result<Mission, MissionError> {
+        let creator = creator.get();
         let hash = fingerprint(&request);
         let run = || self.start_creation(creator, key, &hash, request);
         Ok(idempotency::execute(&hash, self.creation_lookup(creator, key), run).await?.value)
@@ -304,7 +314,7 @@ impl Missions {
         let outbox = self.outbox.clone();
         self.db.tx(move |conn| activate(&outbox, conn, &row, now)).await?;
         self.outbox.wake();
-        self.get(id).await
+        self.get(id.into()).await
     }
 
     /// Ends a `funding` mission: open if the stake moved, void (key freed) if it never will.
@@ -337,7 +347,7 @@ impl Missions {
                 let row = db.run(move |conn| repo::find_contribution_by_key(conn, account, &key)).await?;
                 Ok(row.map(|row| Stored {
                     request_hash: row.request_hash.clone(),
-                    finished: (row.status != "pending").then(|| row.into()),
+                    finished: (row.status != ContributionStatus::Pending).then(|| row.into()),
                 }))
             })
         }
@@ -346,11 +356,13 @@ impl Missions {
     #[tracing::instrument(skip(self, key))]
     pub async fn contribute(
         &self,
-        account: i64,
-        mission_id: i64,
+        account: AccountId,
+        mission_id: MissionId,
         key: &str,
         amount: i64,
     ) -> Result<Contribution, MissionError> {
+        let account = account.get();
+        let mission_id = mission_id.get();
         let hash = fingerprint(&serde_json::json!({ "mission_id": mission_id, "amount": amount }));
         let run = || self.start_contribution(account, mission_id, key, &hash, amount);
         Ok(idempotency::execute(&hash, self.contribution_lookup(account, key), run).await?.value)
@@ -365,7 +377,7 @@ impl Missions {
         hash: &str,
         amount: i64,
     ) -> Result<Contribution, MissionError> {
-        let mission = self.get(mission_id).await?;
+        let mission = self.get(mission_id.into()).await?;
         if mission.streamer_id == account {
             return Err(MissionError::Forbidden);
         }
@@ -384,7 +396,7 @@ impl Missions {
             .tx(move |conn| {
                 if !repo::reserve_pool(conn, mission_id, amount, max_pool, now)? {
                     let m = repo::find(conn, mission_id)?.ok_or(MissionError::NotFound)?;
-                    return Err(if m.status != "open" || from_db(m.deadline) <= now {
+                    return Err(if m.status != MissionStatus::Open || from_db(m.deadline) <= now {
                         MissionError::Closed
                     } else {
                         MissionError::LimitExceeded(format!("a mission's pool is at most {max_pool} points"))
@@ -439,7 +451,7 @@ impl Missions {
     /// if they never will.
     pub(crate) async fn resolve_contribution(&self, id: i64) -> Result<(), MissionError> {
         let row = self.db.run(move |conn| repo::find_contribution(conn, id)).await?.ok_or(MissionError::NotFound)?;
-        if row.status != "pending" {
+        if row.status != ContributionStatus::Pending {
             return Ok(());
         }
         let outcome = self.wallets.cancel(&contribution_key(row.mission_id, row.id)).await?;
@@ -455,8 +467,15 @@ impl Missions {
     }
 
     /// The streamer's verdict, once, before the deadline; settlement follows via the outbox.
-    pub async fn decide(&self, account: i64, mission_id: i64, decision: Decision) -> Result<Mission, MissionError> {
-        let mission = self.get(mission_id).await?;
+    pub async fn decide(
+        &self,
+        account: AccountId,
+        mission_id: MissionId,
+        decision: Decision,
+    ) -> Result<Mission, MissionError> {
+        let account = account.get();
+        let mission_id = mission_id.get();
+        let mission = self.get(mission_id.into()).await?;
         if mission.streamer_id != account {
             return Err(MissionError::Forbidden);
         }
@@ -476,8 +495,8 @@ impl Missions {
             return Err(MissionError::Closed);
         }
         self.outbox.wake();
-        metrics::counter!("mission_decisions_total", "result" => decision.status()).increment(1);
-        self.get(mission_id).await
+        metrics::counter!("mission_decisions_total", "result" => decision.status().as_str()).increment(1);
+        self.get(mission_id.into()).await
     }
 
     /// Expires open missions past their deadline; returns how many this call expired.
@@ -554,8 +573,13 @@ impl Missions {
         Ok(Page::new(rows.into_iter().map(Mission::from).collect(), page, total))
     }
 
-    pub async fn contributions(&self, mission_id: i64, page: PageRequest) -> Result<Page<Contribution>, MissionError> {
-        self.get(mission_id).await?;
+    pub async fn contributions(
+        &self,
+        mission_id: MissionId,
+        page: PageRequest,
+    ) -> Result<Page<Contribution>, MissionError> {
+        let mission_id = mission_id.get();
+        self.get(mission_id.into()).await?;
         let (rows, total) = self.db.run(move |conn| repo::contributions(conn, mission_id, page)).await?;
         Ok(Page::new(rows.into_iter().map(Contribution::from).collect(), page, total))
     }

@@ -5,7 +5,7 @@
 //! `mission.mission_settled` event per contributor (their refund, for notifications).
 
 use crate::error::MissionError;
-use crate::repo::{self, TERMINAL_STATUSES};
+use crate::repo::{self, MissionStatus, TERMINAL_STATUSES};
 use crate::service::{Missions, escrow};
 use async_trait::async_trait;
 use contracts::events::MissionSettled;
@@ -37,11 +37,11 @@ impl OutboxHandler for Settlement {
     }
 }
 
-fn verdict(status: &str) -> &'static str {
+fn verdict(status: MissionStatus) -> &'static str {
     match status {
-        "succeeded" => "succeeded",
-        "failed" => "failed",
-        "rejected" => "was rejected by the streamer",
+        MissionStatus::Succeeded => "succeeded",
+        MissionStatus::Failed => "failed",
+        MissionStatus::Rejected => "was rejected by the streamer",
         _ => "expired before a decision",
     }
 }
@@ -52,7 +52,7 @@ impl Missions {
         if mission.settled {
             return Ok(());
         }
-        if !TERMINAL_STATUSES.contains(&mission.status.as_str()) {
+        if !TERMINAL_STATUSES.contains(&mission.status) {
             return Err(MissionError::Internal(anyhow::anyhow!(
                 "mission {id} is {} and cannot settle",
                 mission.status
@@ -66,7 +66,7 @@ impl Missions {
         let totals = self.settle_db().run(move |conn| repo::totals_by_account(conn, id)).await?;
         let pool: i64 = totals.values().sum();
         let wallets = self.wallets().clone();
-        if mission.status == "succeeded" {
+        if mission.status == MissionStatus::Succeeded {
             if pool > 0 {
                 wallets
                     .transfer(TransferRequest {
@@ -101,7 +101,7 @@ impl Missions {
                 .await?;
         }
         let mut ids: Vec<i64> = totals.keys().copied().collect();
-        if mission.status == "succeeded" {
+        if mission.status == MissionStatus::Succeeded {
             ids.push(mission.streamer_id);
         }
         let contacts: HashMap<i64, (String, String)> =
@@ -109,7 +109,7 @@ impl Missions {
         let mut emails = Vec::new();
         for (account, amount) in &totals {
             let Some((name, email)) = contacts.get(account) else { continue };
-            let outcome = if mission.status == "succeeded" {
+            let outcome = if mission.status == MissionStatus::Succeeded {
                 format!("Your {amount} points went to the streamer with the rest of the {pool}-point pool.")
             } else {
                 format!("Your {amount} points were refunded to your wallet.")
@@ -118,16 +118,16 @@ impl Missions {
                 format!("mission:{id}:email:{account}"),
                 Email {
                     to: email.clone(),
-                    subject: format!("Mission “{}” {}", mission.title, verdict(&mission.status)),
+                    subject: format!("Mission “{}” {}", mission.title, verdict(mission.status)),
                     text: format!(
                         "Hello {name},\n\nthe mission “{}” {}.\n\n{outcome}\n",
                         mission.title,
-                        verdict(&mission.status)
+                        verdict(mission.status)
                     ),
                 },
             ));
         }
-        if mission.status == "succeeded"
+        if mission.status == MissionStatus::Succeeded
             && let Some((name, email)) = contacts.get(&mission.streamer_id)
         {
             emails.push((
@@ -149,9 +149,9 @@ impl Missions {
                 account_id: *account,
                 streamer_id: mission.streamer_id,
                 title: mission.title.clone(),
-                status: mission.status.clone(),
+                status: mission.status.as_str().into(),
                 contributed: *amount,
-                refunded: if mission.status == "succeeded" { 0 } else { *amount },
+                refunded: if mission.status == MissionStatus::Succeeded { 0 } else { *amount },
                 pool,
             })
             .collect();
@@ -174,7 +174,7 @@ impl Missions {
             .await?;
         if settled_now {
             self.outbox().wake();
-            metrics::counter!("missions_settled_total", "outcome" => mission.status.clone()).increment(1);
+            metrics::counter!("missions_settled_total", "outcome" => mission.status.as_str()).increment(1);
             tracing::info!(mission_id = id, outcome = %mission.status, pool, contributors = totals.len(), "mission settled");
         }
         Ok(())

@@ -27,7 +27,7 @@ pub enum OrderError {
     StockReserved(i64),
     /// A line whose status does not allow the transition.
     #[error("line {item_id} is {status}")]
-    InvalidState { item_id: i64, status: String },
+    InvalidState { item_id: i64, status: crate::checkout::LineStatus },
     /// Recovery gave up on this checkout while its request still ran.
     #[error("checkout interrupted")]
     CheckoutInterrupted,

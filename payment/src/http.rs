@@ -104,7 +104,7 @@ async fn create_charge(
     Validator::default()
         .check((1..=max).contains(&body.amount), "amount", &format!("must be between 1 and {max}"))
         .finish()?;
-    let charge = charges.create(user.account_id, key.as_str(), body.amount).await?;
+    let charge = charges.create(user.account(), key.as_str(), body.amount).await?;
     Ok(HttpResponse::Created().json(charge))
 }
 
@@ -112,7 +112,7 @@ async fn create_charge(
     params(("id" = i64, Path, description = "Charge id")),
     responses((status = 200, body = Charge), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_charge(user: AuthUser, charges: web::Data<Charges>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(charges.get(user.account_id, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(charges.get(user.account(), id.into_inner().into()).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -138,7 +138,7 @@ async fn confirm_charge(
     if key.is_empty() || key.len() > 200 {
         return Err(ApiError::invalid_field("payment_key", "must be 1 to 200 characters"));
     }
-    let charge = charges.confirm(user.account_id, id.into_inner(), key).await?;
+    let charge = charges.confirm(user.account(), id.into_inner().into(), key).await?;
     Ok(match charge.status {
         ChargeStatus::Pending => HttpResponse::Accepted().json(charge),
         _ => HttpResponse::Ok().json(charge),

@@ -70,7 +70,7 @@ async fn refund_charge(
     if let Some(amount) = body.amount {
         Validator::default().check(amount >= 1, "amount", "must be at least 1").finish()?;
     }
-    let (charge, settled) = charges.refund(user.account_id, id.into_inner(), key.as_str(), body.amount).await?;
+    let (charge, settled) = charges.refund(user.account(), id.into_inner().into(), key.as_str(), body.amount).await?;
     Ok(if settled { HttpResponse::Ok().json(charge) } else { HttpResponse::Accepted().json(charge) })
 }
 
@@ -134,7 +134,7 @@ async fn create_payout(
     // The role is checked before the body is read.
     let Json(body) = Json::<PayoutBody>::from_request(&req, &mut payload.into_inner()).await?;
     let request = validate_payout(body, payouts.min_payout())?;
-    let payout = payouts.create(user.account_id, key.as_str(), request).await?;
+    let payout = payouts.create(user.account(), key.as_str(), request).await?;
     Ok(HttpResponse::Created().json(payout))
 }
 
@@ -150,9 +150,10 @@ pub struct PayoutFilter {
 fn parse_payout_status(status: Option<&str>) -> Result<Option<PayoutStatus>, ApiError> {
     match status.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => PayoutStatus::parse(s)
+        Some(s) => s
+            .parse()
             .map(Some)
-            .ok_or_else(|| ApiError::invalid_field("status", "must be requested, processing, paid or failed")),
+            .map_err(|_| ApiError::invalid_field("status", "must be requested, processing, paid or failed")),
     }
 }
 
@@ -165,14 +166,14 @@ async fn list_payouts(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = query.validate()?;
-    Ok(HttpResponse::Ok().json(payouts.page(Some(user.account_id), None, page).await?))
+    Ok(HttpResponse::Ok().json(payouts.page(Some(user.account()), None, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/wallet/payouts/{id}", tag = "payouts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Payout id")),
     responses((status = 200, body = Payout), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_payout(user: AuthUser, payouts: web::Data<Payouts>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(payouts.get(user.account_id, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(payouts.get(user.account(), id.into_inner().into()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -197,8 +198,10 @@ async fn admin_charges(
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
     let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s @ ("pending" | "confirmed" | "failed")) => Some(ChargeStatus::parse(s).as_str().to_string()),
-        Some(_) => return Err(ApiError::invalid_field("status", "must be pending, confirmed or failed")),
+        Some(s) => Some(
+            s.parse::<ChargeStatus>()
+                .map_err(|_| ApiError::invalid_field("status", "must be pending, confirmed or failed"))?,
+        ),
     };
     let filter = AdminChargeFilter { status, attention: query.attention };
     Ok(HttpResponse::Ok().json(charges.admin_page(filter, page).await?))

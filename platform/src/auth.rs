@@ -121,6 +121,13 @@ pub struct AuthUser {
     pub expires_at: i64,
 }
 
+impl AuthUser {
+    /// The caller's account id, typed for service calls.
+    pub fn account(&self) -> contracts::AccountId {
+        contracts::AccountId::from(self.account_id)
+    }
+}
+
 fn bearer(req: &HttpRequest) -> Option<Result<&str, ApiError>> {
     let value = req.headers().get(AUTHORIZATION)?;
     Some(

@@ -31,7 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, body = CartView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn get_cart(user: AsCustomer, carts: web::Data<Carts>) -> ApiResult<HttpResponse> {
-    let body = carts.view_json(user.account_id).await?;
+    let body = carts.view_json(user.account()).await?;
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
 }
 
@@ -56,7 +56,7 @@ async fn add_item(
         .check((1..=MAX_QUANTITY).contains(&body.quantity), "quantity", "must be between 1 and 1000")
         .finish()?;
     let edit = CartEdit::Add { product_id: body.product_id, item_id: body.item_id, quantity: body.quantity };
-    Ok(HttpResponse::Ok().json(carts.edit(user.account_id, edit).await?))
+    Ok(HttpResponse::Ok().json(carts.edit(user.account(), edit).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,7 +80,7 @@ async fn set_quantity(
         .check((0..=MAX_QUANTITY).contains(&body.quantity), "quantity", "must be between 0 and 1000")
         .finish()?;
     let edit = CartEdit::SetQuantity { item_id: item_id.into_inner(), quantity: body.quantity };
-    Ok(HttpResponse::Ok().json(carts.edit(user.account_id, edit).await?))
+    Ok(HttpResponse::Ok().json(carts.edit(user.account(), edit).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/cart/items/{item_id}", tag = "cart", security(("bearer" = [])),
@@ -88,12 +88,12 @@ async fn set_quantity(
     responses((status = 200, body = CartView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn remove_item(user: AsCustomer, carts: web::Data<Carts>, item_id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let edit = CartEdit::Remove { item_id: item_id.into_inner() };
-    Ok(HttpResponse::Ok().json(carts.edit(user.account_id, edit).await?))
+    Ok(HttpResponse::Ok().json(carts.edit(user.account(), edit).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 204, description = "Emptied"), (status = 403, body = ErrorBody)))]
 async fn clear_cart(user: AsCustomer, carts: web::Data<Carts>) -> ApiResult<HttpResponse> {
-    carts.edit(user.account_id, CartEdit::Clear).await?;
+    carts.edit(user.account(), CartEdit::Clear).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,6 +8,7 @@ pub(crate) mod repo;
 
 use crate::error::OrderError;
 use async_trait::async_trait;
+use contracts::AccountId;
 use contracts::ServiceError;
 use contracts::catalog::{CartService, CartSummary};
 use platform::cache::SharedCache;
@@ -245,7 +246,8 @@ impl Carts {
 
     /// The reconciled cart. Fast path: cached lines plus one catalog lookup when nothing
     /// changed; otherwise the full transaction.
-    pub async fn view(&self, buyer_id: i64) -> Result<CartView, OrderError> {
+    pub async fn view(&self, buyer_id: AccountId) -> Result<CartView, OrderError> {
+        let buyer_id = buyer_id.get();
         if let Some(cached) = self.cached(buyer_id).await.filter(|c| !c.pending_notices) {
             let lines = cached.lines;
             let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
@@ -256,20 +258,21 @@ impl Carts {
             }
         }
         metrics::counter!("cart_reads_total", "source" => "database").increment(1);
-        self.edit(buyer_id, CartEdit::None).await
+        self.edit(buyer_id.into(), CartEdit::None).await
     }
 
     /// [`Carts::view`] as the JSON the API answers, from memory when this instance may
     /// trust it (see `platform::hotcache`). Only a cart without messages is kept: messages
     /// are shown once.
-    pub async fn view_json(&self, buyer_id: i64) -> Result<actix_web::web::Bytes, OrderError> {
+    pub async fn view_json(&self, buyer_id: AccountId) -> Result<actix_web::web::Bytes, OrderError> {
+        let buyer_id = buyer_id.get();
         let key = hot_key(buyer_id);
         if let Some(hit) = self.hot.get(&key) {
             metrics::counter!("cart_reads_total", "source" => "memory").increment(1);
             return Ok(hit);
         }
         let ticket = self.hot.ticket();
-        let view = self.view(buyer_id).await?;
+        let view = self.view(buyer_id.into()).await?;
         let body = actix_web::web::Bytes::from(
             serde_json::to_vec(&view).map_err(|e| OrderError::Internal(anyhow::anyhow!("cart json: {e}")))?,
         );
@@ -281,7 +284,8 @@ impl Carts {
     }
 
     /// Reconciles, applies `edit`, and answers the cart with its pending messages.
-    pub async fn edit(&self, buyer_id: i64, edit: CartEdit) -> Result<CartView, OrderError> {
+    pub async fn edit(&self, buyer_id: AccountId, edit: CartEdit) -> Result<CartView, OrderError> {
+        let buyer_id = buyer_id.get();
         let now = self.clock.now();
         let (view, version, lines) = self
             .db

@@ -1,8 +1,6 @@
 //! Seller catalog routes and public product search/detail.
 
-use super::model::{
-    Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product, check_description, check_name, check_price, check_stock,
-};
+use super::model::{Description, Invalid, Item, MAX_ITEMS_PER_PRODUCT, NewItem, Price, Product, ProductName, Stock};
 use super::{Catalog, ItemUpdate};
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
@@ -10,10 +8,10 @@ use contracts::Page;
 use contracts::catalog::ProductSummary;
 use platform::ApiResult;
 use platform::auth::{AsSeller, MaybeAuthUser};
-use platform::error::ErrorBody;
+use platform::error::{ApiError, ErrorBody};
 use platform::http::{Json, PageQuery, Validator};
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
@@ -56,11 +54,36 @@ pub struct NewItemRequest {
     stock: i64,
 }
 
-fn check_item(v: &mut Validator, prefix: &str, item: &NewItemRequest) -> NewItem {
-    let name = check_name(v, &format!("{prefix}name"), &item.name);
-    check_price(v, &format!("{prefix}price"), item.price);
-    check_stock(v, &format!("{prefix}stock"), item.stock);
-    NewItem { name, price: item.price, stock: item.stock }
+/// Collects the fields that did not parse and answers them all at once as
+/// `validation_failed` (the first problem of a field wins).
+#[derive(Default)]
+struct Fields(BTreeMap<String, String>);
+
+impl Fields {
+    fn take<T>(&mut self, field: &str, parsed: Result<T, Invalid>) -> Option<T> {
+        parsed.map_err(|Invalid(problem)| self.0.entry(field.to_string()).or_insert(problem)).ok()
+    }
+
+    fn check(&mut self, ok: bool, field: &str, problem: &str) {
+        if !ok {
+            self.0.entry(field.to_string()).or_insert_with(|| problem.to_string());
+        }
+    }
+
+    /// The parsed value once every field parsed.
+    fn finish<T>(self, parsed: Option<T>) -> ApiResult<T> {
+        match parsed {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ApiError::validation(self.0)),
+        }
+    }
+}
+
+fn parse_item(fields: &mut Fields, prefix: &str, item: &NewItemRequest) -> Option<NewItem> {
+    let name = fields.take(&format!("{prefix}name"), ProductName::parse(&item.name));
+    let price = fields.take(&format!("{prefix}price"), Price::new(item.price));
+    let stock = fields.take(&format!("{prefix}stock"), Stock::new(item.stock));
+    Some(NewItem { name: name?, price: price?, stock: stock? })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -85,18 +108,18 @@ async fn create_product(
     catalog: web::Data<Catalog>,
     Json(body): Json<NewProductRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut v = Validator::default();
-    let name = check_name(&mut v, "name", &body.name);
-    let description = check_description(&mut v, &body.description);
-    v.check((1..=MAX_ITEMS_PER_PRODUCT).contains(&body.items.len()), "items", "must hold 1 to 100 items");
-    let items: Vec<NewItem> =
-        body.items.iter().enumerate().map(|(i, item)| check_item(&mut v, &format!("items[{i}]."), item)).collect();
-    v.finish()?;
+    let mut fields = Fields::default();
+    let name = fields.take("name", ProductName::parse(&body.name));
+    let description = fields.take("description", Description::parse(&body.description));
+    fields.check((1..=MAX_ITEMS_PER_PRODUCT).contains(&body.items.len()), "items", "must hold 1 to 100 items");
+    let items: Option<Vec<NewItem>> =
+        body.items.iter().enumerate().map(|(i, item)| parse_item(&mut fields, &format!("items[{i}]."), item)).collect();
+    let (name, description, items) = fields.finish(name.zip(description).zip(items).map(|((n, d), i)| (n, d, i)))?;
     let mut seen = HashSet::new();
-    if let Some(dup) = items.iter().find(|i| !seen.insert(super::model::name_key(&i.name))) {
-        return Err(crate::error::OrderError::NameTaken(dup.name.clone()).into());
+    if let Some(dup) = items.iter().find(|i| !seen.insert(super::model::name_key(i.name.as_str()))) {
+        return Err(crate::error::OrderError::NameTaken(dup.name.as_str().to_string()).into());
     }
-    let product = catalog.create_product(user.account_id, name, description, items).await?;
+    let product = catalog.create_product(user.account(), name, description, items).await?;
     Ok(HttpResponse::Created().json(product))
 }
 
@@ -108,7 +131,7 @@ async fn my_products(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = query.validate()?;
-    Ok(HttpResponse::Ok().json(catalog.seller_products(user.account_id, page).await?))
+    Ok(HttpResponse::Ok().json(catalog.seller_products(user.account(), page).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -129,18 +152,19 @@ async fn update_product(
     id: web::Path<i64>,
     Json(body): Json<UpdateProductRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut v = Validator::default();
-    let name = body.name.as_deref().map(|n| check_name(&mut v, "name", n));
-    let description = body.description.as_deref().map(|d| check_description(&mut v, d));
-    v.finish()?;
-    Ok(HttpResponse::Ok().json(catalog.update_product(user.account_id, id.into_inner(), name, description).await?))
+    let mut fields = Fields::default();
+    let name = body.name.as_deref().map(|n| fields.take("name", ProductName::parse(n)));
+    let description = body.description.as_deref().map(|d| fields.take("description", Description::parse(d)));
+    let (name, description) = fields.finish(Some((name.flatten(), description.flatten())))?;
+    Ok(HttpResponse::Ok()
+        .json(catalog.update_product(user.account(), id.into_inner().into(), name, description).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/seller/products/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Product id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_product(user: AsSeller, catalog: web::Data<Catalog>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    catalog.delete_product(user.account_id, id.into_inner()).await?;
+    catalog.delete_product(user.account(), id.into_inner().into()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -154,10 +178,10 @@ async fn add_item(
     id: web::Path<i64>,
     Json(body): Json<NewItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut v = Validator::default();
-    let item = check_item(&mut v, "", &body);
-    v.finish()?;
-    Ok(HttpResponse::Created().json(catalog.add_item(user.account_id, id.into_inner(), item).await?))
+    let mut fields = Fields::default();
+    let item = parse_item(&mut fields, "", &body);
+    let item = fields.finish(item)?;
+    Ok(HttpResponse::Created().json(catalog.add_item(user.account(), id.into_inner().into(), item).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -182,17 +206,12 @@ async fn update_item(
     Json(body): Json<UpdateItemRequest>,
 ) -> ApiResult<HttpResponse> {
     let (product_id, item_id) = path.into_inner();
-    let mut v = Validator::default();
-    let name = body.name.as_deref().map(|n| check_name(&mut v, "name", n));
-    if let Some(price) = body.price {
-        check_price(&mut v, "price", price);
-    }
-    if let Some(stock) = body.stock {
-        check_stock(&mut v, "stock", stock);
-    }
-    v.finish()?;
-    let update = ItemUpdate { name, price: body.price, stock: body.stock };
-    Ok(HttpResponse::Ok().json(catalog.update_item(user.account_id, product_id, item_id, update).await?))
+    let mut fields = Fields::default();
+    let name = body.name.as_deref().and_then(|n| fields.take("name", ProductName::parse(n)));
+    let price = body.price.and_then(|p| fields.take("price", Price::new(p)));
+    let stock = body.stock.and_then(|s| fields.take("stock", Stock::new(s)));
+    let update = fields.finish(Some(ItemUpdate { name, price, stock }))?;
+    Ok(HttpResponse::Ok().json(catalog.update_item(user.account(), product_id.into(), item_id.into(), update).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/seller/products/{id}/items/{item_id}", tag = "catalog", security(("bearer" = [])),
@@ -204,7 +223,7 @@ async fn delete_item(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (product_id, item_id) = path.into_inner();
-    catalog.delete_item(user.account_id, product_id, item_id).await?;
+    catalog.delete_item(user.account(), product_id.into(), item_id.into()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

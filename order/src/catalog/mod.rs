@@ -9,8 +9,9 @@ use crate::error::OrderError;
 use async_trait::async_trait;
 use contracts::catalog::{CatalogService, ProductSummary};
 use contracts::moderation::{HideOutcome, ModerationTarget, TargetSnapshot};
+use contracts::{AccountId, ItemId, ProductId};
 use contracts::{Page, PageRequest, ServiceError};
-use model::{Item, MAX_ITEMS_PER_PRODUCT, NewItem, Product};
+use model::{Description, Item, MAX_ITEMS_PER_PRODUCT, NewItem, Price, Product, ProductName, Stock};
 use platform::cache::SharedCache;
 use platform::clock::SharedClock;
 use platform::db::{Db, DbError};
@@ -46,9 +47,9 @@ const CATALOG_TAG: &str = "catalog";
 /// Changes to an item; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ItemUpdate {
-    pub name: Option<String>,
-    pub price: Option<i64>,
-    pub stock: Option<i64>,
+    pub name: Option<ProductName>,
+    pub price: Option<Price>,
+    pub stock: Option<Stock>,
 }
 
 impl Catalog {
@@ -83,16 +84,17 @@ impl Catalog {
 
     pub async fn create_product(
         &self,
-        seller_id: i64,
-        name: String,
-        description: String,
+        seller_id: AccountId,
+        name: ProductName,
+        description: Description,
         items: Vec<NewItem>,
     ) -> Result<Product, OrderError> {
+        let seller_id = seller_id.get();
         let now = self.clock.now();
         let created = self
             .db
             .tx(move |conn| {
-                let id = repo::insert_product(conn, seller_id, &name, &description, now)?;
+                let id = repo::insert_product(conn, seller_id, name.as_str(), description.as_str(), now)?;
                 for item in &items {
                     repo::insert_item(conn, id, item, now)?;
                 }
@@ -103,7 +105,8 @@ impl Catalog {
         self.edit(None, created).await
     }
 
-    pub async fn seller_products(&self, seller_id: i64, page: PageRequest) -> Result<Page<Product>, OrderError> {
+    pub async fn seller_products(&self, seller_id: AccountId, page: PageRequest) -> Result<Page<Product>, OrderError> {
+        let seller_id = seller_id.get();
         let (products, total) = self
             .db
             .run(move |conn| {
@@ -116,17 +119,21 @@ impl Catalog {
 
     pub async fn update_product(
         &self,
-        seller_id: i64,
-        id: i64,
-        name: Option<String>,
-        description: Option<String>,
+        seller_id: AccountId,
+        id: ProductId,
+        name: Option<ProductName>,
+        description: Option<Description>,
     ) -> Result<Product, OrderError> {
+        let seller_id = seller_id.get();
+        let id = id.get();
         let now = self.clock.now();
         let updated = self
             .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, id)?.ok_or(OrderError::NotFound)?;
-                repo::update_product(conn, id, name.as_deref(), description.as_deref(), now)?;
+                let (name, description) =
+                    (name.as_ref().map(ProductName::as_str), description.as_ref().map(Description::as_str));
+                repo::update_product(conn, id, name, description, now)?;
                 let row = repo::find_live_product(conn, id)?.ok_or(OrderError::NotFound)?;
                 Ok(repo::with_items(conn, vec![row])?.remove(0))
             })
@@ -134,7 +141,9 @@ impl Catalog {
         self.edit(Some(id), updated).await
     }
 
-    pub async fn delete_product(&self, seller_id: i64, id: i64) -> Result<(), OrderError> {
+    pub async fn delete_product(&self, seller_id: AccountId, id: ProductId) -> Result<(), OrderError> {
+        let seller_id = seller_id.get();
+        let id = id.get();
         let now = self.clock.now();
         let deleted = self
             .db
@@ -146,7 +155,14 @@ impl Catalog {
         self.edit(Some(id), deleted).await
     }
 
-    pub async fn add_item(&self, seller_id: i64, product_id: i64, item: NewItem) -> Result<Item, OrderError> {
+    pub async fn add_item(
+        &self,
+        seller_id: AccountId,
+        product_id: ProductId,
+        item: NewItem,
+    ) -> Result<Item, OrderError> {
+        let seller_id = seller_id.get();
+        let product_id = product_id.get();
         let now = self.clock.now();
         let added = self
             .db
@@ -167,19 +183,25 @@ impl Catalog {
 
     pub async fn update_item(
         &self,
-        seller_id: i64,
-        product_id: i64,
-        item_id: i64,
+        seller_id: AccountId,
+        product_id: ProductId,
+        item_id: ItemId,
         update: ItemUpdate,
     ) -> Result<Item, OrderError> {
+        let seller_id = seller_id.get();
+        let product_id = product_id.get();
+        let item_id = item_id.get();
         let now = self.clock.now();
         let updated = self
             .db
             .tx(move |conn| {
                 repo::find_owned_product(conn, seller_id, product_id)?.ok_or(OrderError::NotFound)?;
                 repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?;
-                let changes =
-                    repo::ItemChanges { name: update.name.as_deref(), price: update.price, stock: update.stock };
+                let changes = repo::ItemChanges {
+                    name: update.name.as_ref().map(ProductName::as_str),
+                    price: update.price.map(Price::get),
+                    stock: update.stock.map(Stock::get),
+                };
                 repo::update_item(conn, item_id, &changes, now)?;
                 Ok(repo::find_live_item(conn, product_id, item_id)?.ok_or(OrderError::NotFound)?.view())
             })
@@ -187,7 +209,15 @@ impl Catalog {
         self.edit(Some(product_id), updated).await
     }
 
-    pub async fn delete_item(&self, seller_id: i64, product_id: i64, item_id: i64) -> Result<(), OrderError> {
+    pub async fn delete_item(
+        &self,
+        seller_id: AccountId,
+        product_id: ProductId,
+        item_id: ItemId,
+    ) -> Result<(), OrderError> {
+        let seller_id = seller_id.get();
+        let product_id = product_id.get();
+        let item_id = item_id.get();
         let now = self.clock.now();
         let deleted = self
             .db

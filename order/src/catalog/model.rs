@@ -1,5 +1,4 @@
 use chrono::{DateTime, Utc};
-use platform::http::Validator;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,34 +31,101 @@ pub struct Product {
     pub hidden: bool,
 }
 
-/// A validated item to create.
+/// Why a catalog input was refused: the problem `validation_failed` shows for its field
+/// (the HTTP layer names the field, e.g. `items[0].price`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn length(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
+    let n = value.chars().count();
+    if (min..=max).contains(&n) { Ok(()) } else { Err(Invalid(format!("must be {min} to {max} characters"))) }
+}
+
+/// A product or item name: trimmed, 1..=100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let name = raw.trim();
+        length(name, 1, 100)?;
+        if name.chars().any(char::is_control) {
+            return Err(Invalid("must not contain control characters".into()));
+        }
+        Ok(ProductName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A product description: trimmed, at most 5000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let description = raw.trim();
+        length(description, 0, 5000)?;
+        Ok(Description(description.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An item price in points: `0..=MAX_PRICE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(i64);
+
+impl Price {
+    pub fn new(points: i64) -> Result<Self, Invalid> {
+        if (0..=MAX_PRICE).contains(&points) {
+            Ok(Price(points))
+        } else {
+            Err(Invalid("must be between 0 and 100000000".into()))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// Units on hand as the seller sets them: `0..=MAX_STOCK`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stock(i64);
+
+impl Stock {
+    pub fn new(units: i64) -> Result<Self, Invalid> {
+        if (0..=MAX_STOCK).contains(&units) {
+            Ok(Stock(units))
+        } else {
+            Err(Invalid("must be between 0 and 1000000".into()))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// An item to create, every part parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewItem {
-    pub name: String,
-    pub price: i64,
-    pub stock: i64,
+    pub name: ProductName,
+    pub price: Price,
+    pub stock: Stock,
 }
 
-/// Checks a name (trimmed, 1..=100 characters) and returns it trimmed.
-pub fn check_name(v: &mut Validator, field: &str, raw: &str) -> String {
-    let name = raw.trim().to_string();
-    v.length(&name, field, 1, 100);
-    v.check(!name.chars().any(char::is_control), field, "must not contain control characters");
-    name
-}
-
-pub fn check_price(v: &mut Validator, field: &str, price: i64) {
-    v.check((0..=MAX_PRICE).contains(&price), field, "must be between 0 and 100000000");
-}
-
-pub fn check_stock(v: &mut Validator, field: &str, stock: i64) {
-    v.check((0..=MAX_STOCK).contains(&stock), field, "must be between 0 and 1000000");
-}
-
-pub fn check_description(v: &mut Validator, raw: &str) -> String {
-    let description = raw.trim().to_string();
-    v.length(&description, "description", 0, 5000);
-    description
+impl NewItem {
+    /// For callers without per-field errors to report (the demo seed).
+    pub fn parse(name: &str, price: i64, stock: i64) -> Result<Self, Invalid> {
+        Ok(NewItem { name: ProductName::parse(name)?, price: Price::new(price)?, stock: Stock::new(stock)? })
+    }
 }
 
 /// The key that makes names unique (case-insensitive).

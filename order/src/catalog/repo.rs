@@ -80,15 +80,15 @@ pub fn insert_item(conn: &mut DbConn, product_id: i64, item: &NewItem, now: Date
     diesel::insert_into(product_items::table)
         .values((
             product_items::product_id.eq(product_id),
-            product_items::name.eq(&item.name),
-            product_items::active_name.eq(Some(name_key(&item.name))),
-            product_items::price.eq(item.price),
-            product_items::stock.eq(item.stock),
+            product_items::name.eq(item.name.as_str()),
+            product_items::active_name.eq(Some(name_key(item.name.as_str()))),
+            product_items::price.eq(item.price.get()),
+            product_items::stock.eq(item.stock.get()),
             product_items::created_at.eq(to_db(now)),
             product_items::updated_at.eq(to_db(now)),
         ))
         .execute(conn)
-        .on_duplicate(|| OrderError::NameTaken(item.name.to_string()))?;
+        .on_duplicate(|| OrderError::NameTaken(item.name.as_str().to_string()))?;
     Ok(last_insert_id(conn)?)
 }
 

@@ -1,12 +1,12 @@
 //! Checkout, order history and order transition routes.
 
 use super::lifecycle::Action;
-use super::{ORDER_STATUSES, Order, OrderLine, Orders, Shipment, Viewer};
+use super::{ORDER_STATUSES, Order, OrderLine, OrderStatus, Orders, Shipment, Viewer};
 use actix_web::{Handler, HttpResponse, web};
 use contracts::Page;
 use platform::ApiResult;
 use platform::auth::{AdminRole, AsAdmin, AsCustomer, AsSeller, Authorized, CustomerRole, Roles, SellerRole};
-use platform::error::ErrorBody;
+use platform::error::{ApiError, ErrorBody};
 use platform::http::{IdempotencyKey, OptionalJson, PageQuery, Validator};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -74,18 +74,15 @@ pub struct OrdersQuery {
 }
 
 impl OrdersQuery {
-    fn validate(&self) -> ApiResult<(Option<String>, contracts::PageRequest)> {
+    fn validate(&self) -> ApiResult<(Option<OrderStatus>, contracts::PageRequest)> {
         let page = PageQuery { page: self.page, size: self.size }.validate()?;
-        if let Some(status) = &self.status {
-            Validator::default()
-                .check(
-                    ORDER_STATUSES.contains(&status.as_str()),
-                    "status",
-                    "must be one of paid, in_progress, completed, cancelled",
-                )
-                .finish()?;
-        }
-        Ok((self.status.clone(), page))
+        let status = match &self.status {
+            None => None,
+            Some(raw) => Some(raw.parse().ok().filter(|s| ORDER_STATUSES.contains(s)).ok_or_else(|| {
+                ApiError::invalid_field("status", "must be one of paid, in_progress, completed, cancelled")
+            })?),
+        };
+        Ok((status, page))
     }
 }
 
@@ -163,7 +160,7 @@ async fn checkout(
     if let Some(total) = body.expected_total {
         Validator::default().check(total >= 0, "expected_total", "must be 0 or more").finish()?;
     }
-    let order = orders.checkout(user.account_id, key.as_str(), body.expected_total).await?;
+    let order = orders.checkout(user.account(), key.as_str(), body.expected_total).await?;
     Ok(HttpResponse::Created().json(order))
 }
 
@@ -175,14 +172,14 @@ async fn my_orders(
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
     let (status, page) = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account_id, status, page).await?))
+    Ok(HttpResponse::Ok().json(orders.buyer_orders(user.account(), status, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn my_order(user: AsCustomer, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner().into()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
@@ -194,7 +191,7 @@ async fn seller_orders(
     query: web::Query<OrdersQuery>,
 ) -> ApiResult<HttpResponse> {
     let (status, page) = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account_id, status, page).await?))
+    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account(), status, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/orders/{id}", tag = "orders", security(("bearer" = [])),
@@ -202,14 +199,14 @@ async fn seller_orders(
     responses((status = 200, description = "The seller's lines of the order, with fee and net", body = Order),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn seller_order(user: AsSeller, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Seller(user.account_id), id.into_inner().into()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")),
     responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn admin_order(_: AsAdmin, orders: web::Data<Orders>, id: Id) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders.order(Viewer::Admin, id.into_inner().into()).await?))
 }
 
 /// What a transition route's body asks for: the selected lines and the action. Each route's
@@ -250,8 +247,9 @@ fn transition<R: ActsAs + 'static, B: DeserializeOwned + 'static>(
         let (item_ids, action) = asked(body, &mut v);
         check_items(&mut v, &item_ids);
         v.finish()?;
+        let item_ids = item_ids.map(|ids| ids.into_iter().map(contracts::ItemId::from).collect());
         Ok(HttpResponse::Ok()
-            .json(orders.transition(R::viewer(user.account_id), id.into_inner(), item_ids, action).await?))
+            .json(orders.transition(R::viewer(user.account_id), id.into_inner().into(), item_ids, action).await?))
     }
 }
 

@@ -13,13 +13,14 @@
 //!   instances never confirm a line twice.
 
 use super::repo::{self, LineChange, LineRow, OrderRow};
-use super::{Order, Orders, Viewer, derive_status, escrow, line_ref};
+use super::{LineStatus, MoneyStep, Order, Orders, Viewer, derive_status, escrow, line_ref};
 use crate::error::OrderError;
 use chrono::{DateTime, Utc};
 use contracts::order::{
     OrderActor, OrderCancelled, OrderRefunded, OrderShipped, ReturnRejected, ReturnRequested, SaleConfirmed,
 };
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{ItemId, OrderId};
 use platform::clock::to_db;
 use platform::db::DbConn;
 use platform::outbox::Outbox;
@@ -53,22 +54,23 @@ pub enum Action {
 }
 
 impl Action {
-    fn from(&self) -> &'static [&'static str] {
+    fn from(&self) -> &'static [LineStatus] {
+        use LineStatus::*;
         match self {
-            Action::Cancel { .. } | Action::Ship { .. } => &["paid"],
-            Action::Confirm | Action::RequestReturn { .. } => &["shipped"],
-            Action::AcceptReturn { .. } | Action::RejectReturn { .. } => &["return_requested"],
-            Action::Refund { .. } => &["paid", "shipped", "return_requested"],
+            Action::Cancel { .. } | Action::Ship { .. } => &[Paid],
+            Action::Confirm | Action::RequestReturn { .. } => &[Shipped],
+            Action::AcceptReturn { .. } | Action::RejectReturn { .. } => &[ReturnRequested],
+            Action::Refund { .. } => &[Paid, Shipped, ReturnRequested],
         }
     }
 
-    fn to(&self) -> &'static str {
+    fn to(&self) -> LineStatus {
         match self {
-            Action::Cancel { .. } => "cancelled",
-            Action::Confirm => "confirmed",
-            Action::RequestReturn { .. } => "return_requested",
-            Action::Ship { .. } | Action::RejectReturn { .. } => "shipped",
-            Action::AcceptReturn { .. } | Action::Refund { .. } => "refunded",
+            Action::Cancel { .. } => LineStatus::Cancelled,
+            Action::Confirm => LineStatus::Confirmed,
+            Action::RequestReturn { .. } => LineStatus::ReturnRequested,
+            Action::Ship { .. } | Action::RejectReturn { .. } => LineStatus::Shipped,
+            Action::AcceptReturn { .. } | Action::Refund { .. } => LineStatus::Refunded,
         }
     }
 
@@ -94,10 +96,6 @@ fn actor_of(viewer: Viewer) -> OrderActor {
     }
 }
 
-/// Money steps a line may owe after a transition.
-const SALE: &str = "sale";
-const REFUND: &str = "refund";
-
 struct Ctx<'a> {
     outbox: &'a Outbox,
     now: DateTime<Utc>,
@@ -116,12 +114,12 @@ fn apply(
     actor: OrderActor,
 ) -> Result<bool, OrderError> {
     let now = to_db(ctx.now);
-    let mut change = LineChange { status: Some(action.to().to_string()), updated_at: Some(now), ..Default::default() };
+    let mut change = LineChange { status: Some(action.to().as_str()), updated_at: Some(now), ..Default::default() };
     let owes = match action {
-        Action::Cancel { .. } => Some(REFUND),
+        Action::Cancel { .. } => Some(MoneyStep::Refund),
         Action::Confirm => {
             change.auto_confirm_at = Some(None);
-            Some(SALE)
+            Some(MoneyStep::Sale)
         }
         Action::RequestReturn { .. } => {
             // The auto-confirm clock stops while the seller decides.
@@ -146,19 +144,19 @@ fn apply(
             change.auto_confirm_at = Some(Some(to_db(ctx.auto_confirm_at)));
             None
         }
-        Action::AcceptReturn { .. } => Some(REFUND),
+        Action::AcceptReturn { .. } => Some(MoneyStep::Refund),
         Action::Refund { .. } => {
             change.auto_confirm_at = Some(None);
-            Some(REFUND)
+            Some(MoneyStep::Refund)
         }
     };
     if let Some(step) = owes.filter(|_| line.line_total() > 0) {
-        change.money_due = Some(Some(step.to_string()));
+        change.money_due = Some(Some(step.as_str()));
         change.money_retry_at = Some(Some(to_db(ctx.retry_at)));
     }
     if !repo::transition_line(conn, order.id, line.item_id, action.from(), &change)? {
         // The order is locked: the line was read in this transaction, so this is a bug.
-        return Err(OrderError::InvalidState { item_id: line.item_id, status: line.status.clone() });
+        return Err(OrderError::InvalidState { item_id: line.item_id, status: line.status });
     }
     // Stock follows the line.
     let (item, q, t) = (line.item_id, line.quantity, ctx.now);
@@ -166,7 +164,7 @@ fn apply(
         Action::Cancel { .. } => repo::release(conn, item, q, t)?,
         Action::Ship { .. } => repo::take_off_shelf(conn, item, q, t)?,
         Action::AcceptReturn { restock: true } => repo::restock(conn, item, q, t)?,
-        Action::Refund { .. } if line.status == "paid" => repo::release(conn, item, q, t)?,
+        Action::Refund { .. } if line.status == LineStatus::Paid => repo::release(conn, item, q, t)?,
         _ => {}
     }
     let line_ref = contracts::order::LineRef { version: line.version + 1, ..line_ref(order, line) };
@@ -217,7 +215,7 @@ fn apply(
 /// Re-derives and stores the order's status from its lines.
 fn refresh_status(conn: &mut DbConn, order_id: i64, now: DateTime<Utc>) -> Result<(), OrderError> {
     let lines = repo::lines(conn, &[order_id])?;
-    repo::set_status(conn, order_id, derive_status(lines.iter().map(|l| l.status.as_str())), now)?;
+    repo::set_status(conn, order_id, derive_status(lines.iter().map(|l| l.status)), now)?;
     Ok(())
 }
 
@@ -233,10 +231,12 @@ impl Orders {
     pub async fn transition(
         &self,
         viewer: Viewer,
-        order_id: i64,
-        item_ids: Option<Vec<i64>>,
+        order_id: OrderId,
+        item_ids: Option<Vec<ItemId>>,
         action: Action,
     ) -> Result<Order, OrderError> {
+        let order_id = order_id.get();
+        let item_ids: Option<Vec<i64>> = item_ids.map(|ids| ids.into_iter().map(ItemId::get).collect());
         let actor = actor_of(viewer);
         if !action.allowed(actor) {
             return Err(OrderError::Internal(anyhow::anyhow!("{actor:?} may not {action:?}")));
@@ -274,14 +274,11 @@ impl Orders {
                         let applicable: Vec<&LineRow> = mine
                             .iter()
                             .copied()
-                            .filter(|l| action.from().contains(&l.status.as_str()) || l.status == action.to())
+                            .filter(|l| action.from().contains(&l.status) || l.status == action.to())
                             .collect();
                         if applicable.is_empty() {
                             let first = mine[0];
-                            return Err(OrderError::InvalidState {
-                                item_id: first.item_id,
-                                status: first.status.clone(),
-                            });
+                            return Err(OrderError::InvalidState { item_id: first.item_id, status: first.status });
                         }
                         applicable
                     }
@@ -293,9 +290,9 @@ impl Orders {
                     if line.status == action.to() {
                         continue; // already happened: idempotent by state
                     }
-                    if !action.from().contains(&line.status.as_str()) {
+                    if !action.from().contains(&line.status) {
                         // Rolls back everything this request did.
-                        return Err(OrderError::InvalidState { item_id: line.item_id, status: line.status.clone() });
+                        return Err(OrderError::InvalidState { item_id: line.item_id, status: line.status });
                     }
                     if apply(conn, &ctx, &order, line, &action, actor)? {
                         owed.push(line.item_id);
@@ -307,14 +304,14 @@ impl Orders {
             .await?;
         crate::catalog::stock_changed(self.carts.hot(), touched).await;
         self.outbox.wake();
-        metrics::counter!("order_transitions_total", "to" => to).increment(1);
+        metrics::counter!("order_transitions_total", "to" => to.as_str()).increment(1);
         for item_id in owed {
             if let Err(e) = self.settle_line(order_id, item_id).await {
                 // Committed: recovery finishes the money step.
                 tracing::warn!(order_id, item_id, error = %e, "order line money step failed; recovery will finish it");
             }
         }
-        self.order(viewer, order_id).await
+        self.order(viewer, order_id.into()).await
     }
 
     /// Runs a line's owed money step with its keyed transfers, then clears it.
@@ -327,18 +324,20 @@ impl Orders {
                 Ok::<_, OrderError>((order, line))
             })
             .await?;
-        let Some(step) = line.money_due.clone() else { return Ok(()) };
+        let Some(step) = line.money_due.as_deref() else { return Ok(()) };
+        let step: MoneyStep = step.parse().map_err(|e| OrderError::Internal(anyhow::anyhow!("{e}")))?;
         let key = |leg: &str| format!("order:{order_id}:line:{item_id}:{leg}");
         let reference = format!("order:{order_id}");
         let total = line.line_total();
         let mut legs = Vec::new();
-        match step.as_str() {
-            SALE => {
+        match step {
+            MoneyStep::Sale => {
                 legs.push((WalletRef::Account(line.seller_id), total - line.fee, EntryKind::Sale, key("sale")));
                 legs.push((WalletRef::System("fees".into()), line.fee, EntryKind::PlatformFee, key("fee")));
             }
-            REFUND => legs.push((WalletRef::Account(order.buyer_id), total, EntryKind::PurchaseRefund, key("refund"))),
-            other => return Err(OrderError::Internal(anyhow::anyhow!("unknown money step {other}"))),
+            MoneyStep::Refund => {
+                legs.push((WalletRef::Account(order.buyer_id), total, EntryKind::PurchaseRefund, key("refund")))
+            }
         }
         for (to, amount, kind, idempotency_key) in legs.into_iter().filter(|l| l.1 > 0) {
             self.wallets
@@ -352,7 +351,7 @@ impl Orders {
                 })
                 .await?;
         }
-        self.db.run(move |conn| repo::money_done(conn, order_id, item_id, &step)).await?;
+        self.db.run(move |conn| repo::money_done(conn, order_id, item_id, step)).await?;
         Ok(())
     }
 

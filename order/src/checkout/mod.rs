@@ -24,6 +24,7 @@ use crate::error::OrderError;
 use chrono::{DateTime, Duration, Utc};
 use contracts::order::{LineRef, OrderPlaced};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
+use contracts::{AccountId, OrderId};
 use contracts::{Page, PageRequest};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
@@ -55,7 +56,7 @@ pub struct OrderLine {
     pub quantity: i64,
     pub line_total: i64,
     /// `paid`, `shipped`, `confirmed`, `cancelled`, `return_requested` or `refunded`.
-    pub status: String,
+    pub status: LineStatus,
     pub shipment: Option<Shipment>,
     pub updated_at: DateTime<Utc>,
     /// Seller view only: the platform fee taken when the line is confirmed.
@@ -71,32 +72,62 @@ pub struct Order {
     pub id: i64,
     pub buyer_id: i64,
     /// Derived from the lines: `paid`, `in_progress`, `completed` or `cancelled`.
-    pub status: String,
+    pub status: OrderStatus,
     pub total: i64,
     pub items: Vec<OrderLine>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+contracts::stored_enum! {
+    /// An order line's status (`order_lines.status`).
+    pub enum LineStatus {
+        Paid = "paid",
+        Shipped = "shipped",
+        Confirmed = "confirmed",
+        Cancelled = "cancelled",
+        ReturnRequested = "return_requested",
+        Refunded = "refunded",
+    }
+
+    /// An order's status (`orders.status`): `pending`/`failed` during and after a checkout
+    /// that did not complete, then derived from the lines.
+    pub enum OrderStatus {
+        Pending = "pending",
+        Failed = "failed",
+        Paid = "paid",
+        InProgress = "in_progress",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+
+    /// The money step a line owes after a transition (`order_lines.money_due`).
+    pub enum MoneyStep {
+        Sale = "sale",
+        Refund = "refund",
+    }
+}
+
 /// The order statuses `?status=` accepts.
-pub const ORDER_STATUSES: [&str; 4] = ["paid", "in_progress", "completed", "cancelled"];
+pub const ORDER_STATUSES: [OrderStatus; 4] =
+    [OrderStatus::Paid, OrderStatus::InProgress, OrderStatus::Completed, OrderStatus::Cancelled];
 
 /// Final line statuses: nothing changes them any more.
-pub fn is_final(status: &str) -> bool {
-    matches!(status, "confirmed" | "cancelled" | "refunded")
+pub fn is_final(status: LineStatus) -> bool {
+    matches!(status, LineStatus::Confirmed | LineStatus::Cancelled | LineStatus::Refunded)
 }
 
 /// The order status derived from its lines' statuses.
-pub fn derive_status<'a>(lines: impl IntoIterator<Item = &'a str>) -> &'static str {
-    let statuses: Vec<&str> = lines.into_iter().collect();
-    if statuses.iter().all(|s| matches!(*s, "cancelled" | "refunded")) {
-        "cancelled"
-    } else if statuses.iter().all(|s| is_final(s)) {
-        "completed"
-    } else if statuses.iter().all(|s| *s == "paid") {
-        "paid"
+pub fn derive_status(lines: impl IntoIterator<Item = LineStatus>) -> OrderStatus {
+    let statuses: Vec<LineStatus> = lines.into_iter().collect();
+    if statuses.iter().all(|s| matches!(s, LineStatus::Cancelled | LineStatus::Refunded)) {
+        OrderStatus::Cancelled
+    } else if statuses.iter().all(|s| is_final(*s)) {
+        OrderStatus::Completed
+    } else if statuses.iter().all(|s| *s == LineStatus::Paid) {
+        OrderStatus::Paid
     } else {
-        "in_progress"
+        OrderStatus::InProgress
     }
 }
 
@@ -145,10 +176,10 @@ fn view(row: &OrderRow, lines: Vec<LineRow>, shipments: &[ShipmentRow], viewer: 
             if mine.is_empty() {
                 return None;
             }
-            let status = derive_status(mine.iter().map(|l| l.status.as_str())).to_string();
+            let status = derive_status(mine.iter().map(|l| l.status));
             (mine, status)
         }
-        _ => (lines, row.status.clone()),
+        _ => (lines, row.status),
     };
     let seller_view = matches!(viewer, Viewer::Seller(_));
     let total = if seller_view { lines.iter().map(LineRow::line_total).sum() } else { row.total };
@@ -243,7 +274,13 @@ impl Orders {
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
     /// same order; a different body is `IdempotencyError::Conflict`.
     #[tracing::instrument(skip(self, key))]
-    pub async fn checkout(&self, buyer_id: i64, key: &str, expected_total: Option<i64>) -> Result<Order, OrderError> {
+    pub async fn checkout(
+        &self,
+        buyer_id: AccountId,
+        key: &str,
+        expected_total: Option<i64>,
+    ) -> Result<Order, OrderError> {
+        let buyer_id = buyer_id.get();
         let hash = fingerprint(&serde_json::json!({ "expected_total": expected_total }));
         let lookup = {
             let key = key.to_string();
@@ -254,7 +291,7 @@ impl Orders {
                     let Some(row) = row else { return Ok(None) };
                     // Failed and in-flight checkouts are not orders: the key is still running.
                     let finished = match row.placed() {
-                        true => Some(self.order(Viewer::Buyer(buyer_id), row.id).await?),
+                        true => Some(self.order(Viewer::Buyer(buyer_id), row.id.into()).await?),
                         false => None,
                     };
                     Ok(Some(Stored { request_hash: row.request_hash, finished }))
@@ -288,10 +325,11 @@ impl Orders {
 
     /// The placed order the buyer's checkout `key` made, if any (seeding checks before it
     /// fills a cart, so a second run neither buys again nor leaves the cart filled).
-    pub async fn placed_by_key(&self, buyer_id: i64, key: &str) -> Result<Option<Order>, OrderError> {
+    pub async fn placed_by_key(&self, buyer_id: AccountId, key: &str) -> Result<Option<Order>, OrderError> {
+        let buyer_id = buyer_id.get();
         let k = key.to_string();
         match self.db.run(move |conn| repo::find_by_client_key(conn, buyer_id, &k)).await? {
-            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id).await.map(Some),
+            Some(row) if row.placed() => self.order(Viewer::Buyer(buyer_id), row.id.into()).await.map(Some),
             _ => Ok(None),
         }
     }
@@ -525,37 +563,30 @@ impl Orders {
     }
 
     /// One order as `viewer` sees it; 404 for someone else's.
-    pub async fn order(&self, viewer: Viewer, order_id: i64) -> Result<Order, OrderError> {
+    pub async fn order(&self, viewer: Viewer, order_id: OrderId) -> Result<Order, OrderError> {
+        let order_id = order_id.get();
         self.load_view(order_id, viewer).await?.ok_or(OrderError::NotFound)
     }
 
     pub async fn buyer_orders(
         &self,
-        buyer_id: i64,
-        status: Option<String>,
+        buyer_id: AccountId,
+        status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
-        self.page(
-            page,
-            move |conn| repo::buyer_orders(conn, buyer_id, status.as_deref(), page),
-            Viewer::Buyer(buyer_id),
-        )
-        .await
+        let buyer_id = buyer_id.get();
+        self.page(page, move |conn| repo::buyer_orders(conn, buyer_id, status, page), Viewer::Buyer(buyer_id)).await
     }
 
     /// Orders with this seller's lines: only those lines, and their sum as the total.
     pub async fn seller_orders(
         &self,
-        seller_id: i64,
-        status: Option<String>,
+        seller_id: AccountId,
+        status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
-        self.page(
-            page,
-            move |conn| repo::seller_orders(conn, seller_id, status.as_deref(), page),
-            Viewer::Seller(seller_id),
-        )
-        .await
+        let seller_id = seller_id.get();
+        self.page(page, move |conn| repo::seller_orders(conn, seller_id, status, page), Viewer::Seller(seller_id)).await
     }
 
     async fn page<F>(&self, page: PageRequest, query: F, viewer: Viewer) -> Result<Page<Order>, OrderError>
@@ -597,12 +628,13 @@ mod tests {
 
     #[test]
     fn the_order_status_is_derived_from_its_lines() {
-        assert_eq!(derive_status(["paid", "paid"]), "paid");
-        assert_eq!(derive_status(["paid", "shipped"]), "in_progress");
-        assert_eq!(derive_status(["paid", "cancelled"]), "in_progress");
-        assert_eq!(derive_status(["cancelled", "refunded"]), "cancelled");
-        assert_eq!(derive_status(["confirmed", "refunded"]), "completed");
-        assert_eq!(derive_status(["confirmed", "return_requested"]), "in_progress");
+        let derive = |lines: [&str; 2]| derive_status(lines.map(|s| s.parse().unwrap_or(LineStatus::Paid))).as_str();
+        assert_eq!(derive(["paid", "paid"]), "paid");
+        assert_eq!(derive(["paid", "shipped"]), "in_progress");
+        assert_eq!(derive(["paid", "cancelled"]), "in_progress");
+        assert_eq!(derive(["cancelled", "refunded"]), "cancelled");
+        assert_eq!(derive(["confirmed", "refunded"]), "completed");
+        assert_eq!(derive(["confirmed", "return_requested"]), "in_progress");
     }
 
     #[test]

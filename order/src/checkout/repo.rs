@@ -1,5 +1,6 @@
 //! Order queries.
 
+use super::{LineStatus, MoneyStep, OrderStatus};
 use crate::error::OrderError;
 use crate::schema::{carts, order_lines, order_shipments, orders, product_items};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -15,7 +16,8 @@ pub struct OrderRow {
     pub id: i64,
     pub buyer_id: i64,
     pub request_hash: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: OrderStatus,
     pub total: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -40,8 +42,10 @@ pub struct LineRow {
     pub item_name: String,
     pub price: i64,
     pub quantity: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: LineStatus,
     pub fee: i64,
+    /// A [`MoneyStep`] string; parsed where it is acted on.
     pub money_due: Option<String>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
@@ -70,9 +74,9 @@ pub struct NewLine {
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = order_lines)]
 pub struct LineChange {
-    pub status: Option<String>,
+    pub status: Option<&'static str>,
     pub auto_confirm_at: Option<Option<NaiveDateTime>>,
-    pub money_due: Option<Option<String>>,
+    pub money_due: Option<Option<&'static str>>,
     pub money_retry_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -140,7 +144,7 @@ pub fn insert_pending(
             orders::buyer_id.eq(buyer_id),
             orders::client_key.eq(Some(key)),
             orders::request_hash.eq(request_hash),
-            orders::status.eq("pending"),
+            orders::status.eq(OrderStatus::Pending.as_str()),
             orders::total.eq(0i64),
             orders::recover_after.eq(to_db(recover_after)),
             orders::created_at.eq(to_db(now)),
@@ -174,7 +178,7 @@ pub fn insert_line(conn: &mut DbConn, line: &NewLine, now: DateTime<Utc>) -> Res
             order_lines::item_name.eq(&line.item_name),
             order_lines::price.eq(line.price),
             order_lines::quantity.eq(line.quantity),
-            order_lines::status.eq("paid"),
+            order_lines::status.eq(LineStatus::Paid.as_str()),
             order_lines::fee.eq(line.fee),
             order_lines::version.eq(0i64),
             order_lines::updated_at.eq(to_db(now)),
@@ -193,7 +197,8 @@ pub fn claim_cart(conn: &mut DbConn, buyer_id: i64, order_id: i64) -> Result<boo
     let holder: Option<Option<i64>> =
         carts::table.find(buyer_id).select(carts::checkout_order_id).first(conn).optional()?;
     let Some(Some(holder)) = holder else { return Ok(false) };
-    let live: i64 = orders::table.find(holder).filter(orders::status.eq("pending")).count().get_result(conn)?;
+    let live: i64 =
+        orders::table.find(holder).filter(orders::status.eq(OrderStatus::Pending.as_str())).count().get_result(conn)?;
     if live > 0 {
         return Ok(false);
     }
@@ -319,13 +324,14 @@ pub fn shipments(conn: &mut DbConn, order_ids: &[i64]) -> Result<Vec<ShipmentRow
         .load(conn)?)
 }
 
+/// The line `(order_id, item_id)`, for reads and conditional updates.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn the_line(order_id: i64, item_id: i64) -> _ {
+    order_lines::table.filter(order_lines::order_id.eq(order_id)).filter(order_lines::item_id.eq(item_id))
+}
+
 pub fn line(conn: &mut DbConn, order_id: i64, item_id: i64) -> Result<Option<LineRow>, DbError> {
-    Ok(order_lines::table
-        .filter(order_lines::order_id.eq(order_id))
-        .filter(order_lines::item_id.eq(item_id))
-        .select(LineRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(the_line(order_id, item_id).select(LineRow::as_select()).first(conn).optional()?)
 }
 
 /// Moves a line from one of `from` to the change's status; `false` if it was in none of them.
@@ -333,21 +339,18 @@ pub fn transition_line(
     conn: &mut DbConn,
     order_id: i64,
     item_id: i64,
-    from: &[&str],
+    from: &[LineStatus],
     change: &LineChange,
 ) -> Result<bool, DbError> {
-    let target = order_lines::table
-        .filter(order_lines::order_id.eq(order_id))
-        .filter(order_lines::item_id.eq(item_id))
-        .filter(order_lines::status.eq_any(from));
+    let target = the_line(order_id, item_id).filter(order_lines::status.eq_any(from.iter().map(|s| s.as_str())));
     let n = diesel::update(target).set((change, order_lines::version.eq(order_lines::version + 1))).execute(conn)?;
     Ok(n == 1)
 }
 
 /// Records the derived order status.
-pub fn set_status(conn: &mut DbConn, id: i64, status: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+pub fn set_status(conn: &mut DbConn, id: i64, status: OrderStatus, now: DateTime<Utc>) -> Result<(), DbError> {
     diesel::update(orders::table.find(id))
-        .set((orders::status.eq(status), orders::updated_at.eq(to_db(now))))
+        .set((orders::status.eq(status.as_str()), orders::updated_at.eq(to_db(now))))
         .execute(conn)?;
     Ok(())
 }
@@ -372,9 +375,7 @@ pub fn claim_money(
     until: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let n = diesel::update(
-        order_lines::table
-            .filter(order_lines::order_id.eq(order_id))
-            .filter(order_lines::item_id.eq(item_id))
+        the_line(order_id, item_id)
             .filter(order_lines::money_due.is_not_null())
             .filter(order_lines::money_retry_at.lt(to_db(now))),
     )
@@ -384,22 +385,17 @@ pub fn claim_money(
 }
 
 /// The money step is done: clears it (only if it is still that step).
-pub fn money_done(conn: &mut DbConn, order_id: i64, item_id: i64, step: &str) -> Result<(), DbError> {
-    diesel::update(
-        order_lines::table
-            .filter(order_lines::order_id.eq(order_id))
-            .filter(order_lines::item_id.eq(item_id))
-            .filter(order_lines::money_due.eq(step)),
-    )
-    .set((order_lines::money_due.eq(None::<String>), order_lines::money_retry_at.eq(None::<NaiveDateTime>)))
-    .execute(conn)?;
+pub fn money_done(conn: &mut DbConn, order_id: i64, item_id: i64, step: MoneyStep) -> Result<(), DbError> {
+    diesel::update(the_line(order_id, item_id).filter(order_lines::money_due.eq(step.as_str())))
+        .set((order_lines::money_due.eq(None::<String>), order_lines::money_retry_at.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
     Ok(())
 }
 
 /// Shipped lines whose auto-confirmation time has come, oldest first.
 pub fn due_confirmations(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, i64)>, DbError> {
     Ok(order_lines::table
-        .filter(order_lines::status.eq("shipped"))
+        .filter(order_lines::status.eq(LineStatus::Shipped.as_str()))
         .filter(order_lines::auto_confirm_at.le(to_db(now)))
         .order(order_lines::auto_confirm_at.asc())
         .limit(limit)
@@ -409,10 +405,8 @@ pub fn due_confirmations(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> R
 
 /// Whether the line is still shipped and due (another instance may have confirmed it).
 pub fn still_due(conn: &mut DbConn, order_id: i64, item_id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let n: i64 = order_lines::table
-        .filter(order_lines::order_id.eq(order_id))
-        .filter(order_lines::item_id.eq(item_id))
-        .filter(order_lines::status.eq("shipped"))
+    let n: i64 = the_line(order_id, item_id)
+        .filter(order_lines::status.eq(LineStatus::Shipped.as_str()))
         .filter(order_lines::auto_confirm_at.le(to_db(now)))
         .count()
         .get_result(conn)?;
@@ -422,17 +416,21 @@ pub fn still_due(conn: &mut DbConn, order_id: i64, item_id: i64, now: DateTime<U
 /// `pending → paid` (the order is placed; every line `paid`), letting go of the cart;
 /// `false` if the order was no longer pending.
 pub fn mark_paid(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let n = diesel::update(orders::table.find(id).filter(orders::status.eq("pending")))
-        .set((orders::status.eq("paid"), orders::paid_at.eq(Some(to_db(now))), orders::updated_at.eq(to_db(now))))
+    let n = diesel::update(orders::table.find(id).filter(orders::status.eq(OrderStatus::Pending.as_str())))
+        .set((
+            orders::status.eq(OrderStatus::Paid.as_str()),
+            orders::paid_at.eq(Some(to_db(now))),
+            orders::updated_at.eq(to_db(now)),
+        ))
         .execute(conn)?;
     Ok(n == 1)
 }
 
 /// `pending → failed`, freeing the client's key; `false` if the order was no longer pending.
 pub fn mark_failed(conn: &mut DbConn, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let n = diesel::update(orders::table.find(id).filter(orders::status.eq("pending")))
+    let n = diesel::update(orders::table.find(id).filter(orders::status.eq(OrderStatus::Pending.as_str())))
         .set((
-            orders::status.eq("failed"),
+            orders::status.eq(OrderStatus::Failed.as_str()),
             orders::client_key.eq(None::<String>),
             orders::failure.eq(Some(reason)),
             orders::updated_at.eq(to_db(now)),
@@ -444,7 +442,7 @@ pub fn mark_failed(conn: &mut DbConn, id: i64, reason: &str, now: DateTime<Utc>)
 /// Pending orders whose request should have finished long ago.
 pub fn stale_pending(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, DbError> {
     Ok(orders::table
-        .filter(orders::status.eq("pending"))
+        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
         .filter(orders::recover_after.lt(to_db(now)))
         .order(orders::recover_after.asc())
         .limit(limit)
@@ -455,7 +453,10 @@ pub fn stale_pending(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Resul
 /// Takes a stale order for recovery until `until`; `false` if another instance has it.
 pub fn claim(conn: &mut DbConn, id: i64, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, DbError> {
     let n = diesel::update(
-        orders::table.find(id).filter(orders::status.eq("pending")).filter(orders::recover_after.lt(to_db(now))),
+        orders::table
+            .find(id)
+            .filter(orders::status.eq(OrderStatus::Pending.as_str()))
+            .filter(orders::recover_after.lt(to_db(now))),
     )
     .set(orders::recover_after.eq(to_db(until)))
     .execute(conn)?;
@@ -465,13 +466,13 @@ pub fn claim(conn: &mut DbConn, id: i64, now: DateTime<Utc>, until: DateTime<Utc
 pub fn buyer_orders(
     conn: &mut DbConn,
     buyer_id: i64,
-    status: Option<&str>,
+    status: Option<OrderStatus>,
     page: PageRequest,
 ) -> Result<(Vec<OrderRow>, i64), DbError> {
     let mine = || {
         let q = orders::table.filter(orders::buyer_id.eq(buyer_id)).filter(orders::paid_at.is_not_null()).into_boxed();
         match status {
-            Some(s) => q.filter(orders::status.eq(s.to_string())),
+            Some(s) => q.filter(orders::status.eq(s.as_str())),
             None => q,
         }
     };
@@ -493,16 +494,16 @@ struct CountRow {
 
 /// The SQL condition (over one seller's lines of an order, grouped) for a derived status
 /// of the seller's view; mirrors [`super::derive_status`].
-fn seller_status_having(status: Option<&str>) -> &'static str {
+fn seller_status_having(status: Option<OrderStatus>) -> &'static str {
     const VOID: &str = "SUM(CASE WHEN l.status IN ('cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*)";
     const DONE: &str = "(SUM(CASE WHEN l.status IN ('confirmed', 'cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*) \
                         AND SUM(CASE WHEN l.status = 'confirmed' THEN 1 ELSE 0 END) > 0)";
     const PAID: &str = "SUM(CASE WHEN l.status = 'paid' THEN 1 ELSE 0 END) = COUNT(*)";
     match status {
         None => "1 = 1",
-        Some("cancelled") => VOID,
-        Some("completed") => DONE,
-        Some("paid") => PAID,
+        Some(OrderStatus::Cancelled) => VOID,
+        Some(OrderStatus::Completed) => DONE,
+        Some(OrderStatus::Paid) => PAID,
         Some(_) => {
             "NOT (SUM(CASE WHEN l.status IN ('cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*)) \
              AND NOT (SUM(CASE WHEN l.status IN ('confirmed', 'cancelled', 'refunded') THEN 1 ELSE 0 END) = COUNT(*) \
@@ -516,7 +517,7 @@ fn seller_status_having(status: Option<&str>) -> &'static str {
 pub fn seller_orders(
     conn: &mut DbConn,
     seller_id: i64,
-    status: Option<&str>,
+    status: Option<OrderStatus>,
     page: PageRequest,
 ) -> Result<(Vec<OrderRow>, i64), DbError> {
     let having = seller_status_having(status);

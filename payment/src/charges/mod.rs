@@ -11,7 +11,7 @@ pub mod gateway;
 mod refund;
 mod repo;
 
-pub use refund::Refund;
+pub use refund::{Refund, RefundSource, RefundStatus};
 pub use repo::AdminChargeFilter;
 
 use crate::error::PaymentError;
@@ -21,6 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use contracts::common::{Page, PageRequest};
 use contracts::events::payment::ChargeConfirmed;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{AccountId, ChargeId};
 use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
@@ -32,29 +33,11 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChargeStatus {
-    Pending,
-    Confirmed,
-    Failed,
-}
-
-impl ChargeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargeStatus::Pending => "pending",
-            ChargeStatus::Confirmed => "confirmed",
-            ChargeStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> ChargeStatus {
-        match s {
-            "confirmed" => ChargeStatus::Confirmed,
-            "failed" => ChargeStatus::Failed,
-            _ => ChargeStatus::Pending,
-        }
+contracts::stored_enum! {
+    pub enum ChargeStatus {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Failed = "failed",
     }
 }
 
@@ -117,7 +100,7 @@ fn charge_transfer(row: &ChargeRow) -> TransferRequest {
 }
 
 fn view(conn: &mut DbConn, row: ChargeRow) -> Result<Charge, PaymentError> {
-    let status = ChargeStatus::parse(&row.status);
+    let status = row.status;
     let balance = match (status, row.balance_after) {
         (ChargeStatus::Confirmed, Some(b)) => b,
         _ => ledger::find_wallet(conn, &WalletRef::Account(row.account_id))?.map(|(_, b)| b).unwrap_or(0),
@@ -205,7 +188,7 @@ impl Charges {
                 account_id: row.account_id,
                 amount: row.amount,
                 refunded_amount: row.refunded_amount,
-                status: ChargeStatus::parse(&row.status),
+                status: row.status,
                 gateway: row.gateway,
                 order_id: row.gateway_order_id,
                 attention,
@@ -223,7 +206,8 @@ impl Charges {
 
     /// Creates (or, for a replayed key with the same amount, returns) a charge.
     #[tracing::instrument(skip(self, client_key))]
-    pub async fn create(&self, account_id: i64, client_key: &str, amount: i64) -> Result<Charge, PaymentError> {
+    pub async fn create(&self, account_id: AccountId, client_key: &str, amount: i64) -> Result<Charge, PaymentError> {
+        let account_id = account_id.get();
         let now = self.clock.now();
         let request_hash = fingerprint(&serde_json::json!({ "amount": amount }));
         let client_key = client_key.to_string();
@@ -256,7 +240,7 @@ impl Charges {
                             client_key: &client_key,
                             request_hash: &request_hash,
                             amount,
-                            status: status.as_str(),
+                            status,
                             gateway,
                             order_id: &order_id,
                             now,
@@ -285,7 +269,9 @@ impl Charges {
         Ok(charge)
     }
 
-    pub async fn get(&self, account_id: i64, charge_id: i64) -> Result<Charge, PaymentError> {
+    pub async fn get(&self, account_id: AccountId, charge_id: ChargeId) -> Result<Charge, PaymentError> {
+        let account_id = account_id.get();
+        let charge_id = charge_id.get();
         self.db
             .run(move |conn| {
                 let row = repo::find(conn, charge_id)?
@@ -299,7 +285,14 @@ impl Charges {
     /// Confirms a pending charge with the gateway. Confirmed: credited once. Refused:
     /// `failed`, nothing credited. Unknown: stays `pending` for [`Charges::reconcile`].
     #[tracing::instrument(skip(self, payment_key))]
-    pub async fn confirm(&self, account_id: i64, charge_id: i64, payment_key: &str) -> Result<Charge, PaymentError> {
+    pub async fn confirm(
+        &self,
+        account_id: AccountId,
+        charge_id: ChargeId,
+        payment_key: &str,
+    ) -> Result<Charge, PaymentError> {
+        let account_id = account_id.get();
+        let charge_id = charge_id.get();
         let now = self.clock.now();
         let key = payment_key.to_string();
         // A write transaction, so a deadlock with a concurrent confirm's credit is retried
@@ -313,7 +306,7 @@ impl Charges {
                 let row = repo::find(conn, charge_id)?
                     .filter(|r| r.account_id == account_id)
                     .ok_or(PaymentError::ChargeNotFound)?;
-                if row.status != ChargeStatus::Pending.as_str() {
+                if row.status != ChargeStatus::Pending {
                     return Ok(row);
                 }
                 // Remember the key before calling out, so a crash leaves enough to reconcile.
@@ -326,8 +319,8 @@ impl Charges {
                 repo::find(conn, charge_id)?.ok_or(PaymentError::ChargeNotFound)
             })
             .await?;
-        match ChargeStatus::parse(&row.status) {
-            ChargeStatus::Confirmed => return self.get(account_id, charge_id).await,
+        match row.status {
+            ChargeStatus::Confirmed => return self.get(account_id.into(), charge_id.into()).await,
             ChargeStatus::Failed => {
                 return Err(PaymentError::Refused {
                     code: row.failure_code.unwrap_or_else(|| "FAILED".into()),
@@ -338,7 +331,7 @@ impl Charges {
         }
         let outcome = self.gateway.confirm(payment_key, &row.gateway_order_id, row.amount).await;
         self.apply_outcome(charge_id, Some(payment_key), outcome, Failure::Verified).await?;
-        let charge = self.get(account_id, charge_id).await?;
+        let charge = self.get(account_id.into(), charge_id.into()).await?;
         match charge.status {
             ChargeStatus::Failed => Err(PaymentError::Refused {
                 code: charge.failure_code.unwrap_or_default(),
@@ -436,7 +429,7 @@ impl Charges {
             let id = row.id;
             let outcome = self.gateway.lookup(&row.gateway_order_id, row.amount).await;
             let expired = from_db(row.created_at) < expired_before;
-            if row.status == ChargeStatus::Failed.as_str() {
+            if row.status == ChargeStatus::Failed {
                 // Failed locally, unverified: credit it if the gateway took the money after
                 // all; stop looking once the gateway confirms there is no payment.
                 match outcome {

@@ -15,6 +15,7 @@ use crate::schema::{charge_refunds, charges};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::events::payment::ChargeRefunded;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{AccountId, ChargeId};
 use diesel::prelude::*;
 use gateway::{CancelOutcome, SnapshotOutcome};
 use platform::clock::{from_db, to_db};
@@ -27,6 +28,22 @@ use utoipa::ToSchema;
 
 use super::gateway;
 
+contracts::stored_enum! {
+    /// `pending` (points out, the gateway's answer not known yet), `done` or `refused`
+    /// (points given back).
+    pub enum RefundStatus {
+        Pending = "pending",
+        Done = "done",
+        Refused = "refused",
+    }
+
+    /// `client` (asked for by the owner) or `gateway` (cancelled at the gateway).
+    pub enum RefundSource {
+        Client = "client",
+        Gateway = "gateway",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = charge_refunds)]
 pub(crate) struct RefundRow {
@@ -35,8 +52,10 @@ pub(crate) struct RefundRow {
     pub account_id: i64,
     pub request_hash: String,
     pub amount: i64,
-    pub status: String,
-    pub source: String,
+    #[diesel(deserialize_as = String)]
+    pub status: RefundStatus,
+    #[diesel(deserialize_as = String)]
+    pub source: RefundSource,
     pub updated_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
 }
@@ -48,9 +67,9 @@ pub struct Refund {
     pub amount: i64,
     /// `pending` (points out, the gateway's answer not known yet), `done` or `refused`
     /// (points given back).
-    pub status: String,
+    pub status: RefundStatus,
     /// `client` (asked for by the owner) or `gateway` (cancelled at the gateway).
-    pub source: String,
+    pub source: RefundSource,
     pub created_at: DateTime<Utc>,
 }
 
@@ -91,8 +110,8 @@ struct NewRefund<'a> {
     client_key: Option<&'a str>,
     request_hash: &'a str,
     amount: i64,
-    status: &'a str,
-    source: &'a str,
+    status: RefundStatus,
+    source: RefundSource,
 }
 
 fn insert_refund(conn: &mut DbConn, new: &NewRefund<'_>, now: DateTime<Utc>) -> Result<i64, DbError> {
@@ -103,8 +122,8 @@ fn insert_refund(conn: &mut DbConn, new: &NewRefund<'_>, now: DateTime<Utc>) -> 
             charge_refunds::client_key.eq(new.client_key),
             charge_refunds::request_hash.eq(new.request_hash),
             charge_refunds::amount.eq(new.amount),
-            charge_refunds::status.eq(new.status),
-            charge_refunds::source.eq(new.source),
+            charge_refunds::status.eq(new.status.as_str()),
+            charge_refunds::source.eq(new.source.as_str()),
             charge_refunds::created_at.eq(to_db(now)),
             charge_refunds::updated_at.eq(to_db(now)),
         ))
@@ -136,6 +155,19 @@ fn refund_transfer(refund_id: i64, charge_id: i64, account_id: i64, amount: i64)
     }
 }
 
+/// Takes a stored refund's points off the owner's wallet (`from_id`) to the gateway (`to_id`).
+fn take_refund_points(
+    conn: &mut DbConn,
+    refund_id: i64,
+    new: &NewRefund<'_>,
+    (from_id, to_id): (i64, i64),
+    now: DateTime<Utc>,
+) -> Result<(), PaymentError> {
+    let transfer = refund_transfer(refund_id, new.charge_id, new.account_id, new.amount);
+    ledger::apply_transfer(conn, &transfer, from_id, to_id, now)?;
+    Ok(())
+}
+
 fn reversal_transfer(refund_id: i64, charge_id: i64, account_id: i64, amount: i64) -> TransferRequest {
     TransferRequest {
         from: gateway_wallet(),
@@ -159,10 +191,12 @@ fn cancel_key(refund_id: i64) -> String {
 /// `pending → done`, announcing the refund; `false` if it was already decided.
 fn mark_done(conn: &mut DbConn, outbox: &Outbox, row: &RefundRow, now: DateTime<Utc>) -> Result<bool, PaymentError> {
     write_tx(conn, |c| {
-        let n = diesel::update(charge_refunds::table.find(row.id).filter(charge_refunds::status.eq("pending")))
-            .set((charge_refunds::status.eq("done"), charge_refunds::updated_at.eq(to_db(now))))
-            .execute(c)
-            .map_err(DbError::from)?;
+        let n = diesel::update(
+            charge_refunds::table.find(row.id).filter(charge_refunds::status.eq(RefundStatus::Pending.as_str())),
+        )
+        .set((charge_refunds::status.eq(RefundStatus::Done.as_str()), charge_refunds::updated_at.eq(to_db(now))))
+        .execute(c)
+        .map_err(DbError::from)?;
         if n == 1 {
             outbox.publish(
                 c,
@@ -172,7 +206,7 @@ fn mark_done(conn: &mut DbConn, outbox: &Outbox, row: &RefundRow, now: DateTime<
                     refund_id: row.id,
                     account_id: row.account_id,
                     amount: row.amount,
-                    source: row.source.clone(),
+                    source: row.source.as_str().into(),
                 },
             )?;
         }
@@ -188,15 +222,17 @@ fn mark_refused(conn: &mut DbConn, row: &RefundRow, code: &str, now: DateTime<Ut
     let to_id = ledger::ensure_wallet(conn, &transfer.to, now)?;
     let code: String = code.chars().take(100).collect();
     write_tx(conn, |c| {
-        let n = diesel::update(charge_refunds::table.find(row.id).filter(charge_refunds::status.eq("pending")))
-            .set((
-                charge_refunds::status.eq("refused"),
-                charge_refunds::client_key.eq(None::<String>),
-                charge_refunds::failure_code.eq(&code),
-                charge_refunds::updated_at.eq(to_db(now)),
-            ))
-            .execute(c)
-            .map_err(DbError::from)?;
+        let n = diesel::update(
+            charge_refunds::table.find(row.id).filter(charge_refunds::status.eq(RefundStatus::Pending.as_str())),
+        )
+        .set((
+            charge_refunds::status.eq(RefundStatus::Refused.as_str()),
+            charge_refunds::client_key.eq(None::<String>),
+            charge_refunds::failure_code.eq(&code),
+            charge_refunds::updated_at.eq(to_db(now)),
+        ))
+        .execute(c)
+        .map_err(DbError::from)?;
         if n != 1 {
             return Ok(false);
         }
@@ -217,11 +253,13 @@ impl Charges {
     #[tracing::instrument(skip(self, client_key))]
     pub async fn refund(
         &self,
-        account_id: i64,
-        charge_id: i64,
+        account_id: AccountId,
+        charge_id: ChargeId,
         client_key: &str,
         amount: Option<i64>,
     ) -> Result<(Charge, bool), PaymentError> {
+        let account_id = account_id.get();
+        let charge_id = charge_id.get();
         let now = self.clock.now();
         let request_hash = fingerprint(&serde_json::json!({ "charge_id": charge_id, "amount": amount }));
         let client_key = client_key.to_string();
@@ -241,7 +279,7 @@ impl Charges {
                     let charge = repo::find(conn, charge_id)?
                         .filter(|r| r.account_id == account_id)
                         .ok_or(PaymentError::ChargeNotFound)?;
-                    if charge.status != ChargeStatus::Confirmed.as_str() {
+                    if charge.status != ChargeStatus::Confirmed {
                         return Err(PaymentError::ChargeNotRefundable);
                     }
                     let amount = amount.unwrap_or(charge.amount - charge.refunded_amount);
@@ -260,17 +298,11 @@ impl Charges {
                             client_key: Some(&client_key),
                             request_hash: &request_hash,
                             amount,
-                            status: "pending",
-                            source: "client",
+                            status: RefundStatus::Pending,
+                            source: RefundSource::Client,
                         };
                         let id = idempotency::claim::<_, PaymentError>(insert_refund(c, &new, now))?;
-                        ledger::apply_transfer(
-                            c,
-                            &refund_transfer(id, charge_id, account_id, amount),
-                            from_id,
-                            to_id,
-                            now,
-                        )?;
+                        take_refund_points(c, id, &new, (from_id, to_id), now)?;
                         Ok::<_, PaymentError>(id)
                     })?;
                     find_refund(conn, id)?.ok_or_else(|| PaymentError::Internal(anyhow::anyhow!("refund vanished")))
@@ -281,7 +313,7 @@ impl Charges {
         let started = idempotency::execute(&request_hash, lookup, run).await?;
         let row = match started {
             Keyed { value: row, replayed: true } => {
-                if row.status == "pending" {
+                if row.status == RefundStatus::Pending {
                     if from_db(row.updated_at) > now - self.quiet_period() {
                         return Err(IdempotencyError::InProgress.into());
                     }
@@ -298,12 +330,12 @@ impl Charges {
             }
         };
         let (charge, status) = self.refund_state(account_id, row.charge_id, row.id).await?;
-        match status.as_str() {
-            "refused" => {
+        match status {
+            Some(RefundStatus::Refused) => {
                 let code = self.refund_failure(row.id).await?;
                 Err(PaymentError::Refused { code, message: "the gateway refused the refund".into() })
             }
-            "done" => Ok((charge, true)),
+            Some(RefundStatus::Done) => Ok((charge, true)),
             _ => Ok((charge, false)),
         }
     }
@@ -321,13 +353,13 @@ impl Charges {
         account_id: i64,
         charge_id: i64,
         refund_id: i64,
-    ) -> Result<(Charge, String), PaymentError> {
+    ) -> Result<(Charge, Option<RefundStatus>), PaymentError> {
         self.db
             .run(move |conn| {
                 let row = repo::find(conn, charge_id)?
                     .filter(|r| r.account_id == account_id)
                     .ok_or(PaymentError::ChargeNotFound)?;
-                let status = find_refund(conn, refund_id)?.map(|r| r.status).unwrap_or_default();
+                let status = find_refund(conn, refund_id)?.map(|r| r.status);
                 Ok((view(conn, row)?, status))
             })
             .await
@@ -369,10 +401,14 @@ impl Charges {
                 let id = row.id;
                 self.db
                     .run(move |conn| {
-                        diesel::update(charge_refunds::table.find(id).filter(charge_refunds::status.eq("pending")))
-                            .set(charge_refunds::updated_at.eq(to_db(now)))
-                            .execute(conn)
-                            .map_err(DbError::from)?;
+                        diesel::update(
+                            charge_refunds::table
+                                .find(id)
+                                .filter(charge_refunds::status.eq(RefundStatus::Pending.as_str())),
+                        )
+                        .set(charge_refunds::updated_at.eq(to_db(now)))
+                        .execute(conn)
+                        .map_err(DbError::from)?;
                         Ok::<_, PaymentError>(())
                     })
                     .await?;
@@ -413,7 +449,7 @@ impl Charges {
             .run(move |conn| {
                 Ok::<_, PaymentError>(
                     charge_refunds::table
-                        .filter(charge_refunds::status.eq("pending"))
+                        .filter(charge_refunds::status.eq(RefundStatus::Pending.as_str()))
                         .filter(charge_refunds::updated_at.lt(before))
                         .order(charge_refunds::updated_at.asc())
                         .limit(100)
@@ -457,7 +493,7 @@ impl Charges {
                 return Ok(());
             }
         };
-        match ChargeStatus::parse(&charge.status) {
+        match charge.status {
             ChargeStatus::Pending => {
                 let outcome = snapshot.outcome(charge.amount);
                 if matches!(outcome, gateway::GatewayOutcome::Paid | gateway::GatewayOutcome::Refused { .. }) {
@@ -521,21 +557,21 @@ impl Charges {
                         client_key: None,
                         request_hash: "",
                         amount,
-                        status: "done",
-                        source: "gateway",
+                        status: RefundStatus::Done,
+                        source: RefundSource::Gateway,
                     };
                     let id = insert_refund(c, &new, now)?;
-                    ledger::apply_transfer(
-                        c,
-                        &refund_transfer(id, charge_id, account_id, amount),
-                        from_id,
-                        to_id,
-                        now,
-                    )?;
+                    take_refund_points(c, id, &new, (from_id, to_id), now)?;
                     outbox.publish(
                         c,
                         now,
-                        &ChargeRefunded { charge_id, refund_id: id, account_id, amount, source: "gateway".into() },
+                        &ChargeRefunded {
+                            charge_id,
+                            refund_id: id,
+                            account_id,
+                            amount,
+                            source: RefundSource::Gateway.as_str().into(),
+                        },
                     )?;
                     Ok(true)
                 });

@@ -1,3 +1,4 @@
+use super::ChargeStatus;
 use crate::schema::{charge_attention, charge_lookups, charges};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use contracts::common::PageRequest;
@@ -13,7 +14,8 @@ pub struct ChargeRow {
     pub account_id: i64,
     pub request_hash: String,
     pub amount: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: ChargeStatus,
     pub gateway: String,
     pub gateway_order_id: String,
     pub payment_key: Option<String>,
@@ -30,7 +32,7 @@ pub struct NewCharge<'a> {
     pub client_key: &'a str,
     pub request_hash: &'a str,
     pub amount: i64,
-    pub status: &'a str,
+    pub status: ChargeStatus,
     pub gateway: &'a str,
     pub order_id: &'a str,
     pub now: DateTime<Utc>,
@@ -43,7 +45,7 @@ pub fn insert(conn: &mut DbConn, new: &NewCharge<'_>) -> Result<i64, DbError> {
             charges::client_key.eq(new.client_key),
             charges::request_hash.eq(new.request_hash),
             charges::amount.eq(new.amount),
-            charges::status.eq(new.status),
+            charges::status.eq(new.status.as_str()),
             charges::gateway.eq(new.gateway),
             charges::gateway_order_id.eq(new.order_id),
             charges::created_at.eq(to_db(new.now)),
@@ -81,7 +83,7 @@ pub fn attach_payment_key(conn: &mut DbConn, id: i64, key: &str, now: DateTime<U
     let n = diesel::update(
         charges::table
             .find(id)
-            .filter(charges::status.eq("pending"))
+            .filter(charges::status.eq(ChargeStatus::Pending.as_str()))
             .filter(charges::payment_key.is_null().or(charges::payment_key.eq(key))),
     )
     .set((charges::payment_key.eq(key), charges::updated_at.eq(to_db(now))))
@@ -94,7 +96,8 @@ pub fn attach_payment_key(conn: &mut DbConn, id: i64, key: &str, now: DateTime<U
     // Not pending any more (decided meanwhile) is fine; a different key is not.
     let current: Option<(String, Option<String>)> =
         charges::table.find(id).select((charges::status, charges::payment_key)).first(conn).optional()?;
-    Ok(current.is_some_and(|(status, attached)| status != "pending" || attached.as_deref() == Some(key)))
+    let pending = ChargeStatus::Pending.as_str();
+    Ok(current.is_some_and(|(status, attached)| status != pending || attached.as_deref() == Some(key)))
 }
 
 /// Locks a charge's row for the rest of the transaction (MySQL), so the reads after it see
@@ -122,9 +125,9 @@ pub fn dequeue_lookup(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
 /// payment key whose failure the gateway never confirmed (still queued for lookup): the
 /// gateway says it was paid after all. `true` if this call did it.
 pub fn confirm(conn: &mut DbConn, id: i64, payment_key: Option<&str>, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let pending = charges::status.eq("pending");
+    let pending = charges::status.eq(ChargeStatus::Pending.as_str());
     let confirmed = (
-        charges::status.eq("confirmed"),
+        charges::status.eq(ChargeStatus::Confirmed.as_str()),
         charges::confirmed_at.eq(Some(to_db(now))),
         charges::failure_code.eq(None::<String>),
         charges::failure_message.eq(None::<String>),
@@ -133,8 +136,10 @@ pub fn confirm(conn: &mut DbConn, id: i64, payment_key: Option<&str>, now: DateT
     let n = match payment_key {
         Some(key) => {
             let queued = charge_lookups::table.select(charge_lookups::charge_id);
-            let unverified =
-                charges::status.eq("failed").and(charges::payment_key.eq(key)).and(charges::id.eq_any(queued));
+            let unverified = charges::status
+                .eq(ChargeStatus::Failed.as_str())
+                .and(charges::payment_key.eq(key))
+                .and(charges::id.eq_any(queued));
             diesel::update(charges::table.find(id).filter(pending.or(unverified))).set(confirmed).execute(conn)?
         }
         None => diesel::update(charges::table.find(id).filter(pending)).set(confirmed).execute(conn)?,
@@ -162,9 +167,9 @@ pub fn fail(
     verified: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let pending = charges::table.find(id).filter(charges::status.eq("pending"));
+    let pending = charges::table.find(id).filter(charges::status.eq(ChargeStatus::Pending.as_str()));
     let changes = (
-        charges::status.eq("failed"),
+        charges::status.eq(ChargeStatus::Failed.as_str()),
         charges::failure_code.eq(failure.0),
         charges::failure_message.eq(failure.1),
         charges::updated_at.eq(to_db(now)),
@@ -185,7 +190,7 @@ pub fn fail(
 pub fn due_for_lookup(conn: &mut DbConn, quiet_since: DateTime<Utc>, limit: i64) -> Result<Vec<ChargeRow>, DbError> {
     Ok(charges::table
         .inner_join(charge_lookups::table)
-        .filter(charges::status.eq_any(["pending", "failed"]))
+        .filter(charges::status.eq_any([ChargeStatus::Pending.as_str(), ChargeStatus::Failed.as_str()]))
         .filter(charges::payment_key.is_not_null())
         .filter(charges::updated_at.lt(to_db(quiet_since)))
         .order((charge_lookups::checked_at.asc(), charges::id.asc()))
@@ -198,7 +203,7 @@ pub fn due_for_lookup(conn: &mut DbConn, quiet_since: DateTime<Utc>, limit: i64)
 /// payment widgets), oldest first.
 pub fn expired_keyless(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, DbError> {
     Ok(charges::table
-        .filter(charges::status.eq("pending"))
+        .filter(charges::status.eq(ChargeStatus::Pending.as_str()))
         .filter(charges::payment_key.is_null())
         .filter(charges::created_at.lt(to_db(before)))
         .order(charges::id.asc())
@@ -244,7 +249,7 @@ pub fn attention_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, String)>
 
 #[derive(Debug, Clone, Default)]
 pub struct AdminChargeFilter {
-    pub status: Option<String>,
+    pub status: Option<ChargeStatus>,
     /// `Some(true)`: only flagged charges; `Some(false)`: only unflagged ones.
     pub attention: Option<bool>,
 }
@@ -260,7 +265,7 @@ pub fn admin_page(
     let filtered = || {
         let mut q = charges::table.into_boxed();
         if let Some(status) = &filter.status {
-            q = q.filter(charges::status.eq(status.clone()));
+            q = q.filter(charges::status.eq(status.as_str()));
         }
         let flagged = charge_attention::table.select(charge_attention::charge_id);
         match filter.attention {

@@ -24,6 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 use contracts::common::{Page, PageRequest};
 use contracts::events::payment::{PayoutFailed, PayoutPaid};
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
+use contracts::{AccountId, PayoutId};
 use crypto::AtRestKey;
 use gateway::{PayoutGateway, PayoutOrder, PayoutOutcome};
 use platform::clock::{SharedClock, from_db};
@@ -35,29 +36,12 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PayoutStatus {
-    Requested,
-    Processing,
-    Paid,
-    Failed,
-}
-
-impl PayoutStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayoutStatus::Requested => "requested",
-            PayoutStatus::Processing => "processing",
-            PayoutStatus::Paid => "paid",
-            PayoutStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PayoutStatus> {
-        [PayoutStatus::Requested, PayoutStatus::Processing, PayoutStatus::Paid, PayoutStatus::Failed]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+contracts::stored_enum! {
+    pub enum PayoutStatus {
+        Requested = "requested",
+        Processing = "processing",
+        Paid = "paid",
+        Failed = "failed",
     }
 }
 
@@ -82,7 +66,7 @@ fn view(row: PayoutRow) -> Payout {
         id: row.id,
         account_id: row.account_id,
         amount: row.amount,
-        status: PayoutStatus::parse(&row.status).unwrap_or(PayoutStatus::Processing),
+        status: row.status,
         bank_code: row.bank_code,
         account_number_masked: row.account_number_masked,
         account_holder: row.account_holder,
@@ -151,10 +135,11 @@ impl Payouts {
     #[tracing::instrument(skip_all, fields(account_id, amount = request.amount))]
     pub async fn create(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         client_key: &str,
         request: PayoutRequest,
     ) -> Result<Payout, PaymentError> {
+        let account_id = account_id.get();
         let now = self.clock.now();
         let request_hash = self.key.keyed_digest(
             serde_json::json!([request.amount, request.bank_code, request.account_number, request.account_holder])
@@ -210,11 +195,13 @@ impl Payouts {
         metrics::counter!("payouts_created_total", "gateway" => gateway).increment(1);
         tracing::info!(payout_id = row.id, "payout requested");
         let id = row.id;
-        self.send(row, "requested").await?;
-        self.get(account_id, id).await
+        self.send(row, PayoutStatus::Requested).await?;
+        self.get(account_id.into(), id.into()).await
     }
 
-    pub async fn get(&self, account_id: i64, payout_id: i64) -> Result<Payout, PaymentError> {
+    pub async fn get(&self, account_id: AccountId, payout_id: PayoutId) -> Result<Payout, PaymentError> {
+        let account_id = account_id.get();
+        let payout_id = payout_id.get();
         self.db
             .run(move |conn| {
                 repo::find(conn, payout_id)?
@@ -228,27 +215,21 @@ impl Payouts {
     /// A page of payouts, newest first; `account_id: None` is every account (operators).
     pub async fn page(
         &self,
-        account_id: Option<i64>,
+        account_id: Option<AccountId>,
         status: Option<PayoutStatus>,
         request: PageRequest,
     ) -> Result<Page<Payout>, PaymentError> {
+        let account_id = account_id.map(AccountId::get);
+
         let (rows, total) = self
             .db
-            .run(move |conn| {
-                repo::page(
-                    conn,
-                    account_id,
-                    status.map(PayoutStatus::as_str),
-                    request.offset(),
-                    i64::from(request.size),
-                )
-            })
+            .run(move |conn| repo::page(conn, account_id, status, request.offset(), i64::from(request.size)))
             .await?;
         Ok(Page::new(rows.into_iter().map(view).collect(), request, total))
     }
 
     /// Claims the payout (`from` → `processing`) and sends it; nobody else sends it meanwhile.
-    async fn send(&self, row: PayoutRow, from: &'static str) -> Result<(), PaymentError> {
+    async fn send(&self, row: PayoutRow, from: PayoutStatus) -> Result<(), PaymentError> {
         let now = self.clock.now();
         let id = row.id;
         let claimed = self.db.run(move |conn| repo::claim(conn, id, from, now).map_err(PaymentError::from)).await?;
@@ -281,7 +262,7 @@ impl Payouts {
                         let from_id = ledger::ensure_wallet(conn, &escrow(id), now)?;
                         let to_id = ledger::ensure_wallet(conn, &payouts_wallet(), now)?;
                         write_tx(conn, |c| {
-                            if !repo::transition(c, id, "processing", "paid", None, now)? {
+                            if !repo::transition(c, id, PayoutStatus::Processing, PayoutStatus::Paid, None, now)? {
                                 return Ok::<_, PaymentError>(false);
                             }
                             ledger::apply_transfer(c, &out_of_escrow(id, amount), from_id, to_id, now)?;
@@ -303,7 +284,14 @@ impl Payouts {
                         let from_id = ledger::ensure_wallet(conn, &escrow(id), now)?;
                         let to_id = ledger::ensure_wallet(conn, &WalletRef::Account(account_id), now)?;
                         write_tx(conn, |c| {
-                            if !repo::transition(c, id, "processing", "failed", Some(&reason), now)? {
+                            if !repo::transition(
+                                c,
+                                id,
+                                PayoutStatus::Processing,
+                                PayoutStatus::Failed,
+                                Some(&reason),
+                                now,
+                            )? {
                                 return Ok::<_, PaymentError>(false);
                             }
                             ledger::apply_transfer(c, &reversal(id, account_id, amount), from_id, to_id, now)?;
@@ -319,11 +307,15 @@ impl Payouts {
                 }
             }
             PayoutOutcome::InProgress | PayoutOutcome::NotFound => {
-                self.db.run(move |conn| repo::touch(conn, id, "processing", now).map_err(PaymentError::from)).await?;
+                self.db
+                    .run(move |conn| repo::touch(conn, id, PayoutStatus::Processing, now).map_err(PaymentError::from))
+                    .await?;
             }
             PayoutOutcome::Unknown(reason) => {
                 tracing::warn!(payout_id = id, %reason, "payout outcome unknown; will look it up");
-                self.db.run(move |conn| repo::touch(conn, id, "processing", now).map_err(PaymentError::from)).await?;
+                self.db
+                    .run(move |conn| repo::touch(conn, id, PayoutStatus::Processing, now).map_err(PaymentError::from))
+                    .await?;
             }
         }
         Ok(())
@@ -336,19 +328,20 @@ impl Payouts {
             tracing::info!(payout_id, "payout event for an unknown payout");
             return Ok(());
         };
-        match row.status.as_str() {
-            "requested" => self.send(row, "requested").await,
-            "processing" => match self.gateway.lookup(&reference(row.id)).await {
+        match row.status {
+            PayoutStatus::Requested => self.send(row, PayoutStatus::Requested).await,
+            PayoutStatus::Processing => match self.gateway.lookup(&reference(row.id)).await {
                 PayoutOutcome::NotFound => {
                     // Never arrived: send it again (the same refPayoutId cannot pay twice).
                     let id = row.id;
                     let now = self.clock.now();
                     self.db
                         .run(move |conn| {
-                            repo::transition(conn, id, "processing", "requested", None, now).map_err(PaymentError::from)
+                            repo::transition(conn, id, PayoutStatus::Processing, PayoutStatus::Requested, None, now)
+                                .map_err(PaymentError::from)
                         })
                         .await?;
-                    self.send(row, "requested").await
+                    self.send(row, PayoutStatus::Requested).await
                 }
                 outcome => self.apply(&row, outcome).await,
             },

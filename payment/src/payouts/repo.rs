@@ -1,3 +1,4 @@
+use super::PayoutStatus;
 use crate::schema::payouts;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -11,7 +12,8 @@ pub struct PayoutRow {
     pub account_id: i64,
     pub request_hash: String,
     pub amount: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: PayoutStatus,
     pub bank_code: String,
     pub account_number_enc: String,
     pub account_number_masked: String,
@@ -41,7 +43,7 @@ pub fn insert(conn: &mut DbConn, new: &NewPayout<'_>) -> Result<i64, DbError> {
             payouts::client_key.eq(new.client_key),
             payouts::request_hash.eq(new.request_hash),
             payouts::amount.eq(new.amount),
-            payouts::status.eq("requested"),
+            payouts::status.eq(PayoutStatus::Requested.as_str()),
             payouts::gateway.eq(new.gateway),
             payouts::bank_code.eq(new.bank_code),
             payouts::account_number_enc.eq(new.account_number_enc),
@@ -71,16 +73,16 @@ pub fn find_by_client_key(conn: &mut DbConn, account_id: i64, key: &str) -> Resu
 pub fn transition(
     conn: &mut DbConn,
     id: i64,
-    from: &str,
-    to: &str,
+    from: PayoutStatus,
+    to: PayoutStatus,
     failure: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let target = payouts::table.find(id).filter(payouts::status.eq(from));
-    let completed = matches!(to, "paid" | "failed").then(|| to_db(now));
+    let target = payouts::table.find(id).filter(payouts::status.eq(from.as_str()));
+    let completed = matches!(to, PayoutStatus::Paid | PayoutStatus::Failed).then(|| to_db(now));
     let n = diesel::update(target)
         .set((
-            payouts::status.eq(to),
+            payouts::status.eq(to.as_str()),
             payouts::failure_reason.eq(failure),
             payouts::completed_at.eq(completed),
             payouts::updated_at.eq(to_db(now)),
@@ -90,10 +92,10 @@ pub fn transition(
 }
 
 /// `requested → processing`, counting the attempt; `true` if this call claimed it.
-pub fn claim(conn: &mut DbConn, id: i64, from: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let n = diesel::update(payouts::table.find(id).filter(payouts::status.eq(from)))
+pub fn claim(conn: &mut DbConn, id: i64, from: PayoutStatus, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let n = diesel::update(payouts::table.find(id).filter(payouts::status.eq(from.as_str())))
         .set((
-            payouts::status.eq("processing"),
+            payouts::status.eq(PayoutStatus::Processing.as_str()),
             payouts::attempts.eq(payouts::attempts + 1),
             payouts::updated_at.eq(to_db(now)),
         ))
@@ -102,8 +104,8 @@ pub fn claim(conn: &mut DbConn, id: i64, from: &str, now: DateTime<Utc>) -> Resu
 }
 
 /// Pushes the next look at a payout past `now` (only if nobody moved it meanwhile).
-pub fn touch(conn: &mut DbConn, id: i64, status: &str, now: DateTime<Utc>) -> Result<usize, DbError> {
-    Ok(diesel::update(payouts::table.find(id).filter(payouts::status.eq(status)))
+pub fn touch(conn: &mut DbConn, id: i64, status: PayoutStatus, now: DateTime<Utc>) -> Result<usize, DbError> {
+    Ok(diesel::update(payouts::table.find(id).filter(payouts::status.eq(status.as_str())))
         .set(payouts::updated_at.eq(to_db(now)))
         .execute(conn)?)
 }
@@ -111,7 +113,7 @@ pub fn touch(conn: &mut DbConn, id: i64, status: &str, now: DateTime<Utc>) -> Re
 /// `requested` or `processing` payouts untouched since `before`, oldest first.
 pub fn unsettled_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<Vec<PayoutRow>, DbError> {
     Ok(payouts::table
-        .filter(payouts::status.eq_any(["requested", "processing"]))
+        .filter(payouts::status.eq_any([PayoutStatus::Requested.as_str(), PayoutStatus::Processing.as_str()]))
         .filter(payouts::updated_at.lt(to_db(before)))
         .order(payouts::updated_at.asc())
         .limit(limit)
@@ -122,7 +124,7 @@ pub fn unsettled_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) ->
 pub fn page(
     conn: &mut DbConn,
     account_id: Option<i64>,
-    status: Option<&str>,
+    status: Option<PayoutStatus>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<PayoutRow>, i64), DbError> {
@@ -132,7 +134,7 @@ pub fn page(
             q = q.filter(payouts::account_id.eq(account));
         }
         if let Some(status) = status {
-            q = q.filter(payouts::status.eq(status.to_string()));
+            q = q.filter(payouts::status.eq(status.as_str()));
         }
         q
     };
