@@ -490,8 +490,10 @@ impl Dispatcher {
         let table = self.outbox.table;
         let now = self.clock.now();
         let token = token.to_string();
+        // A write transaction, so a deadlock with another dispatcher's claim is retried:
+        // an outcome left unrecorded waits out the whole lease.
         self.db
-            .run(move |conn| {
+            .tx(move |conn| {
                 diesel::sql_query(format!(
                     "UPDATE {table} SET status = 'done', processed_at = ?, claim_token = NULL, last_error = NULL \
                      WHERE id = ? AND claim_token = ?"
@@ -515,8 +517,10 @@ impl Dispatcher {
         let status = if park { "parked" } else { "pending" };
         let token = token.to_string();
         let error: String = error.chars().take(1000).collect();
+        // A write transaction, so a deadlock with another dispatcher's claim is retried:
+        // an outcome left unrecorded waits out the whole lease.
         self.db
-            .run(move |conn| {
+            .tx(move |conn| {
                 diesel::sql_query(format!(
                     "UPDATE {table} SET status = ?, available_at = ?, last_error = ?, claim_token = NULL \
                      WHERE id = ? AND claim_token = ?"
