@@ -7,7 +7,7 @@ use contracts::Role;
 use contracts::wallet::{TransferRequest, WalletRef, WalletService};
 use diesel::prelude::*;
 use futures::StreamExt;
-use platform::db::DbError;
+use platform::db::{CountRow, DbError};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -638,12 +638,6 @@ async fn a_random_run_of_transitions_conserves_money_and_stock() {
 /// Runs one statement on a module's database.
 async fn execute_on(db: &platform::db::Db, sql: String) {
     db.run(move |c| diesel::sql_query(&sql).execute(c).map_err(DbError::from)).await.unwrap();
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 async fn count_on(db: &platform::db::Db, sql: String) -> i64 {
