@@ -15,29 +15,17 @@ POSTERS="${POSTERS:-16}"; BUSY_SECS="${BUSY_SECS:-10}"; IDLE_SECS="${IDLE_SECS:-
 PORT_A="${PORT_A:-18090}"; PORT_B="${PORT_B:-18091}"
 source bench/lib.sh
 
-cargo build --release --locked --features app/mysql -p app --bin app --example chat_load >/dev/null
-LOAD="$TARGET/release/examples/chat_load"
-
-# 1,000 sockets on each side of each connection, plus the HTTP and database connections.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((USERS + 512)) ] || {
-    echo "ulimit -n is $(ulimit -n); $USERS sockets need more"; exit 1; }
+chat_load_build
 
 bench_init chat mysql
 # Sockets close when their access token expires.
 export APP__AUTH__ACCESS_TTL_SECS=86400
-# A first (it runs the migrations), then B on the same database.
-bench_start "$PORT_A" "$WORK/a.log"; APP_A=$BENCH_PID
-bench_start "$PORT_B" "$WORK/b.log"; APP_B=$BENCH_PID
+bench_start_two "$PORT_A" "$PORT_B"
 
 status=0
 "$LOAD" --a "http://127.0.0.1:$PORT_A" --b "http://127.0.0.1:$PORT_B" --pid-a "$APP_A" --pid-b "$APP_B" \
     --users "$USERS" --room-size "$ROOM_SIZE" --messages "$MESSAGES" --rate "$RATE" \
     --posters "$POSTERS" --busy-secs "$BUSY_SECS" --idle-secs "$IDLE_SECS" "$@" || status=$?
 
-for side in a b; do
-    n=$(grep -ciE 'warn|error' "$WORK/$side.log" || true)
-    echo "server ${side^^} log: $n warning/error lines"
-    [ "$n" -eq 0 ] || grep -iE 'warn|error' "$WORK/$side.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5
-done
+bench_log_summary
 exit "$status"

@@ -5,6 +5,9 @@
 #                                      (or SQLite file) in DATABASE_URL; cleanup on exit
 #   bench_start <port> <log> [cmd…]    a server in the background (default: the app); BENCH_PID
 #   wrk_run <label> <url> <lua>        one wrk run appended to $RESULTS as "label rps p99_ms non200"
+#   chat_load_build                    the release app and chat_load (LOAD); ulimit -n for $USERS sockets
+#   bench_start_two <port_a> <port_b>  instances A (it runs the migrations) then B: APP_A, APP_B
+#   bench_log_summary                  per instance (a.log, b.log): warning/error lines, the commonest
 
 MYSQL_URL="${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test}"
 REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -56,6 +59,29 @@ bench_start() {
     BENCH_PIDS+=("$BENCH_PID")
     for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0; sleep 0.1; done
     echo "the server on port $port did not start:"; tail -20 "$log"; exit 1
+}
+
+chat_load_build() {
+    cargo build --release --locked --features app/mysql -p app --bin app --example chat_load >/dev/null
+    LOAD="$TARGET/release/examples/chat_load"
+    # $USERS sockets on each side of each connection, plus the HTTP and database connections.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((USERS + 512)) ] || {
+        echo "ulimit -n is $(ulimit -n); $USERS sockets need more"; exit 1; }
+}
+
+bench_start_two() {
+    bench_start "$1" "$WORK/a.log"; APP_A=$BENCH_PID
+    bench_start "$2" "$WORK/b.log"; APP_B=$BENCH_PID
+}
+
+bench_log_summary() {
+    local side n
+    for side in a b; do
+        n=$(grep -ciE 'warn|error' "$WORK/$side.log" || true)
+        echo "server ${side^^} log: $n warning/error lines"
+        [ "$n" -eq 0 ] || grep -iE 'warn|error' "$WORK/$side.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5
+    done
 }
 
 wrk_run() {

@@ -15,19 +15,12 @@ BURST="${BURST:-2000}"; IDLE_SECS="${IDLE_SECS:-5}"
 PORT_A="${PORT_A:-18095}"; PORT_B="${PORT_B:-18096}"
 source bench/lib.sh
 
-cargo build --release --locked --features app/mysql -p app --bin app --example chat_load >/dev/null
-LOAD="$TARGET/release/examples/chat_load"
-
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((USERS + 512)) ] || {
-    echo "ulimit -n is $(ulimit -n); $USERS sockets need more"; exit 1; }
+chat_load_build
 
 bench_init notify mysql
 # Sockets close when their access token expires; the buyers charge 1,000,000 each.
 export APP__AUTH__ACCESS_TTL_SECS=86400 APP__PAYMENT__MAX_CHARGE=1000000
-# A first (it runs the migrations), then B on the same database.
-bench_start "$PORT_A" "$WORK/a.log"; APP_A=$BENCH_PID
-bench_start "$PORT_B" "$WORK/b.log"; APP_B=$BENCH_PID
+bench_start_two "$PORT_A" "$PORT_B"
 
 status=0
 "$LOAD" --mode notify --a "http://127.0.0.1:$PORT_A" --b "http://127.0.0.1:$PORT_B" \
@@ -37,9 +30,5 @@ status=0
 rows=$(bench_sql "SELECT COUNT(*) FROM notifications WHERE kind = 'order_placed'")
 pending=$(bench_sql "SELECT COUNT(*) FROM order_outbox WHERE status <> 'done'")
 echo "order_placed rows stored: $rows; order outbox rows not done: $pending"
-for side in a b; do
-    n=$(grep -ciE 'warn|error' "$WORK/$side.log" || true)
-    echo "server ${side^^} log: $n warning/error lines"
-    [ "$n" -eq 0 ] || grep -iE 'warn|error' "$WORK/$side.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5
-done
+bench_log_summary
 exit "$status"

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use platform::clock::{from_db, to_db};
 use platform::db::OnDuplicate;
-use platform::db::{DbConn, DbError, last_insert_id};
+use platform::db::{CountRow, DbConn, DbError, IdRow, last_insert_id};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -158,18 +158,6 @@ pub fn open_counts(conn: &mut DbConn, targets: &[(String, i64)]) -> Result<HashM
     Ok(rows.into_iter().map(|(t, id, n)| ((t, id), n)).collect())
 }
 
-#[derive(QueryableByName)]
-struct GroupRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// The open queue, one entry per target (its newest open report): most reported targets
 /// first, then the most recently reported.
 pub fn open_queue(
@@ -198,7 +186,7 @@ pub fn open_queue(
     ))
     .bind::<BigInt, _>(page.limit())
     .bind::<BigInt, _>(page.offset())
-    .load::<GroupRow>(conn)?
+    .load::<IdRow>(conn)?
     .into_iter()
     .map(|r| r.id)
     .collect();

@@ -18,27 +18,18 @@ use std::sync::Arc;
 /// The owning module of each kind of target.
 pub type Targets = HashMap<TargetType, Arc<dyn ModerationTarget>>;
 
-pub struct Moderation {
-    db: Db,
-    outbox: Outbox,
-    clock: SharedClock,
-    targets: Targets,
-    suspender: Arc<dyn Suspender>,
-    settings: ModerationSettings,
-}
-
-impl Moderation {
-    pub fn new(
+platform::service_struct! {
+    pub struct Moderation {
         db: Db,
         outbox: Outbox,
         clock: SharedClock,
         targets: Targets,
         suspender: Arc<dyn Suspender>,
         settings: ModerationSettings,
-    ) -> Self {
-        Moderation { db, outbox, clock, targets, suspender, settings }
     }
+}
 
+impl Moderation {
     pub fn db(&self) -> &Db {
         &self.db
     }

@@ -75,27 +75,18 @@ impl From<NotificationRow> for Notification {
     }
 }
 
-pub struct Notify {
-    db: Db,
-    outbox: Outbox,
-    live: Arc<dyn LiveSockets>,
-    push: Option<Arc<dyn PushSender>>,
-    clock: SharedClock,
-    settings: NotifySettings,
-}
-
-impl Notify {
-    pub fn new(
+platform::service_struct! {
+    pub struct Notify {
         db: Db,
         outbox: Outbox,
         live: Arc<dyn LiveSockets>,
         push: Option<Arc<dyn PushSender>>,
         clock: SharedClock,
         settings: NotifySettings,
-    ) -> Self {
-        Notify { db, outbox, live, push, clock, settings }
     }
+}
 
+impl Notify {
     pub fn settings(&self) -> &NotifySettings {
         &self.settings
     }

@@ -37,3 +37,22 @@ pub mod telemetry;
 pub mod testkit;
 
 pub use error::{ApiError, ApiResult};
+
+/// A service struct and its `new`, which takes every field in order: the services'
+/// constructors only store their dependencies, so the list is written once.
+#[macro_export]
+macro_rules! service_struct {
+    ($(#[$meta:meta])* pub struct $name:ident { $($field:ident: $ty:ty,)+ }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($field: $ty,)+
+        }
+
+        impl $name {
+            #[allow(clippy::too_many_arguments)]
+            pub fn new($($field: $ty),+) -> Self {
+                $name { $($field),+ }
+            }
+        }
+    };
+}

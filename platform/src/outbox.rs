@@ -21,7 +21,7 @@
 
 use crate::clock::{SharedClock, from_db, to_db};
 use crate::config::OutboxSettings;
-use crate::db::{Backend, Db, DbConn, DbError, write_tx};
+use crate::db::{Backend, CountRow, Db, DbConn, DbError, IdRow, write_tx};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use contracts::events::Event;
@@ -231,18 +231,6 @@ struct ClaimedRow {
     dedupe_key: Option<String>,
     #[diesel(sql_type = Timestamp)]
     created_at: NaiveDateTime,
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// Numbers for `/metrics`.
@@ -791,7 +779,8 @@ mod tests {
         Arc::new(Subscriber { name, seen: seen.clone(), failures: Mutex::new(failures) })
     }
 
-    fn setup(dir: &tempfile::TempDir) -> (Db, Outbox, Arc<OffsetClock>, OutboxSettings) {
+    /// A fresh table holding one event (order 7 shipped), and a dispatcher over it.
+    async fn one_event(dir: &tempfile::TempDir) -> (Db, Outbox, Arc<OffsetClock>, Dispatcher) {
         let url = format!("sqlite://{}/o.db", dir.path().display());
         let settings = DatabaseSettings {
             url: Secret::new(url.clone()),
@@ -802,7 +791,7 @@ mod tests {
         };
         let db = Db::connect("test", &url, &settings).unwrap();
         db.run_blocking(|c| c.batch_execute(&table_ddl(Backend::Sqlite, TABLE)).map_err(DbError::from)).unwrap();
-        let outbox = OutboxSettings {
+        let outbox_settings = OutboxSettings {
             poll_interval_ms: 10,
             batch_size: 10,
             max_attempts: 3,
@@ -810,7 +799,10 @@ mod tests {
             retention_days: 7,
             parked_retention_days: 30,
         };
-        (db, Outbox::new(TABLE), OffsetClock::new(), outbox)
+        let (outbox, clock) = (Outbox::new(TABLE), OffsetClock::new());
+        publish(&db, &outbox, &clock, 7).await;
+        let dispatcher = Dispatcher::new("test", db.clone(), outbox.clone(), outbox_settings, clock.clone());
+        (db, outbox, clock, dispatcher)
     }
 
     async fn publish(db: &Db, outbox: &Outbox, clock: &Arc<OffsetClock>, order_id: i64) {
@@ -837,10 +829,8 @@ mod tests {
     #[tokio::test]
     async fn an_event_nobody_subscribes_to_is_done_not_parked() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, outbox, clock, settings) = setup(&dir);
-        publish(&db, &outbox, &clock, 7).await;
-        let dispatcher = Dispatcher::new("test", db.clone(), outbox, settings, clock.clone())
-            .declare_events(&["order.order_shipped"]);
+        let (db, _, _, dispatcher) = one_event(&dir).await;
+        let dispatcher = dispatcher.declare_events(&["order.order_shipped"]);
         assert_eq!(dispatcher.run_once().await.unwrap(), 1);
         assert_eq!(statuses(&db).await, vec!["done"]);
     }
@@ -848,9 +838,7 @@ mod tests {
     #[tokio::test]
     async fn an_undeclared_topic_is_parked_as_before() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, outbox, clock, settings) = setup(&dir);
-        publish(&db, &outbox, &clock, 7).await;
-        let dispatcher = Dispatcher::new("test", db.clone(), outbox, settings, clock.clone());
+        let (db, _, _, dispatcher) = one_event(&dir).await;
         dispatcher.run_once().await.unwrap();
         assert_eq!(statuses(&db).await, vec!["parked"]);
     }
@@ -858,12 +846,11 @@ mod tests {
     #[tokio::test]
     async fn every_subscriber_hears_each_event_and_a_failure_retries_the_row() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, outbox, clock, settings) = setup(&dir);
-        publish(&db, &outbox, &clock, 7).await;
-        // Published twice in the same or another transaction: one event.
+        let (db, outbox, clock, dispatcher) = one_event(&dir).await;
+        // Published again (in the same or another transaction): still one event.
         publish(&db, &outbox, &clock, 7).await;
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let dispatcher = Dispatcher::new("test", db.clone(), outbox, settings, clock.clone())
+        let dispatcher = dispatcher
             .subscribe("order.order_shipped", subscriber("notify", &seen, 0))
             .subscribe("order.order_shipped", subscriber("search", &seen, 1));
         assert_eq!(dispatcher.run_once().await.unwrap(), 1);

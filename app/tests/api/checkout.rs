@@ -3,9 +3,8 @@
 use crate::helpers::*;
 use chrono::Duration;
 use contracts::Role;
-use contracts::wallet::{TransferRequest, WalletRef, WalletService};
+use contracts::wallet::{WalletRef, WalletService};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn a_checkout_moves_the_money_into_escrow_reserves_stock_and_empties_the_cart() {
@@ -220,46 +219,15 @@ async fn a_hundred_buyers_racing_for_ten_items_make_exactly_ten_orders() {
     app.assert_ledger_balanced().await;
 }
 
-/// Crashes the first transfer whose key contains the pattern, once.
-#[derive(Default)]
-struct CrashOnce {
-    rule: Mutex<Option<(String, Crash)>>,
-}
-
-impl TransferFaults for CrashOnce {
-    fn crash(&self, request: &TransferRequest) -> Option<Crash> {
-        let mut rule = self.rule.lock().unwrap();
-        match rule.as_ref() {
-            Some((pattern, crash)) if request.idempotency_key.contains(pattern.as_str()) => {
-                let crash = *crash;
-                *rule = None;
-                Some(crash)
-            }
-            _ => None,
-        }
-    }
-}
-
-async fn faulty_app() -> (TestApp, Arc<CrashOnce>) {
-    let faults = Arc::new(CrashOnce::default());
-    let options = TestOptions {
-        wallet_wrapper: Some(faulty_wallet(faults.clone())),
-        // Recovery is driven by the test, after moving the clock.
-        settings: vec![("order.recovery_interval_ms".into(), "3600000".into())],
-        ..Default::default()
-    };
-    (spawn_app_with(options).await, faults)
-}
-
 /// Crashes one checkout at the first transfer whose key contains `pattern`, recovers, and
 /// checks the invariants; returns whether the order ended paid.
 async fn crash_and_recover(pattern: &str, crash: Crash) -> bool {
-    let (app, faults) = faulty_app().await;
+    let (app, faults) = crash_once_app().await;
     let seller = app.user(Role::Seller).await;
     let buyer = app.funded_user(Role::Customer, 10_000).await;
     let mug = seller.create_product("Mug", &[("Blue", 1_500, 4)]).await;
     buyer.add_to_cart(&mug, 0, 2).await;
-    *faults.rule.lock().unwrap() = Some((pattern.to_string(), crash));
+    faults.arm(pattern, crash);
     buyer.checkout("crashy", &json!({})).fails(503, "unavailable").await;
     // Not yet stale: recovery leaves the order alone (its request might still be running).
     assert_eq!(app.assembled.orders.recover().await.unwrap(), 0);

@@ -7,9 +7,8 @@ use contracts::Role;
 use contracts::wallet::{TransferRequest, WalletRef, WalletService};
 use diesel::prelude::*;
 use futures::StreamExt;
-use platform::db::DbError;
+use platform::db::{CountRow, DbError};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 
 struct Sale {
     app: TestApp,
@@ -428,47 +427,22 @@ async fn cancel_racing_ship_has_exactly_one_winner() {
     assert!(audit.wallets > 0);
 }
 
-/// Crashes transfers whose key contains the pattern, once.
-#[derive(Default)]
-struct CrashOnce {
-    rule: Mutex<Option<(String, Crash)>>,
-}
-
-impl TransferFaults for CrashOnce {
-    fn crash(&self, request: &TransferRequest) -> Option<Crash> {
-        let mut rule = self.rule.lock().unwrap();
-        match rule.as_ref() {
-            Some((pattern, crash)) if request.idempotency_key.contains(pattern.as_str()) => {
-                let crash = *crash;
-                *rule = None;
-                Some(crash)
-            }
-            _ => None,
-        }
-    }
-}
-
 /// Runs `step` with the first transfer matching `pattern` crashing, then recovery; checks
 /// the money moved exactly once.
 async fn crash_step(step: &str, pattern: &str, crash: Crash) {
-    let faults = Arc::new(CrashOnce::default());
-    let options = TestOptions {
-        wallet_wrapper: Some(faulty_wallet(faults.clone())),
-        settings: vec![("order.recovery_interval_ms".into(), "3600000".into())],
-        ..Default::default()
-    };
-    let Sale { app, seller, buyer, mug: _, order } = sale_on(spawn_app_with(options).await).await;
+    let (app, faults) = crash_once_app().await;
+    let Sale { app, seller, buyer, mug: _, order } = sale_on(app).await;
     let admin = app.admin().await;
     if step != "cancel" {
         seller.post(&seller_path(&order, "ship"), &ship_body()).returns::<Order>(200).await;
     }
-    *faults.rule.lock().unwrap() = Some((pattern.to_string(), crash));
+    faults.arm(pattern, crash);
     let after: Order = match step {
         "confirm" => buyer.post(&path(&order, "confirm"), &json!({})).returns(200).await,
         "cancel" => buyer.post(&path(&order, "cancel"), &json!({})).returns(200).await,
         _ => admin.post(&format!("/admin/orders/{}/refund", order.id), &json!({"reason": "x"})).returns(200).await,
     };
-    assert!(faults.rule.lock().unwrap().is_none(), "the crash happened");
+    assert!(faults.fired(), "the crash happened");
     // The transition stands; recovery finishes the money once it is overdue.
     assert_eq!(app.assembled.orders.recover().await.unwrap(), 0, "not yet overdue");
     app.clock.advance(Duration::seconds(31));
@@ -487,24 +461,11 @@ async fn crash_step(step: &str, pattern: &str, crash: Crash) {
     app.assert_ledger_balanced().await;
 }
 
-#[tokio::test]
-async fn a_crash_before_the_sale_is_finished_by_recovery() {
-    crash_step("confirm", ":sale", Crash::Before).await;
-}
-
-#[tokio::test]
-async fn a_crash_after_the_sale_is_finished_by_recovery() {
-    crash_step("confirm", ":sale", Crash::After).await;
-}
-
-#[tokio::test]
-async fn a_crash_before_the_fee_is_finished_by_recovery() {
-    crash_step("confirm", ":fee", Crash::Before).await;
-}
-
-#[tokio::test]
-async fn a_crash_after_the_fee_is_finished_by_recovery() {
-    crash_step("confirm", ":fee", Crash::After).await;
+crash_point_tests! { crash_step:
+    a_crash_before_the_sale_is_finished_by_recovery => ("confirm", ":sale", Before),
+    a_crash_after_the_sale_is_finished_by_recovery => ("confirm", ":sale", After),
+    a_crash_before_the_fee_is_finished_by_recovery => ("confirm", ":fee", Before),
+    a_crash_after_the_fee_is_finished_by_recovery => ("confirm", ":fee", After),
 }
 
 #[tokio::test]
@@ -638,12 +599,6 @@ async fn a_random_run_of_transitions_conserves_money_and_stock() {
 /// Runs one statement on a module's database.
 async fn execute_on(db: &platform::db::Db, sql: String) {
     db.run(move |c| diesel::sql_query(&sql).execute(c).map_err(DbError::from)).await.unwrap();
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 async fn count_on(db: &platform::db::Db, sql: String) -> i64 {

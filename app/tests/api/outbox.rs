@@ -7,7 +7,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use platform::clock::SharedClock;
 use platform::config::OutboxSettings;
-use platform::db::{Db, DbError, write_tx};
+use platform::db::{Db, DbError, IdRow, write_tx};
 use platform::outbox::{Dispatcher, Outbox, OutboxHandler, OutboxMessage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -263,11 +263,6 @@ async fn the_sweep_deletes_old_done_and_parked_rows_and_keeps_recent_and_pending
 }
 
 async fn parked_ids(db: &Db) -> Vec<i64> {
-    #[derive(QueryableByName)]
-    struct IdRow {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
     db.run(|conn| {
         diesel::sql_query("SELECT id FROM account_outbox WHERE status = 'parked' ORDER BY id")
             .load::<IdRow>(conn)

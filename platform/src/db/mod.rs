@@ -482,6 +482,13 @@ pub struct IdRow {
     pub id: i64,
 }
 
+/// The `COUNT(*) AS n` of a raw query.
+#[derive(QueryableByName)]
+pub struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
 /// On MySQL, locks rows with `SELECT … FOR UPDATE` so that the transaction's later plain
 /// reads and its conditional updates see (and keep) their latest committed state. SQLite
 /// write transactions (`BEGIN IMMEDIATE`) are serialized already.

@@ -1,11 +1,12 @@
 //! Fault injection: a wallet service that "crashes" around chosen transfers, and a Redis
 //! server of the test's own to stop and restart.
 
+use super::spawn::{TestApp, TestOptions, spawn_app_with};
 use app::WalletWrapper;
 use async_trait::async_trait;
 use contracts::ServiceError;
 use contracts::wallet::{CancelOutcome, TransferReceipt, TransferRequest, WalletError, WalletRef, WalletService};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Where a transfer's request dies.
@@ -21,6 +22,63 @@ pub enum Crash {
 pub trait TransferFaults: Send + Sync + 'static {
     fn crash(&self, request: &TransferRequest) -> Option<Crash>;
 }
+
+/// Crashes the first transfer whose key contains the armed pattern, once.
+#[derive(Default)]
+pub struct CrashOnce {
+    rule: Mutex<Option<(String, Crash)>>,
+}
+
+impl CrashOnce {
+    pub fn arm(&self, pattern: &str, crash: Crash) {
+        *self.rule.lock().unwrap() = Some((pattern.to_string(), crash));
+    }
+
+    /// Whether the armed crash happened.
+    pub fn fired(&self) -> bool {
+        self.rule.lock().unwrap().is_none()
+    }
+}
+
+impl TransferFaults for CrashOnce {
+    fn crash(&self, request: &TransferRequest) -> Option<Crash> {
+        let mut rule = self.rule.lock().unwrap();
+        match rule.as_ref() {
+            Some((pattern, crash)) if request.idempotency_key.contains(pattern.as_str()) => {
+                let crash = *crash;
+                *rule = None;
+                Some(crash)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An app whose wallet crashes as `CrashOnce` is armed; recovery is driven by the test
+/// (after moving the clock), not by its timer.
+pub async fn crash_once_app() -> (TestApp, Arc<CrashOnce>) {
+    let faults = Arc::new(CrashOnce::default());
+    let options = TestOptions {
+        wallet_wrapper: Some(faulty_wallet(faults.clone())),
+        settings: vec![("order.recovery_interval_ms".into(), "3600000".into())],
+        ..Default::default()
+    };
+    (spawn_app_with(options).await, faults)
+}
+
+/// One `#[tokio::test]` per crash point: `name => (step, pattern, Before|After)` runs
+/// `$run(step, pattern, Crash::…)`.
+macro_rules! crash_point_tests {
+    ($run:ident: $($name:ident => ($step:literal, $pattern:literal, $crash:ident),)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $run($step, $pattern, Crash::$crash).await;
+            }
+        )*
+    };
+}
+pub(crate) use crash_point_tests;
 
 /// For `TestOptions::wallet_wrapper`: the app's wallet service, with `faults` deciding which
 /// transfers crash. Everything else passes through.
