@@ -467,11 +467,13 @@ mod tests {
 
     #[test]
     fn core_sections_are_validated_like_module_sections() {
-        let err = Settings::load(LoadOptions::default().with("database.max_connections", "0").with("outbox.lease_secs", "0"))
-            .unwrap_err()
-            .to_string();
+        let err =
+            Settings::load(LoadOptions::default().with("database.max_connections", "0").with("outbox.lease_secs", "0"))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("database.max_connections must be at least 1"), "{err}");
-        let err = Settings::load(LoadOptions::default().with("auth.suspension_reload_ms", "20")).unwrap_err().to_string();
+        let err =
+            Settings::load(LoadOptions::default().with("auth.suspension_reload_ms", "20")).unwrap_err().to_string();
         assert!(err.contains("auth.suspension_reload_ms must be at least 100"), "{err}");
         let err = Settings::load(LoadOptions::default().with("log.format", "xml")).unwrap_err().to_string();
         assert!(err.contains("log.format is \"xml\""), "{err}");
