@@ -165,7 +165,7 @@ impl Chat {
     }
 
     /// Drops the account's presence when its last socket on this instance closed; another
-    /// instance holding a socket of it sets it again within [`PRESENCE_REFRESH`].
+    /// instance holding a socket of it sets it again within `PRESENCE_REFRESH`.
     pub async fn socket_closed(&self, account_id: i64) {
         if !self.hub.has_local_socket(account_id)
             && let Err(e) = self.cache.delete(&presence_key(account_id)).await

@@ -14,7 +14,7 @@
 //!   answer with it; the put is refused when any invalidation arrived in between, so a slow
 //!   reader never stores an answer older than an invalidation it has seen.
 //! - **When invalidations may be missed, nothing is served from memory:** while the pub/sub
-//!   connection is down ([`PubSub::session`] is `None`), after it was re-established (a new
+//!   connection is down ([`PubSub::session`](crate::pubsub::PubSub::session) is `None`), after it was re-established (a new
 //!   session: entries of the old one are void), when this instance's receiver lagged, and
 //!   when no message at all (every instance publishes a heartbeat each
 //!   [`HEARTBEAT_INTERVAL`]) arrived for [`STALE_AFTER`] (a broker that hangs without closing

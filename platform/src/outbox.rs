@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The statements that create an outbox table named `table` if it is missing. Every module's
 /// outbox has this one shape, which the queries below rely on, so it is written here once:
-/// [`Db::migrate`] applies it for each [`Migrations::outbox`](crate::db::migrate::Migrations)
+/// [`Db::migrate`] applies it for each [`Migrations::outbox`](crate::db::Migrations::outbox)
 /// before that module's own migrations (databases made by the earlier per-module DDL already
 /// have the same table, and `IF NOT EXISTS` leaves it alone).
 pub fn table_ddl(backend: Backend, table: &str) -> String {

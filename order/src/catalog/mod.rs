@@ -363,7 +363,7 @@ impl ModerationTarget for Catalog {
 impl CatalogService for Catalog {
     /// From memory when this instance may trust it (see `platform::hotcache`), the feed's
     /// hottest read: tagged with its products (a stock change drops it) and with
-    /// [`CATALOG_TAG`] (so does any seller edit); read from the database, not from the
+    /// `CATALOG_TAG` (so does any seller edit); read from the database, not from the
     /// cached search pages, whose stock may lag.
     async fn newest_products(&self, limit: u32) -> Result<Vec<ProductSummary>, ServiceError> {
         let page = PageRequest { page: 0, size: limit.clamp(1, 100) };
