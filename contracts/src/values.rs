@@ -21,8 +21,17 @@ impl fmt::Display for UnknownValue {
 
 impl std::error::Error for UnknownValue {}
 
+/// `a, b or c`.
+pub fn choices<'a>(all: impl IntoIterator<Item = &'a str>) -> String {
+    let all: Vec<&str> = all.into_iter().collect();
+    match all.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => all.join(""),
+    }
+}
+
 /// Enums (one or more a call) stored (DB) and sent (JSON, OpenAPI) as the same strings they always were:
-/// `as_str()`, `ALL`, `Display`, `FromStr`, `TryFrom<String>`, serde and `ToSchema`.
+/// `as_str()`, `ALL`, `choices()`, `Display`, `FromStr`, `TryFrom<String>`, serde and `ToSchema`.
 /// Variants are written `Name = "string"`; the strings feed serde's `rename`, which utoipa
 /// reads too. They are taken as `tt`: a `literal` fragment reaches utoipa wrapped in an
 /// invisible group it does not read, and the schema would show the variant names.
@@ -50,6 +59,11 @@ macro_rules! stored_enum {
                 match self {
                     $($name::$variant => $s),+
                 }
+            }
+
+            /// `a, b or c`, for error messages.
+            pub fn choices() -> String {
+                $crate::values::choices(Self::ALL.iter().map(|v| v.as_str()))
             }
         }
 
@@ -194,6 +208,9 @@ mod tests {
         }
         assert_eq!(Light::try_from("amber_light".to_string()), Ok(Light::Amber));
         assert!("Red".parse::<Light>().is_err());
+        assert_eq!(Light::choices(), "red or amber_light");
+        assert_eq!(super::choices(["a", "b", "c"]), "a, b or c");
+        assert_eq!(super::choices(["a"]), "a");
     }
 
     #[test]

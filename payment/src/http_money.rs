@@ -147,13 +147,11 @@ pub struct PayoutFilter {
     size: Option<i64>,
 }
 
-fn parse_payout_status(status: Option<&str>) -> Result<Option<PayoutStatus>, ApiError> {
-    match status.map(str::trim).filter(|s| !s.is_empty()) {
+/// An optional `?status=` filter: empty means none, anything else must name a status.
+fn status_filter<T: std::str::FromStr>(raw: Option<&str>, choices: fn() -> String) -> Result<Option<T>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::invalid_field("status", "must be requested, processing, paid or failed")),
+        Some(s) => s.parse().map(Some).map_err(|_| ApiError::invalid_field("status", format!("must be {}", choices()))),
     }
 }
 
@@ -196,13 +194,7 @@ async fn admin_charges(
     query: web::Query<ChargeFilter>,
 ) -> ApiResult<HttpResponse> {
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
-    let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            s.parse::<ChargeStatus>()
-                .map_err(|_| ApiError::invalid_field("status", "must be pending, confirmed or failed"))?,
-        ),
-    };
+    let status = status_filter(query.status.as_deref(), ChargeStatus::choices)?;
     let filter = AdminChargeFilter { status, attention: query.attention };
     Ok(HttpResponse::Ok().json(charges.admin_page(filter, page).await?))
 }
@@ -216,7 +208,7 @@ async fn admin_payouts(
     query: web::Query<PayoutFilter>,
 ) -> ApiResult<HttpResponse> {
     let page = PageQuery { page: query.page, size: query.size }.validate()?;
-    let status = parse_payout_status(query.status.as_deref())?;
+    let status = status_filter(query.status.as_deref(), PayoutStatus::choices)?;
     Ok(HttpResponse::Ok().json(payouts.page(None, status, page).await?))
 }
 

@@ -103,6 +103,16 @@ async fn bad_query_parameters_are_refused_with_validation_failed() {
     ] {
         user.get(path).fails(400, "validation_failed").await;
     }
+    // An unknown status filter names the statuses there are (from the enum, not a copy).
+    let admin = app.admin().await;
+    for (path, choices) in [
+        ("/admin/charges?status=lost", "must be pending, confirmed or failed"),
+        ("/admin/payouts?status=lost", "must be requested, processing, paid or failed"),
+    ] {
+        let err = admin.get(path).fails(400, "validation_failed").await;
+        let fields = err.error.details.fields.unwrap_or_default();
+        assert_eq!(fields.get("status").map(String::as_str), Some(choices), "{path}");
+    }
 }
 
 #[tokio::test]
