@@ -21,10 +21,11 @@ pub enum PaymentError {
     Idempotency(#[from] IdempotencyError),
     #[error("transfer key cancelled")]
     Cancelled,
-    /// The credited wallet was deleted by the retention sweep (an old, never-used escrow)
-    /// after the caller looked it up: nothing moved; look the wallet up again.
-    #[error("wallet deleted by the retention sweep")]
-    WalletGone,
+    /// A wallet of the transfer appeared or went after the caller looked it up (a concurrent
+    /// transfer created it, or the retention sweep deleted an old, never-used escrow):
+    /// nothing moved; look the wallets up again.
+    #[error("a wallet was created or deleted concurrently")]
+    WalletChanged,
     /// Another transaction applied this key first; the caller reads its result.
     #[error("duplicate idempotency key")]
     DuplicateKey,

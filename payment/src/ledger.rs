@@ -35,7 +35,34 @@ pub fn ensure_wallet(conn: &mut DbConn, wallet: &WalletRef, now: DateTime<Utc>) 
     if let Some((id, _)) = find_wallet(conn, wallet)? {
         return Ok(id);
     }
-    let inserted = diesel::insert_into(wallets::table)
+    match insert_wallet(conn, wallet, now) {
+        Err(e) if e.is_unique_violation() => find_wallet(conn, wallet)?.map(|(id, _)| id).ok_or(e),
+        other => other,
+    }
+}
+
+/// A wallet's id inside a transfer's transaction: the one the caller looked up before it
+/// began (`known`), or a wallet created in this transaction, so that the first transfer to a
+/// new escrow commits once instead of twice (and a refused one leaves no empty escrow). If a
+/// concurrent caller created it first, our insert is a duplicate and this transaction's
+/// snapshot may not show their row: [`PaymentError::WalletChanged`], look up again.
+pub fn wallet_in_tx(
+    conn: &mut DbConn,
+    wallet: &WalletRef,
+    known: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64, PaymentError> {
+    match known {
+        Some(id) => Ok(id),
+        None => match insert_wallet(conn, wallet, now) {
+            Err(e) if e.is_unique_violation() => Err(PaymentError::WalletChanged),
+            other => Ok(other?),
+        },
+    }
+}
+
+fn insert_wallet(conn: &mut DbConn, wallet: &WalletRef, now: DateTime<Utc>) -> Result<i64, DbError> {
+    diesel::insert_into(wallets::table)
         .values((
             wallets::wallet_key.eq(wallet.key()),
             wallets::balance.eq(0i64),
@@ -43,17 +70,8 @@ pub fn ensure_wallet(conn: &mut DbConn, wallet: &WalletRef, now: DateTime<Utc>) 
             wallets::created_at.eq(to_db(now)),
             wallets::updated_at.eq(to_db(now)),
         ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(last_insert_id(conn)?),
-        Err(e) => {
-            let e = DbError::from(e);
-            if !e.is_unique_violation() {
-                return Err(e);
-            }
-            find_wallet(conn, wallet)?.map(|(id, _)| id).ok_or(e)
-        }
-    }
+        .execute(conn)?;
+    Ok(last_insert_id(conn)?)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -170,7 +188,7 @@ pub fn apply_transfer(
                 .set((wallets::balance.eq(wallets::balance + amount), ts))
                 .execute(conn)?;
             if changed != 1 {
-                return Err(PaymentError::WalletGone);
+                return Err(PaymentError::WalletChanged);
             }
         }
     }

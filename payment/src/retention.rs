@@ -8,7 +8,7 @@
 //! - **Empty escrows**: escrow wallets that never received an entry (the transfer that
 //!   created them was refused, e.g. for a low balance) and have not changed for
 //!   `payment.escrow_retention_days`. A transfer that looked one up just before it went fails
-//!   its credit with [`PaymentError::WalletGone`] and creates it anew. Escrows with entries are
+//!   its credit with [`PaymentError::WalletChanged`] and creates it anew. Escrows with entries are
 //!   ledger history (their entries sum to their balance, 0) and are kept, like every entry.
 
 use crate::error::PaymentError;

@@ -117,14 +117,18 @@ pub(crate) fn transfer_blocking(
         return ledger::replay(conn, &row, request);
     }
     let mut attempt = || {
-        let from_id = ledger::ensure_wallet(conn, &request.from, now)?;
-        let to_id = ledger::ensure_wallet(conn, &request.to, now)?;
-        write_tx(conn, |c| ledger::apply_transfer(c, request, from_id, to_id, now))
+        let from = ledger::find_wallet(conn, &request.from)?.map(|(id, _)| id);
+        let to = ledger::find_wallet(conn, &request.to)?.map(|(id, _)| id);
+        write_tx(conn, |c| {
+            let from_id = ledger::wallet_in_tx(c, &request.from, from, now)?;
+            let to_id = ledger::wallet_in_tx(c, &request.to, to, now)?;
+            ledger::apply_transfer(c, request, from_id, to_id, now)
+        })
     };
-    // The retention sweep may delete an old empty escrow between its look-up and the
-    // transfer: once more, with the wallet created anew.
+    // A concurrent transfer may create the same new wallet, or the retention sweep delete an
+    // old empty escrow, between the look-up and the transaction: once more, looked up anew.
     let applied = match attempt() {
-        Err(PaymentError::WalletGone) => attempt(),
+        Err(PaymentError::WalletChanged) => attempt(),
         other => other,
     };
     match applied {

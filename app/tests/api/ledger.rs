@@ -67,6 +67,29 @@ async fn the_same_key_applied_concurrently_moves_money_once() {
     assert_eq!(wallets.balance(&WalletRef::Account(2)).await.unwrap(), 300);
 }
 
+/// A new wallet is created inside the transfer's own transaction; concurrent first
+/// transfers into it race on its creation, and the losers look it up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_transfers_into_a_new_wallet_all_land() {
+    let app = spawn_app().await;
+    let wallets = app.assembled.wallets.clone();
+    let tasks: Vec<_> = (1..=20)
+        .map(|i| {
+            let wallets = wallets.clone();
+            tokio::spawn(async move {
+                let key = format!("into-new-{i}");
+                wallets.transfer(wallet_transfer(gateway_wallet(), WalletRef::escrow("pool"), i, &key)).await
+            })
+        })
+        .collect();
+    for result in futures::future::join_all(tasks).await {
+        assert!(!result.unwrap().unwrap().replayed);
+    }
+    assert_eq!(wallets.balance(&WalletRef::escrow("pool")).await.unwrap(), (1..=20).sum::<i64>());
+    let audit = wallets.audit().await.unwrap();
+    assert!(audit.mismatched_wallets.is_empty() && audit.total_balance == 0, "{audit:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_transfer_storm_conserves_money_and_never_goes_negative() {
     let app = spawn_app().await;

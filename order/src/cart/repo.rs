@@ -150,13 +150,20 @@ pub fn bump_version(conn: &mut DbConn, buyer_id: i64, now: DateTime<Utc>) -> Res
         Backend::Sqlite => "INSERT OR IGNORE INTO carts (buyer_id, version, updated_at) VALUES (?, 0, ?)",
         Backend::Mysql => "INSERT IGNORE INTO carts (buyer_id, version, updated_at) VALUES (?, 0, ?)",
     };
-    diesel::sql_query(insert)
-        .bind::<diesel::sql_types::BigInt, _>(buyer_id)
-        .bind::<diesel::sql_types::Timestamp, _>(to_db(now))
-        .execute(conn)?;
-    diesel::update(carts::table.find(buyer_id))
-        .set((carts::version.eq(carts::version + 1), carts::updated_at.eq(to_db(now))))
-        .execute(conn)?;
+    let bump = |conn: &mut DbConn| {
+        diesel::update(carts::table.find(buyer_id))
+            .set((carts::version.eq(carts::version + 1), carts::updated_at.eq(to_db(now))))
+            .execute(conn)
+    };
+    // The row exists for every change but a cart's first, and each statement is a round trip
+    // (two on MySQL, which prepares every UPDATE and raw query anew): update first.
+    if bump(conn)? == 0 {
+        diesel::sql_query(insert)
+            .bind::<diesel::sql_types::BigInt, _>(buyer_id)
+            .bind::<diesel::sql_types::Timestamp, _>(to_db(now))
+            .execute(conn)?;
+        bump(conn)?;
+    }
     Ok(carts::table.find(buyer_id).select(carts::version).first(conn)?)
 }
 

@@ -26,7 +26,7 @@ use contracts::order::{LineRef, OrderPlaced};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{AccountId, OrderId};
 use contracts::{Page, PageRequest};
-use platform::clock::{SharedClock, from_db};
+use platform::clock::{SharedClock, from_db, to_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn};
 use platform::idempotency::{self, IdempotencyError, Stored};
@@ -227,6 +227,8 @@ pub(crate) fn escrow(order_id: i64) -> WalletRef {
 enum Reservation {
     Reserved {
         order_id: i64,
+        buyer_id: i64,
+        total: i64,
         /// Whose stock was taken.
         products: Vec<i64>,
     },
@@ -316,9 +318,9 @@ impl Orders {
                 metrics::counter!("checkout_refusals_total", "reason" => refusal_label(&error)).increment(1);
                 Err(error)
             }
-            Reservation::Reserved { order_id, products } => {
+            Reservation::Reserved { order_id, buyer_id, total, products } => {
                 crate::catalog::stock_changed(self.carts.hot(), products).await;
-                self.settle(order_id).await
+                self.settle(order_id, buyer_id, total).await
             }
         }
     }
@@ -400,7 +402,8 @@ impl Orders {
                     repo::insert_line(conn, &new, now)?;
                 }
                 repo::set_total(conn, order_id, total)?;
-                Ok(Reservation::Reserved { order_id, products: lines.iter().map(|l| l.product_id).collect() })
+                let products = lines.iter().map(|l| l.product_id).collect();
+                Ok(Reservation::Reserved { order_id, buyer_id, total, products })
             })
             .await
     }
@@ -427,13 +430,12 @@ impl Orders {
     }
 
     /// Moves the buyer's money of a reserved order into its escrow and marks it paid.
-    async fn settle(&self, order_id: i64) -> Result<Order, OrderError> {
-        let (row, _) = self.load(order_id).await?;
-        if row.total > 0 {
+    async fn settle(&self, order_id: i64, buyer_id: i64, total: i64) -> Result<Order, OrderError> {
+        if total > 0 {
             let debit = TransferRequest {
-                from: WalletRef::Account(row.buyer_id),
+                from: WalletRef::Account(buyer_id),
                 to: escrow(order_id),
-                amount: row.total,
+                amount: total,
                 kind: EntryKind::Purchase,
                 reference: format!("order:{order_id}"),
                 idempotency_key: debit_key(order_id),
@@ -460,10 +462,10 @@ impl Orders {
     async fn complete(&self, order_id: i64) -> Result<Order, OrderError> {
         let now = self.clock.now();
         let outbox = self.outbox.clone();
-        let (paid_now, version, cart_lines, buyer_id) = self
+        let (paid_now, version, cart_lines, buyer_id, pending, paid) = self
             .db
             .tx(move |conn| {
-                let row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
+                let mut row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
                 let lines = repo::lines(conn, &[order_id])?;
                 let buyer_id = row.buyer_id;
                 let paid_now = repo::mark_paid(conn, order_id, now)?;
@@ -483,15 +485,24 @@ impl Orders {
                 }
                 repo::release_cart(conn, buyer_id, order_id)?;
                 let (version, cart_lines) = cart::after_change(conn, buyer_id, now)?;
-                Ok::<_, OrderError>((paid_now, version, cart_lines, buyer_id))
+                let pending = cart::has_notices(conn, buyer_id)?;
+                // Paid just now, it is what this transaction wrote (lines as inserted, no
+                // shipment yet): answered from here, without reading it back.
+                let paid = paid_now.then(|| {
+                    (row.status, row.paid_at, row.updated_at) = (OrderStatus::Paid, Some(to_db(now)), to_db(now));
+                    view(&row, lines, &[], Viewer::Admin)
+                });
+                Ok::<_, OrderError>((paid_now, version, cart_lines, buyer_id, pending, paid.flatten()))
             })
             .await?;
-        let pending = self.db.run(move |conn| cart::has_notices(conn, buyer_id)).await?;
         self.carts.changed(buyer_id, version, cart_lines, pending).await;
-        let order = self
-            .load_view(order_id, Viewer::Admin)
-            .await?
-            .ok_or_else(|| OrderError::Internal(anyhow::anyhow!("order {order_id} is not placed after completion")))?;
+        // Completed by another caller: read it as it is now.
+        let order = match paid {
+            Some(order) => order,
+            None => self.load_view(order_id, Viewer::Admin).await?.ok_or_else(|| {
+                OrderError::Internal(anyhow::anyhow!("order {order_id} is not placed after completion"))
+            })?,
+        };
         if paid_now {
             self.outbox.wake();
             metrics::counter!("orders_paid_total").increment(1);
