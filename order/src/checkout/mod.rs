@@ -26,12 +26,12 @@ use contracts::order::{LineRef, OrderPlaced};
 use contracts::wallet::{CancelOutcome, EntryKind, TransferRequest, WalletError, WalletRef, WalletService};
 use contracts::{AccountId, OrderId};
 use contracts::{Page, PageRequest};
-use platform::clock::{SharedClock, from_db};
+use platform::clock::{SharedClock, from_db, to_db};
 use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn};
 use platform::idempotency::{self, IdempotencyError, Stored};
 use platform::outbox::Outbox;
-use repo::{LineRow, NewLine, OrderRow, ShipmentRow};
+use repo::{LineRow, OrderRow, ShipmentRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -248,18 +248,8 @@ pub struct LifecycleSettings {
     pub auto_confirm_after: Duration,
 }
 
-pub struct Orders {
-    db: Db,
-    wallets: Arc<dyn WalletService>,
-    carts: Arc<Carts>,
-    clock: SharedClock,
-    outbox: Outbox,
-    recovery: RecoverySettings,
-    lifecycle: LifecycleSettings,
-}
-
-impl Orders {
-    pub fn new(
+platform::service_struct! {
+    pub struct Orders {
         db: Db,
         wallets: Arc<dyn WalletService>,
         carts: Arc<Carts>,
@@ -267,10 +257,10 @@ impl Orders {
         outbox: Outbox,
         recovery: RecoverySettings,
         lifecycle: LifecycleSettings,
-    ) -> Self {
-        Orders { db, wallets, carts, clock, outbox, recovery, lifecycle }
     }
+}
 
+impl Orders {
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
     /// same order; a different body is `IdempotencyError::Conflict`.
     #[tracing::instrument(skip(self, key))]
@@ -386,7 +376,7 @@ impl Orders {
                 }
                 for line in &lines {
                     let state = states.get(&line.item_id).ok_or(OrderError::NotFound)?;
-                    let new = NewLine {
+                    let new = LineRow {
                         order_id,
                         product_id: line.product_id,
                         item_id: line.item_id,
@@ -395,9 +385,13 @@ impl Orders {
                         item_name: state.item_name.clone(),
                         price: line.unit_price,
                         quantity: line.quantity,
+                        status: LineStatus::Paid,
                         fee: fee_for(line.unit_price * line.quantity, bps),
+                        money_due: None,
+                        version: 0,
+                        updated_at: to_db(now),
                     };
-                    repo::insert_line(conn, &new, now)?;
+                    repo::insert_line(conn, &new)?;
                 }
                 repo::set_total(conn, order_id, total)?;
                 Ok(Reservation::Reserved { order_id, products: lines.iter().map(|l| l.product_id).collect() })

@@ -57,19 +57,6 @@ impl LineRow {
     }
 }
 
-/// A new line as checkout snapshots it.
-pub struct NewLine {
-    pub order_id: i64,
-    pub product_id: i64,
-    pub item_id: i64,
-    pub seller_id: i64,
-    pub product_name: String,
-    pub item_name: String,
-    pub price: i64,
-    pub quantity: i64,
-    pub fee: i64,
-}
-
 /// What a transition writes on a line (`None` leaves a column as it is).
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = order_lines)]
@@ -163,7 +150,7 @@ pub fn set_total(conn: &mut DbConn, id: i64, total: i64) -> Result<(), DbError> 
     Ok(())
 }
 
-pub fn insert_line(conn: &mut DbConn, line: &NewLine, now: DateTime<Utc>) -> Result<(), DbError> {
+pub fn insert_line(conn: &mut DbConn, line: &LineRow) -> Result<(), DbError> {
     diesel::insert_into(order_lines::table)
         .values((
             order_lines::order_id.eq(line.order_id),
@@ -174,10 +161,11 @@ pub fn insert_line(conn: &mut DbConn, line: &NewLine, now: DateTime<Utc>) -> Res
             order_lines::item_name.eq(&line.item_name),
             order_lines::price.eq(line.price),
             order_lines::quantity.eq(line.quantity),
-            order_lines::status.eq(LineStatus::Paid.as_str()),
+            order_lines::status.eq(line.status.as_str()),
             order_lines::fee.eq(line.fee),
-            order_lines::version.eq(0i64),
-            order_lines::updated_at.eq(to_db(now)),
+            order_lines::money_due.eq(&line.money_due),
+            order_lines::version.eq(line.version),
+            order_lines::updated_at.eq(line.updated_at),
         ))
         .execute(conn)?;
     Ok(())
