@@ -33,6 +33,18 @@ async fn sale() -> Sale {
     sale_on(spawn_app().await).await
 }
 
+/// A [`sale`] whose red line (the mug's second item) is shipped and blue one still paid, with
+/// the two item ids.
+async fn sale_with_red_shipped() -> (Sale, i64, i64) {
+    let sale = sale().await;
+    let (blue, red) = (sale.mug.item_id(0), sale.mug.item_id(1));
+    sale.seller
+        .post(&seller_path(&sale.order, "ship"), &json!({"item_ids": [red], "carrier": "CJ", "tracking_number": "1"}))
+        .returns::<Order>(200)
+        .await;
+    (sale, blue, red)
+}
+
 fn path(order: &Order, action: &str) -> String {
     format!("/orders/{}/{action}", order.id)
 }
@@ -173,12 +185,7 @@ async fn cancelling_before_shipping_refunds_the_line_and_releases_its_stock() {
 
 #[tokio::test]
 async fn a_refused_line_refuses_the_whole_request() {
-    let Sale { app, seller, buyer, mug, order } = sale().await;
-    let (blue, red) = (mug.item_id(0), mug.item_id(1));
-    seller
-        .post(&seller_path(&order, "ship"), &json!({"item_ids": [red], "carrier": "CJ", "tracking_number": "1"}))
-        .returns::<Order>(200)
-        .await;
+    let (Sale { app, buyer, mug, order, .. }, blue, red) = sale_with_red_shipped().await;
     // Blue could be cancelled, red (shipped) cannot: neither is.
     let body =
         buyer.post(&path(&order, "cancel"), &json!({"item_ids": [blue, red]})).fails(409, "invalid_order_state").await;
@@ -271,12 +278,7 @@ async fn returns_are_rejected_or_accepted_and_admins_refund() {
 
 #[tokio::test]
 async fn an_admin_refunds_a_paid_or_shipped_line() {
-    let Sale { app, seller, buyer, mug, order } = sale().await;
-    let (blue, red) = (mug.item_id(0), mug.item_id(1));
-    seller
-        .post(&seller_path(&order, "ship"), &json!({"item_ids": [red], "carrier": "CJ", "tracking_number": "1"}))
-        .returns::<Order>(200)
-        .await;
+    let (Sale { app, seller, buyer, mug, order }, blue, red) = sale_with_red_shipped().await;
     let admin = app.admin().await;
     let refund = format!("/admin/orders/{}/refund", order.id);
     admin.post(&refund, &json!({})).fails(400, "validation_failed").await;
