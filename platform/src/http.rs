@@ -248,9 +248,10 @@ impl PageQuery {
     }
 }
 
-/// A query struct of its own fields plus `?page=&size=` as [`PageQuery`] documents them, and
-/// `page()` to validate those two: actix's `Query` cannot read a `#[serde(flatten)]`ed
-/// `PageQuery`, so the fields are declared again here, once for every paged search.
+/// A query struct of its own fields plus `?page=&size=` as
+/// [`PageQuery`](crate::http::PageQuery) documents them, and `page()` to validate those two:
+/// actix's `Query` cannot read a `#[serde(flatten)]`ed `PageQuery`, so the fields are declared
+/// again here, once for every paged search.
 #[macro_export]
 macro_rules! paged_query {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
