@@ -257,20 +257,14 @@ async fn profile(_user: AuthUser, accounts: web::Data<Accounts>, id: web::Path<i
     Ok(HttpResponse::Ok().json(profile))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchQuery {
-    /// Part of the name, case-insensitive.
-    #[param(max_length = 100)]
-    q: Option<String>,
-    /// `customer`, `seller`, `streamer` or `admin`.
-    role: Option<String>,
-    /// Zero-based page number (default 0).
-    #[param(minimum = 0)]
-    page: Option<i64>,
-    /// Items per page, 1..=100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    size: Option<i64>,
+platform::paged_query! {
+    pub struct SearchQuery {
+        /// Part of the name, case-insensitive.
+        #[param(max_length = 100)]
+        q: Option<String>,
+        /// `customer`, `seller`, `streamer` or `admin`.
+        role: Option<String>,
+    }
 }
 
 /// Parses `?q=&role=&page=&size=` into a profile query (also used by chat's user search).
@@ -302,7 +296,7 @@ async fn search(
     query: web::Query<SearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
-    let q = profile_query(query.q.as_deref(), query.role.as_deref(), PageQuery { page: query.page, size: query.size })?;
+    let q = profile_query(query.q.as_deref(), query.role.as_deref(), query.page())?;
     Ok(HttpResponse::Ok().json(accounts.search_profiles(q).await?))
 }
 

@@ -49,22 +49,8 @@ pub struct LoginResult {
 /// request is silently dropped: the endpoint must not become a way to flood an inbox.
 const MAIL_REQUESTS_PER_HOUR: i64 = 5;
 
-pub struct Accounts {
-    db: Db,
-    outbox: Outbox,
-    cache: SharedCache,
-    clock: SharedClock,
-    jwt: Jwt,
-    hasher: PasswordHasher,
-    settings: AuthSettings,
-    public_url: String,
-    suspensions: Suspensions,
-    pubsub: SharedPubSub,
-}
-
-impl Accounts {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
+platform::service_struct! {
+    pub struct Accounts {
         db: Db,
         outbox: Outbox,
         cache: SharedCache,
@@ -72,24 +58,14 @@ impl Accounts {
         jwt: Jwt,
         hasher: PasswordHasher,
         settings: AuthSettings,
-        public_url: &str,
+        // The web app's address for the links in emails; a trailing `/` is ignored there.
+        public_url: String,
         suspensions: Suspensions,
         pubsub: SharedPubSub,
-    ) -> Self {
-        Accounts {
-            db,
-            outbox,
-            cache,
-            clock,
-            jwt,
-            hasher,
-            settings,
-            public_url: public_url.trim_end_matches('/').to_string(),
-            suspensions,
-            pubsub,
-        }
     }
+}
 
+impl Accounts {
     /// This instance's in-memory list of suspended accounts.
     pub fn suspensions(&self) -> &Suspensions {
         &self.suspensions
@@ -116,7 +92,7 @@ impl Accounts {
                  {url}/verify-email?token={token}\n\n\
                  or by sending this token to POST /api/v1/auth/verify-email:\n\ntoken: {token}\n\n\
                  If you did not sign up, ignore this email.\n",
-                url = self.public_url
+                url = self.public_url.trim_end_matches('/')
             ),
         }
     }
@@ -130,7 +106,7 @@ impl Accounts {
                  new password within an hour by opening this link:\n\n{url}/reset-password?token={token}\n\n\
                  or by sending this token with your new password to POST /api/v1/auth/password-reset/confirm:\n\n\
                  token: {token}\n\nIf it was not you, ignore this email; your password is unchanged.\n",
-                url = self.public_url
+                url = self.public_url.trim_end_matches('/')
             ),
         }
     }

@@ -152,7 +152,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         jwt.clone(),
         hasher,
         settings.auth.clone(),
-        &settings.server.public_url,
+        settings.server.public_url.clone(),
         suspensions.clone(),
         pubsub.clone(),
     ));

@@ -7,7 +7,7 @@ use contracts::{Page, Role};
 use platform::ApiResult;
 use platform::auth::AuthUser;
 use platform::error::ErrorBody;
-use platform::http::{Items, Json, PageQuery, Validator};
+use platform::http::{Items, Json, Validator};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -209,27 +209,21 @@ async fn mark_read(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UserQuery {
-    /// Part of the name, case-insensitive.
-    #[param(max_length = 100)]
-    q: Option<String>,
-    /// `customer`, `seller` or `streamer`; absent for everyone.
-    role: Option<String>,
-    /// Zero-based page number (default 0).
-    #[param(minimum = 0)]
-    page: Option<i64>,
-    /// Items per page, 1..=100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    size: Option<i64>,
+platform::paged_query! {
+    pub struct UserQuery {
+        /// Part of the name, case-insensitive.
+        #[param(max_length = 100)]
+        q: Option<String>,
+        /// `customer`, `seller` or `streamer`; absent for everyone.
+        role: Option<String>,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/chat/users", tag = "chat", security(("bearer" = [])), params(UserQuery),
     responses((status = 200, body = Page<PublicProfile>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn search_users(_user: AuthUser, chat: web::Data<Chat>, query: web::Query<UserQuery>) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
-    let page = PageQuery { page: query.page, size: query.size }.validate()?;
+    let page = query.page().validate()?;
     let mut v = Validator::default();
     let role = match query.role.as_deref().map(str::trim).filter(|r| !r.is_empty() && *r != "all") {
         None => None,

@@ -53,6 +53,24 @@ impl LineRef {
     }
 }
 
+/// A line for tests that need one: 1 Blue Mug of product 4, item 3 of order 7 (buyer 1, seller
+/// 2), at its first transition.
+#[cfg(any(test, feature = "testkit"))]
+pub fn sample_line() -> LineRef {
+    LineRef {
+        order_id: 7,
+        item_id: 3,
+        product_id: 4,
+        buyer_id: 1,
+        seller_id: 2,
+        product_name: "Mug".into(),
+        item_name: "Blue".into(),
+        quantity: 1,
+        line_total: 900,
+        version: 1,
+    }
+}
+
 /// A checkout completed: the buyer paid into escrow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
@@ -146,18 +164,7 @@ mod tests {
     use super::*;
 
     fn line() -> LineRef {
-        LineRef {
-            order_id: 7,
-            item_id: 3,
-            product_id: 2,
-            buyer_id: 10,
-            seller_id: 11,
-            product_name: "Mug".into(),
-            item_name: "Blue".into(),
-            quantity: 1,
-            line_total: 1000,
-            version: 2,
-        }
+        LineRef { version: 2, ..sample_line() }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use platform::clock::{from_db, to_db};
 use platform::db::OnDuplicate;
-use platform::db::{CountRow, DbConn, DbError, IdRow, last_insert_id};
+use platform::db::{CountRow, DbConn, DbError, last_insert_id, load_ids};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -180,16 +180,15 @@ pub fn open_queue(
     ))
     .get_result::<CountRow>(conn)?
     .n;
-    let ids: Vec<i64> = bind(format!(
-        "SELECT MAX(id) AS id FROM moderation_reports WHERE status = 'open'{filter} \
-         GROUP BY target_type, target_id ORDER BY COUNT(*) DESC, MAX(id) DESC LIMIT ? OFFSET ?"
-    ))
-    .bind::<BigInt, _>(page.limit())
-    .bind::<BigInt, _>(page.offset())
-    .load::<IdRow>(conn)?
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
+    let ids = load_ids(
+        conn,
+        bind(format!(
+            "SELECT MAX(id) AS id FROM moderation_reports WHERE status = 'open'{filter} \
+             GROUP BY target_type, target_id ORDER BY COUNT(*) DESC, MAX(id) DESC LIMIT ? OFFSET ?"
+        ))
+        .bind::<BigInt, _>(page.limit())
+        .bind::<BigInt, _>(page.offset()),
+    )?;
     let mut rows: Vec<ReportRow> = moderation_reports::table
         .filter(moderation_reports::id.eq_any(&ids))
         .select(ReportRow::as_select())

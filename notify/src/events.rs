@@ -348,21 +348,7 @@ fn line_data(l: &LineRef, extra: Value) -> Value {
 mod tests {
     use super::*;
     use contracts::events::{Event, NOTIFIED_TOPICS};
-
-    fn line() -> LineRef {
-        LineRef {
-            order_id: 7,
-            item_id: 3,
-            product_id: 4,
-            buyer_id: 1,
-            seller_id: 2,
-            product_name: "Mug".into(),
-            item_name: "Blue".into(),
-            quantity: 1,
-            line_total: 900,
-            version: 1,
-        }
-    }
+    use contracts::order::sample_line as line;
 
     fn map(event: &impl Event) -> Vec<NewNotification> {
         notifications_for(event.topic(), &serde_json::to_value(event).unwrap(), &event.dedupe_key()).unwrap()

@@ -17,14 +17,8 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 use platform::clock::to_db;
-use platform::db::{DbConn, DbError, write_tx};
+use platform::db::{DbConn, DbError, IdRow, write_tx};
 use serde::Serialize;
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
 
 /// Rows deleted per transaction.
 const BATCH: i64 = 500;

@@ -248,6 +248,34 @@ impl PageQuery {
     }
 }
 
+/// A query struct of its own fields plus `?page=&size=` as
+/// [`PageQuery`](crate::http::PageQuery) documents them, and `page()` to validate those two:
+/// actix's `Query` cannot read a `#[serde(flatten)]`ed `PageQuery`, so the fields are declared
+/// again here, once for every paged search.
+#[macro_export]
+macro_rules! paged_query {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, ::serde::Deserialize, ::utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        $vis struct $name {
+            $($(#[$fmeta])* $field: $ty,)*
+            /// Zero-based page number (default 0).
+            #[param(minimum = 0)]
+            page: Option<i64>,
+            /// Items per page, 1..=100 (default 20).
+            #[param(minimum = 1, maximum = 100)]
+            size: Option<i64>,
+        }
+
+        impl $name {
+            pub fn page(&self) -> $crate::http::PageQuery {
+                $crate::http::PageQuery { page: self.page, size: self.size }
+            }
+        }
+    };
+}
+
 /// `?before=<id>&limit=50`
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

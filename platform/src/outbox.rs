@@ -248,6 +248,15 @@ struct Route {
     timeout: Duration,
 }
 
+/// What handling a claimed message comes to: `None` keeps a timestamp as it is; `error` is
+/// the row's `last_error` (cleared by `None`).
+struct Outcome {
+    status: &'static str,
+    processed_at: Option<DateTime<Utc>>,
+    available_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+}
+
 /// Runs the handlers of one module's outbox.
 pub struct Dispatcher {
     db: Db,
@@ -505,11 +514,30 @@ impl Dispatcher {
     }
 
     async fn mark_done(&self, ids: Vec<i64>, token: &str) -> Result<(), DbError> {
+        let outcome = Outcome { status: "done", processed_at: Some(self.clock.now()), available_at: None, error: None };
+        self.record(&ids, token, outcome).await
+    }
+
+    async fn mark_failed(&self, id: i64, token: &str, attempts: i32, park: bool, error: &str) -> Result<(), DbError> {
+        // 1 s, 2 s, 4 s … capped at 10 minutes.
+        let backoff =
+            ChronoDuration::seconds(1i64 << attempts.clamp(1, 10).saturating_sub(1)).min(ChronoDuration::minutes(10));
+        let outcome = Outcome {
+            status: if park { "parked" } else { "pending" },
+            processed_at: None,
+            available_at: Some(self.clock.now() + backoff),
+            error: Some(error.chars().take(1000).collect()),
+        };
+        self.record(&[id], token, outcome).await
+    }
+
+    /// Writes the outcome of messages `ids` and lets go of their claim, where it is still
+    /// `token`.
+    async fn record(&self, ids: &[i64], token: &str, outcome: Outcome) -> Result<(), DbError> {
         if ids.is_empty() {
             return Ok(());
         }
         let table = self.outbox.table;
-        let now = self.clock.now();
         let token = token.to_string();
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         // A write transaction, so a deadlock with another dispatcher's claim is retried:
@@ -517,39 +545,14 @@ impl Dispatcher {
         self.db
             .tx(move |conn| {
                 diesel::sql_query(format!(
-                    "UPDATE {table} SET status = 'done', processed_at = ?, claim_token = NULL, last_error = NULL \
+                    "UPDATE {table} SET status = ?, processed_at = COALESCE(?, processed_at), \
+                     available_at = COALESCE(?, available_at), last_error = ?, claim_token = NULL \
                      WHERE id IN ({list}) AND claim_token = ?"
                 ))
-                .bind::<Timestamp, _>(to_db(now))
-                .bind::<Text, _>(&token)
-                .execute(conn)
-                .map_err(DbError::from)
-            })
-            .await
-            .map(|_| ())
-    }
-
-    async fn mark_failed(&self, id: i64, token: &str, attempts: i32, park: bool, error: &str) -> Result<(), DbError> {
-        let table = self.outbox.table;
-        let now = self.clock.now();
-        // 1 s, 2 s, 4 s … capped at 10 minutes.
-        let backoff =
-            ChronoDuration::seconds(1i64 << attempts.clamp(1, 10).saturating_sub(1)).min(ChronoDuration::minutes(10));
-        let status = if park { "parked" } else { "pending" };
-        let token = token.to_string();
-        let error: String = error.chars().take(1000).collect();
-        // A write transaction, so a deadlock with another dispatcher's claim is retried:
-        // an outcome left unrecorded waits out the whole lease.
-        self.db
-            .tx(move |conn| {
-                diesel::sql_query(format!(
-                    "UPDATE {table} SET status = ?, available_at = ?, last_error = ?, claim_token = NULL \
-                     WHERE id = ? AND claim_token = ?"
-                ))
-                .bind::<Text, _>(status)
-                .bind::<Timestamp, _>(to_db(now + backoff))
-                .bind::<Text, _>(&error)
-                .bind::<BigInt, _>(id)
+                .bind::<Text, _>(outcome.status)
+                .bind::<Nullable<Timestamp>, _>(outcome.processed_at.map(to_db))
+                .bind::<Nullable<Timestamp>, _>(outcome.available_at.map(to_db))
+                .bind::<Nullable<Text>, _>(&outcome.error)
                 .bind::<Text, _>(&token)
                 .execute(conn)
                 .map_err(DbError::from)

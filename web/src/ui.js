@@ -87,6 +87,41 @@ export function useAsync(fn, deps) {
   return { ...state, reload: load, setData };
 }
 
+/// A cursor list (`?before=&limit=`, answered with `items` and `next_before`) loaded a page
+/// at a time: `fetchPage(before)` loads one, `more` loads the next (hand it to a `Sentinel`),
+/// and a change of `deps` starts again from the first page. An item already listed (one that
+/// arrived live, say) is not listed twice. `next` is `undefined` before the first page and
+/// `null` after the last: `{items, setItems, next, busy, error, more}`.
+export function useCursorList(fetchPage, deps) {
+  const [items, setItems] = useState([]);
+  const [next, setNext] = useState(undefined);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    setItems([]);
+    setError(null);
+    setNext(undefined);
+  }, deps);
+  const more = useCallback(async () => {
+    if (busy || next === null) return;
+    setBusy(true);
+    try {
+      const page = await fetchPage(next);
+      setItems((old) => (next === undefined ? page.items : [...old, ...page.items.filter((n) => !old.some((o) => o.id === n.id))]));
+      setNext(page.next_before ?? null);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }, [busy, next, ...deps]);
+  useEffect(() => {
+    if (next === undefined && !busy && !error) more();
+  }, [next, busy, error]);
+  return { items, setItems, next, busy, error, more };
+}
+
 /// Calls `onVisible` whenever the returned element's sentinel scrolls into view.
 export function Sentinel({ onVisible, root }) {
   const ref = useRef(null);

@@ -17,7 +17,7 @@ async fn a_checkout_moves_the_money_into_escrow_reserves_stock_and_empties_the_c
     buyer.add_to_cart(&plate, 0, 3).await;
     let cart: Cart = buyer.get("/cart").returns(200).await;
     let order: Order = buyer.checkout("order-1", &json!({"expected_total": cart.total})).returns(201).await;
-    assert_eq!(order.status, "paid");
+    assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(order.total, 2 * 1000 + 3 * 2500);
     assert_eq!(order.buyer_id, buyer.id);
     assert_eq!(order.items.len(), 2);
@@ -26,7 +26,7 @@ async fn a_checkout_moves_the_money_into_escrow_reserves_stock_and_empties_the_c
         (line.product_id, line.item_id, line.seller_id, line.product_name.as_str(), line.item_name.as_str()),
         (mug.id, mug.item_id(0), s1.id, "Mug", "Blue")
     );
-    assert_eq!((line.price, line.quantity, line.line_total, line.status.as_str()), (1000, 2, 2000, "paid"));
+    assert_eq!((line.price, line.quantity, line.line_total, line.status), (1000, 2, 2000, LineStatus::Paid));
     assert_eq!((line.shipment.clone(), line.fee, line.net), (None, None, None));
     // Reserved, not yet taken off the shelf.
     assert_eq!((app.stock_model(&mug, 0).await, app.stock_model(&plate, 0).await), ((5, 2, 3), (3, 3, 0)));

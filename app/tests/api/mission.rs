@@ -55,7 +55,7 @@ async fn creating_a_mission_moves_the_stake_into_escrow() {
     let app = spawn_app().await;
     let (creator, streamer) = (app.funded_user(Role::Customer, 10_000).await, app.user(Role::Streamer).await);
     let mission: Mission = create(&app, &creator, &streamer, 3_000, "m1").returns(201).await;
-    assert_eq!((mission.status.as_str(), mission.pool, mission.contributors), ("open", 3_000, 1));
+    assert_eq!((mission.status, mission.pool, mission.contributors), (MissionStatus::Open, 3_000, 1));
     assert_eq!((mission.creator_id, mission.streamer_id), (creator.id, streamer.id));
     assert_eq!((mission.settled, mission.decided_at), (false, None));
     assert_eq!(creator.balance().await, 7_000);
@@ -148,7 +148,7 @@ async fn only_the_streamer_decides_and_success_pays_the_pool_once() {
     decide(&viewer, mission.id, "success").fails(403, "forbidden").await;
     decide(&streamer, mission.id, "maybe").fails(400, "validation_failed").await;
     let decided: Mission = decide(&streamer, mission.id, "success").returns(200).await;
-    assert_eq!(decided.status, "succeeded");
+    assert_eq!(decided.status, MissionStatus::Succeeded);
     assert!(decided.decided_at.is_some());
     decide(&streamer, mission.id, "failure").fails(409, "mission_closed").await;
     contribute(&viewer, mission.id, 500, "late").fails(409, "mission_closed").await;
@@ -176,7 +176,7 @@ async fn failure_and_rejection_refund_each_contributor_their_total_once() {
         contribute(&viewer, mission.id, 300, &format!("b-{result}")).returns::<Contribution>(201).await;
         contribute(&creator, mission.id, 200, &format!("c-{result}")).returns::<Contribution>(201).await;
         let decided: Mission = decide(&streamer, mission.id, result).returns(200).await;
-        assert_eq!(decided.status, if result == "failure" { "failed" } else { "rejected" });
+        assert_eq!(decided.status, if result == "failure" { MissionStatus::Failed } else { MissionStatus::Rejected });
         settled(&viewer, mission.id).await;
         assert_eq!((creator.balance().await, viewer.balance().await, streamer.balance().await), (10_000, 10_000, 0));
         assert_eq!(kinds(&viewer).await[0], ("mission_refund".to_string(), 1_000), "one refund of the total");
@@ -204,7 +204,7 @@ async fn open_missions_past_their_deadline_expire_and_refund() {
     decide(&streamer, mission.id, "success").fails(409, "mission_closed").await;
     contribute(&viewer, mission.id, 400, "late").fails(409, "mission_closed").await;
     let done = settled(&viewer, mission.id).await;
-    assert_eq!(done.status, "expired");
+    assert_eq!(done.status, MissionStatus::Expired);
     assert_eq!((creator.balance().await, viewer.balance().await), (10_000, 10_000));
     let expired: Page<Mission> = viewer.get("/missions?status=expired").returns(200).await;
     assert_eq!(expired.total, 1);
@@ -256,9 +256,9 @@ async fn a_decision_racing_the_deadline_either_wins_or_finds_the_mission_expired
     let mut paid = 0;
     for (mission, code) in missions.iter().zip(&outcomes) {
         let m = settled(&streamer, mission.id).await;
-        match (code, m.status.as_str()) {
-            (200, "succeeded") => paid += 500,
-            (409, "expired") => {}
+        match (code, m.status) {
+            (200, MissionStatus::Succeeded) => paid += 500,
+            (409, MissionStatus::Expired) => {}
             other => panic!("inconsistent: {other:?}"),
         }
     }
@@ -350,7 +350,7 @@ async fn two_instances_sweeping_and_dispatching_settle_each_mission_once() {
     b.clock.advance(Duration::hours(3));
     let viewer = a.login_user(&viewers[0].email, &viewers[0].password).await;
     for m in &missions {
-        assert_eq!(settled(&viewer, m.id).await.status, "expired");
+        assert_eq!(settled(&viewer, m.id).await.status, MissionStatus::Expired);
     }
     for v in &viewers {
         let v = a.login_user(&v.email, &v.password).await;
@@ -435,8 +435,8 @@ async fn a_randomized_concurrent_run_conserves_money() {
     }
     assert_eq!(total, charged, "all wallets plus escrows equal all charges");
     app.assert_ledger_balanced().await;
-    let by_status: HashMap<String, usize> = missions.iter().fold(HashMap::new(), |mut acc, m| {
-        *acc.entry(m.status.clone()).or_default() += 1;
+    let by_status: HashMap<MissionStatus, usize> = missions.iter().fold(HashMap::new(), |mut acc, m| {
+        *acc.entry(m.status).or_default() += 1;
         acc
     });
     assert!(missions.len() >= 10, "{by_status:?}");
@@ -499,7 +499,7 @@ async fn a_parked_settlement_is_completed_by_the_sweep_after_the_database_comes_
     // Access tokens expired while the clock jumped.
     let streamer = app.login_user(&streamer.email, &streamer.password).await;
     let done = settled(&streamer, mission.id).await;
-    assert_eq!(done.status, "succeeded");
+    assert_eq!(done.status, MissionStatus::Succeeded);
     // The row is marked done after its handler's transaction commits, a moment after the mission.
     let row = platform::testkit::eventually(std::time::Duration::from_secs(20), || async {
         settle_row(&app, mission.id).await.map(|(s, _)| s).filter(|s| s == "done")

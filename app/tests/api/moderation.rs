@@ -4,6 +4,7 @@ use crate::chat::{Socket, connect, next_frame, post, room, silent};
 use crate::helpers::*;
 use contracts::Role;
 use futures::StreamExt;
+use moderation::{Action, Reason};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -42,7 +43,7 @@ async fn a_report_keeps_the_target_as_reported_and_a_second_one_returns_the_firs
     let (seller, buyer, admin) = (app.user(Role::Seller).await, app.user(Role::Customer).await, app.admin().await);
     let product = seller.create_product("Fake watch", &[("one", 1000, 5)]).await;
     let first: Report = buyer.post("/reports", &report("product", product.id, "fraud")).returns(201).await;
-    assert_eq!((first.status.as_str(), first.reason.as_str(), first.resolution.as_deref()), ("open", "fraud", None));
+    assert_eq!((first.status.as_str(), first.reason, first.resolution), ("open", Reason::Fraud, None));
     assert_eq!(first.details.as_deref(), Some("see for yourself"));
     // Edited after the report: the queue still shows it as it was.
     seller
@@ -56,7 +57,7 @@ async fn a_report_keeps_the_target_as_reported_and_a_second_one_returns_the_firs
     let queue = open_queue(&admin).await;
     assert_eq!(queue.total, 1);
     let entry = &queue.items[0];
-    assert_eq!((entry.id, entry.reporter_id, entry.target_owner_id), (first.id, buyer.id, seller.id));
+    assert_eq!((entry.report.id, entry.reporter_id, entry.target_owner_id), (first.id, buyer.id, seller.id));
     assert_eq!(entry.target_preview["name"], "Fake watch");
     assert_eq!(entry.open_reports_on_target, 1);
     // Nobody else sees the queue.
@@ -124,14 +125,14 @@ async fn hiding_a_product_resolves_every_report_on_it_and_takes_it_out_of_search
     // Grouped by target: the most reported first, counting its open reports.
     let queue = open_queue(&admin).await;
     assert_eq!(queue.total, 2);
-    assert_eq!((queue.items[0].target_id, queue.items[0].open_reports_on_target), (product.id, 2));
+    assert_eq!((queue.items[0].report.target_id, queue.items[0].open_reports_on_target), (product.id, 2));
 
     let resolved = resolve(&admin, ra.id, "hide").await;
-    assert_eq!((resolved.status.as_str(), resolved.resolution.as_deref()), ("resolved", Some("hide")));
+    assert_eq!((resolved.report.status.as_str(), resolved.report.resolution), ("resolved", Some(Action::Hide)));
     assert_eq!(resolved.open_reports_on_target, 0);
     let theirs: Page<Report> = b.get("/reports").returns(200).await;
     let rb_now = theirs.items.iter().find(|r| r.id == rb.id).unwrap();
-    assert_eq!((rb_now.status.as_str(), rb_now.resolution.as_deref()), ("resolved", Some("hide")));
+    assert_eq!((rb_now.status.as_str(), rb_now.resolution), ("resolved", Some(Action::Hide)));
 
     b.get(&format!("/products/{}", product.id)).fails(404, "not_found").await;
     app.get(&format!("/products/{}", product.id)).fails(404, "not_found").await;
@@ -144,9 +145,9 @@ async fn hiding_a_product_resolves_every_report_on_it_and_takes_it_out_of_search
     let cart: Cart = a.get("/cart").returns(200).await;
     assert!(cart.items.is_empty() && cart.messages.len() == 1, "{cart:?}");
     // Resolving again answers the resolved report and changes nothing.
-    assert_eq!(resolve(&admin, rb.id, "dismiss").await.resolution.as_deref(), Some("hide"));
+    assert_eq!(resolve(&admin, rb.id, "dismiss").await.report.resolution, Some(Action::Hide));
     let left = open_queue(&admin).await;
-    assert_eq!((left.total, left.items[0].target_id), (1, other.id));
+    assert_eq!((left.total, left.items[0].report.target_id), (1, other.id));
     let done: Page<AdminReport> = admin.get("/admin/reports?status=resolved&target_type=product").returns(200).await;
     assert_eq!(done.total, 2);
 }
@@ -246,7 +247,7 @@ async fn an_account_cannot_be_hidden_but_resolving_with_suspend_suspends_the_own
     assert_eq!(open_queue(&admin).await.total, 1, "a refused resolution changes nothing");
     let product = seller.create_product("Counterfeit", &[("one", 10, 1)]).await;
     let on_product: Report = buyer.post("/reports", &report("product", product.id, "fraud")).returns(201).await;
-    assert_eq!(resolve(&admin, on_product.id, "suspend").await.resolution.as_deref(), Some("suspend"));
+    assert_eq!(resolve(&admin, on_product.id, "suspend").await.report.resolution, Some(Action::Suspend));
     seller.get("/accounts/me").fails(403, "account_suspended").await;
     let accounts: Page<AdminAccount> =
         admin.get(&format!("/admin/accounts?q={}", percent_encode(&seller.email))).returns(200).await;

@@ -33,6 +33,18 @@ async fn sale() -> Sale {
     sale_on(spawn_app().await).await
 }
 
+/// A [`sale`] whose red line (the mug's second item) is shipped and blue one still paid, with
+/// the two item ids.
+async fn sale_with_red_shipped() -> (Sale, i64, i64) {
+    let sale = sale().await;
+    let (blue, red) = (sale.mug.item_id(0), sale.mug.item_id(1));
+    sale.seller
+        .post(&seller_path(&sale.order, "ship"), &json!({"item_ids": [red], "carrier": "CJ", "tracking_number": "1"}))
+        .returns::<Order>(200)
+        .await;
+    (sale, blue, red)
+}
+
 fn path(order: &Order, action: &str) -> String {
     format!("/orders/{}/{action}", order.id)
 }
@@ -89,16 +101,16 @@ async fn ship_then_confirm_pays_the_seller_net_and_the_platform_its_fee() {
     let Sale { app, seller, buyer, mug, order } = sale().await;
     let (blue, red) = (mug.item_id(0), mug.item_id(1));
     let shipped: Order = seller.post(&seller_path(&order, "ship"), &ship_body()).returns(200).await;
-    assert_eq!(shipped.status, "in_progress", "the seller's lines: both shipped, none final");
+    assert_eq!(shipped.status, OrderStatus::InProgress, "the seller's lines: both shipped, none final");
     let l = line(&shipped, blue);
-    assert_eq!((l.status.as_str(), l.fee, l.net), ("shipped", Some(100), Some(1_900)));
+    assert_eq!((l.status, l.fee, l.net), (LineStatus::Shipped, Some(100), Some(1_900)));
     let shipment = l.shipment.clone().unwrap();
     assert_eq!((shipment.carrier.as_str(), shipment.tracking_number.as_str()), ("CJ Logistics", "6301-2345-6789"));
     // Shipping takes the units off the shelf.
     assert_eq!(app.stock_model(&mug, 0).await, (3, 0, 3));
     assert_eq!(app.stock_model(&mug, 1).await, (1, 0, 1));
     let mine: Order = buyer.get(&format!("/orders/{}", order.id)).returns(200).await;
-    assert_eq!((mine.status.as_str(), line(&mine, red).fee), ("in_progress", None));
+    assert_eq!((mine.status, line(&mine, red).fee), (OrderStatus::InProgress, None));
     // Confirming one line pays that line only.
     let confirmed: Order = buyer.post(&path(&order, "confirm"), &json!({"item_ids": [blue]})).returns(200).await;
     assert_eq!(
@@ -110,11 +122,11 @@ async fn ship_then_confirm_pays_the_seller_net_and_the_platform_its_fee() {
     assert_eq!(balance_of(&app, escrow(&order)).await, 3_000);
     // Repeating it is idempotent by state: 200, nothing moves.
     let again: Order = buyer.post(&path(&order, "confirm"), &json!({"item_ids": [blue]})).returns(200).await;
-    assert_eq!(line(&again, blue).status, "confirmed");
+    assert_eq!(line(&again, blue).status, LineStatus::Confirmed);
     assert_eq!(seller.balance().await, 1_900);
     // The rest: every line final, escrow empty, order completed.
     let done: Order = buyer.post(&path(&order, "confirm"), &json!({})).returns(200).await;
-    assert_eq!(done.status, "completed");
+    assert_eq!(done.status, OrderStatus::Completed);
     assert_eq!(seller.balance().await, 1_900 + 2_850);
     assert_eq!(balance_of(&app, fees()).await, 250);
     assert_eq!(balance_of(&app, escrow(&order)).await, 0);
@@ -149,7 +161,7 @@ async fn cancelling_before_shipping_refunds_the_line_and_releases_its_stock() {
         .post(&path(&order, "cancel"), &json!({"item_ids": [blue], "reason": "changed my mind"}))
         .returns(200)
         .await;
-    assert_eq!((line(&after, blue).status.as_str(), after.status.as_str()), ("cancelled", "in_progress"));
+    assert_eq!((line(&after, blue).status, after.status), (LineStatus::Cancelled, OrderStatus::InProgress));
     assert_eq!(app.stock_model(&mug, 0).await, (5, 0, 5));
     assert_eq!(buyer.balance().await, 20_000 - 5_000 + 2_000);
     assert_eq!(buyer.entries().await[0].kind, "purchase_refund");
@@ -160,9 +172,9 @@ async fn cancelling_before_shipping_refunds_the_line_and_releases_its_stock() {
     seller.post(&seller_path(&order, "cancel"), &json!({})).fails(400, "validation_failed").await;
     let seller_view: Order =
         seller.post(&seller_path(&order, "cancel"), &json!({"reason": "out of red"})).returns(200).await;
-    assert_eq!(line(&seller_view, red).status, "cancelled");
+    assert_eq!(line(&seller_view, red).status, LineStatus::Cancelled);
     let mine: Order = buyer.get(&format!("/orders/{}", order.id)).returns(200).await;
-    assert_eq!(mine.status, "cancelled");
+    assert_eq!(mine.status, OrderStatus::Cancelled);
     assert_eq!(buyer.balance().await, 20_000);
     assert_eq!((seller.balance().await, balance_of(&app, escrow(&order)).await), (0, 0));
     // A cancelled line cannot be shipped: 409 with the line, and nothing changes.
@@ -173,12 +185,7 @@ async fn cancelling_before_shipping_refunds_the_line_and_releases_its_stock() {
 
 #[tokio::test]
 async fn a_refused_line_refuses_the_whole_request() {
-    let Sale { app, seller, buyer, mug, order } = sale().await;
-    let (blue, red) = (mug.item_id(0), mug.item_id(1));
-    seller
-        .post(&seller_path(&order, "ship"), &json!({"item_ids": [red], "carrier": "CJ", "tracking_number": "1"}))
-        .returns::<Order>(200)
-        .await;
+    let (Sale { app, buyer, mug, order, .. }, blue, red) = sale_with_red_shipped().await;
     // Blue could be cancelled, red (shipped) cannot: neither is.
     let body =
         buyer.post(&path(&order, "cancel"), &json!({"item_ids": [blue, red]})).fails(409, "invalid_order_state").await;
@@ -187,7 +194,7 @@ async fn a_refused_line_refuses_the_whole_request() {
         (&json!(red), &json!("shipped"))
     );
     let mine: Order = buyer.get(&format!("/orders/{}", order.id)).returns(200).await;
-    assert_eq!(line(&mine, blue).status, "paid");
+    assert_eq!(line(&mine, blue).status, LineStatus::Paid);
     assert_eq!(buyer.balance().await, 15_000);
     assert_eq!(app.stock_model(&mug, 0).await, (5, 2, 3));
     // Confirming a paid line, returning a paid one: refused too.
@@ -221,7 +228,7 @@ async fn others_get_404_and_wrong_roles_403() {
     seller.post(&seller_path(&order, "ship"), &json!({"carrier": "CJ"})).fails(400, "validation_failed").await;
     buyer.post(&path(&order, "cancel"), &json!({"item_ids": []})).fails(400, "validation_failed").await;
     let whole: Order = admin.get(&format!("/admin/orders/{}", order.id)).returns(200).await;
-    assert_eq!((whole.items.len(), line(&whole, mug.item_id(0)).status.as_str()), (2, "paid"));
+    assert_eq!((whole.items.len(), line(&whole, mug.item_id(0)).status), (2, LineStatus::Paid));
     assert_eq!(app.stock_model(&mug, 0).await, (5, 2, 3));
 }
 
@@ -233,7 +240,7 @@ async fn returns_are_rejected_or_accepted_and_admins_refund() {
     buyer.post(&path(&order, "returns"), &json!({"item_ids": [blue]})).fails(400, "validation_failed").await;
     let asked: Order =
         buyer.post(&path(&order, "returns"), &json!({"item_ids": [blue], "reason": "cracked"})).returns(200).await;
-    assert_eq!(line(&asked, blue).status, "return_requested");
+    assert_eq!(line(&asked, blue).status, LineStatus::ReturnRequested);
     // A line under return is not auto-confirmed.
     app.clock.advance(Duration::seconds(604_801));
     assert_eq!(app.assembled.orders.auto_confirm(100).await.unwrap(), 1, "only red");
@@ -243,14 +250,14 @@ async fn returns_are_rejected_or_accepted_and_admins_refund() {
         .post(&seller_path(&order, "returns/reject"), &json!({"reason": "photo shows no crack"}))
         .returns(200)
         .await;
-    assert_eq!(line(&rejected, blue).status, "shipped");
+    assert_eq!(line(&rejected, blue).status, LineStatus::Shipped);
     // The clock restarted at the rejection.
     assert_eq!(app.assembled.orders.auto_confirm(100).await.unwrap(), 0);
     buyer.post(&path(&order, "returns"), &json!({"reason": "still cracked"})).returns::<Order>(200).await;
     seller.post(&seller_path(&order, "returns/accept"), &json!({})).fails(400, "validation_failed").await;
     let accepted: Order =
         seller.post(&seller_path(&order, "returns/accept"), &json!({"restock": true})).returns(200).await;
-    assert_eq!((line(&accepted, blue).status.as_str(), accepted.status.as_str()), ("refunded", "completed"));
+    assert_eq!((line(&accepted, blue).status, accepted.status), (LineStatus::Refunded, OrderStatus::Completed));
     assert_eq!(app.stock_model(&mug, 0).await, (5, 0, 5), "restocked");
     assert_eq!(buyer.balance().await, 15_000 + 2_000);
     assert_eq!(seller.balance().await, 2_850, "red was auto-confirmed");
@@ -271,18 +278,13 @@ async fn returns_are_rejected_or_accepted_and_admins_refund() {
 
 #[tokio::test]
 async fn an_admin_refunds_a_paid_or_shipped_line() {
-    let Sale { app, seller, buyer, mug, order } = sale().await;
-    let (blue, red) = (mug.item_id(0), mug.item_id(1));
-    seller
-        .post(&seller_path(&order, "ship"), &json!({"item_ids": [red], "carrier": "CJ", "tracking_number": "1"}))
-        .returns::<Order>(200)
-        .await;
+    let (Sale { app, seller, buyer, mug, order }, blue, red) = sale_with_red_shipped().await;
     let admin = app.admin().await;
     let refund = format!("/admin/orders/{}/refund", order.id);
     admin.post(&refund, &json!({})).fails(400, "validation_failed").await;
     let after: Order = admin.post(&refund, &json!({"reason": "fraud check"})).returns(200).await;
-    assert_eq!(after.status, "cancelled");
-    assert_eq!((line(&after, blue).status.as_str(), line(&after, red).status.as_str()), ("refunded", "refunded"));
+    assert_eq!(after.status, OrderStatus::Cancelled);
+    assert_eq!((line(&after, blue).status, line(&after, red).status), (LineStatus::Refunded, LineStatus::Refunded));
     // The unshipped line's reservation is released; the shipped one is gone from the shelf.
     assert_eq!(app.stock_model(&mug, 0).await, (5, 0, 5));
     assert_eq!(app.stock_model(&mug, 1).await, (1, 0, 1));
@@ -451,10 +453,10 @@ async fn crash_step(step: &str, pattern: &str, crash: Crash) {
     assert_eq!(app.assembled.orders.recover().await.unwrap(), 0, "once");
     let (seller_balance, buyer_balance) = (seller.balance().await, buyer.balance().await);
     if step == "confirm" {
-        assert_eq!(after.status, "completed");
+        assert_eq!(after.status, OrderStatus::Completed);
         assert_eq!((seller_balance, buyer_balance, balance_of(&app, fees()).await), (4_750, 15_000, 250));
     } else {
-        assert_eq!(after.status, "cancelled");
+        assert_eq!(after.status, OrderStatus::Cancelled);
         assert_eq!((seller_balance, buyer_balance), (0, 20_000));
     }
     assert_eq!(balance_of(&app, escrow(&order)).await, 0);
@@ -575,7 +577,7 @@ async fn a_random_run_of_transitions_conserves_money_and_stock() {
         let open: i64 = now
             .items
             .iter()
-            .filter(|l| !["confirmed", "cancelled", "refunded"].contains(&l.status.as_str()))
+            .filter(|l| ![LineStatus::Confirmed, LineStatus::Cancelled, LineStatus::Refunded].contains(&l.status))
             .map(|l| l.line_total)
             .sum();
         assert_eq!(balance_of(&app, escrow(order)).await, open, "order {}", order.id);
@@ -586,7 +588,7 @@ async fn a_random_run_of_transitions_conserves_money_and_stock() {
             let reserved: i64 = unfinished_per_order
                 .iter()
                 .flat_map(|o| o.items.iter())
-                .filter(|l| l.item_id == item.id && l.status == "paid")
+                .filter(|l| l.item_id == item.id && l.status == LineStatus::Paid)
                 .map(|l| l.quantity)
                 .sum();
             let (_, r, available) = app.stock_model(product, index).await;

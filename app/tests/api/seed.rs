@@ -47,7 +47,7 @@ async fn seed_demo_fills_every_module_and_is_idempotent() {
     let Snapshot { products, missions, rooms, balance } = before;
     assert_eq!(products, 9);
     assert_eq!(balance, 300_000 - 20_000);
-    let open: Vec<&Mission> = missions.items.iter().filter(|m| m.status == "open").collect();
+    let open: Vec<&Mission> = missions.items.iter().filter(|m| m.status == MissionStatus::Open).collect();
     assert_eq!(open.len(), 2);
     assert!(open.iter().all(|m| m.streamer_id == streamer.id && m.contributors >= 2));
     assert_eq!(rooms.items.len(), 3);
@@ -70,7 +70,10 @@ async fn seed_demo_fills_every_module_and_is_idempotent() {
     let admin = app.login_user("admin@demo.example", app::seed::DEMO_PASSWORD).await;
     let queue: Page<AdminReport> = admin.get("/admin/reports?status=open").returns(200).await;
     assert_eq!(queue.total, 1);
-    assert_eq!((queue.items[0].target_type.as_str(), queue.items[0].reporter_id), ("product", ara.id));
+    assert_eq!(
+        (queue.items[0].report.target_type, queue.items[0].reporter_id),
+        (moderation::TargetType::Product, ara.id)
+    );
     let chloe = app.login_user("chloe@demo.example", app::seed::DEMO_PASSWORD).await;
     let blocks: Items<Block> = chloe.get("/chat/blocks").returns(200).await;
     assert_eq!(blocks.items.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["Ben Park"]);
@@ -96,15 +99,18 @@ async fn seed_demo_has_orders_in_every_line_status_with_money_in_place() {
     let app = spawn_app().await;
     app::seed::seed_demo(&app.assembled).await.unwrap();
     let orders = seeded_orders(&app).await;
-    let statuses: Vec<&str> = orders.iter().map(|(o, _)| o.items[0].status.as_str()).collect();
+    let statuses: Vec<LineStatus> = orders.iter().map(|(o, _)| o.items[0].status).collect();
     // The sixth went shipped → return_requested → shipped (the seller rejected the return).
-    assert_eq!(statuses, ["paid", "shipped", "confirmed", "cancelled", "return_requested", "shipped", "refunded"]);
+    assert_eq!(statuses, {
+        use LineStatus::*;
+        [Paid, Shipped, Confirmed, Cancelled, ReturnRequested, Shipped, Refunded]
+    });
     let shipped: Vec<bool> = orders.iter().map(|(o, _)| o.items[0].shipment.is_some()).collect();
     assert_eq!(shipped, [false, true, true, false, true, true, true]);
     // Escrow holds each line until it is final, then nothing.
     for (order, held) in &orders {
         let line = &order.items[0];
-        let expected = if line.status.parse().is_ok_and(order::checkout::is_final) { 0 } else { line.line_total };
+        let expected = if order::checkout::is_final(line.status) { 0 } else { line.line_total };
         assert_eq!(*held, expected, "order {} ({})", order.id, line.status);
     }
     // Joon was paid the confirmed headlamp less the 5% fee; Mina sold nothing (README's

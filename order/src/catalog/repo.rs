@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use platform::clock::{from_db, to_db};
 use platform::db::OnDuplicate;
-use platform::db::{DbConn, DbError, last_insert_id};
+use platform::db::{CountRow, DbConn, DbError, last_insert_id, load_ids};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -274,18 +274,6 @@ pub fn soft_delete_item(conn: &mut DbConn, item_id: i64, now: DateTime<Utc>) -> 
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// Live products matching every term, newest first. Driven by the index of the longest
 /// (most selective) term, joined on the others; terms exist only for live products.
 pub fn search(
@@ -339,14 +327,12 @@ pub fn search(
         q.bind::<Text, _>(driver.clone())
     };
     let total = bind_all(format!("SELECT COUNT(*) AS n {from}")).get_result::<CountRow>(conn)?.n;
-    let ids: Vec<i64> =
+    let ids = load_ids(
+        conn,
         bind_all(format!("SELECT t0.product_id AS id {from} ORDER BY t0.product_id DESC LIMIT ? OFFSET ?"))
             .bind::<BigInt, _>(page.limit())
-            .bind::<BigInt, _>(page.offset())
-            .load::<IdRow>(conn)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+            .bind::<BigInt, _>(page.offset()),
+    )?;
     if ids.is_empty() {
         return Ok((Vec::new(), total));
     }

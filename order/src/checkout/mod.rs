@@ -31,7 +31,7 @@ use platform::crypto::fingerprint;
 use platform::db::{Db, DbConn};
 use platform::idempotency::{self, IdempotencyError, Stored};
 use platform::outbox::Outbox;
-use repo::{LineRow, NewLine, OrderRow, ShipmentRow};
+use repo::{LineRow, OrderRow, ShipmentRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -250,18 +250,8 @@ pub struct LifecycleSettings {
     pub auto_confirm_after: Duration,
 }
 
-pub struct Orders {
-    db: Db,
-    wallets: Arc<dyn WalletService>,
-    carts: Arc<Carts>,
-    clock: SharedClock,
-    outbox: Outbox,
-    recovery: RecoverySettings,
-    lifecycle: LifecycleSettings,
-}
-
-impl Orders {
-    pub fn new(
+platform::service_struct! {
+    pub struct Orders {
         db: Db,
         wallets: Arc<dyn WalletService>,
         carts: Arc<Carts>,
@@ -269,10 +259,10 @@ impl Orders {
         outbox: Outbox,
         recovery: RecoverySettings,
         lifecycle: LifecycleSettings,
-    ) -> Self {
-        Orders { db, wallets, carts, clock, outbox, recovery, lifecycle }
     }
+}
 
+impl Orders {
     /// Checks out the buyer's whole cart. Replaying `key` with the same body returns the
     /// same order; a different body is `IdempotencyError::Conflict`.
     #[tracing::instrument(skip(self, key))]
@@ -388,7 +378,7 @@ impl Orders {
                 }
                 for line in &lines {
                     let state = states.get(&line.item_id).ok_or(OrderError::NotFound)?;
-                    let new = NewLine {
+                    let new = LineRow {
                         order_id,
                         product_id: line.product_id,
                         item_id: line.item_id,
@@ -397,9 +387,13 @@ impl Orders {
                         item_name: state.item_name.clone(),
                         price: line.unit_price,
                         quantity: line.quantity,
+                        status: LineStatus::Paid,
                         fee: fee_for(line.unit_price * line.quantity, bps),
+                        money_due: None,
+                        version: 0,
+                        updated_at: to_db(now),
                     };
-                    repo::insert_line(conn, &new, now)?;
+                    repo::insert_line(conn, &new)?;
                 }
                 repo::set_total(conn, order_id, total)?;
                 let products = lines.iter().map(|l| l.product_id).collect();

@@ -8,7 +8,7 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use platform::clock::to_db;
-use platform::db::{Backend, DbConn, DbError, IdRow, last_insert_id, lock_rows};
+use platform::db::{Backend, CountRow, DbConn, DbError, last_insert_id, load_ids, lock_rows};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -57,19 +57,6 @@ impl LineRow {
     }
 }
 
-/// A new line as checkout snapshots it.
-pub struct NewLine {
-    pub order_id: i64,
-    pub product_id: i64,
-    pub item_id: i64,
-    pub seller_id: i64,
-    pub product_name: String,
-    pub item_name: String,
-    pub price: i64,
-    pub quantity: i64,
-    pub fee: i64,
-}
-
 /// What a transition writes on a line (`None` leaves a column as it is).
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = order_lines)]
@@ -107,24 +94,20 @@ pub fn lock_for_checkout(conn: &mut DbConn, buyer_id: i64) -> Result<(), DbError
         return Ok(());
     }
     lock_rows(conn, "carts", "buyer_id", &[buyer_id])?;
-    let mut items: Vec<i64> =
-        diesel::sql_query(format!("SELECT item_id AS id FROM cart_lines WHERE buyer_id = {buyer_id} FOR UPDATE"))
-            .load::<IdRow>(conn)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+    let mut items = load_ids(
+        conn,
+        diesel::sql_query(format!("SELECT item_id AS id FROM cart_lines WHERE buyer_id = {buyer_id} FOR UPDATE")),
+    )?;
     items.sort_unstable();
     if items.is_empty() {
         return Ok(());
     }
     // Locking reads only: a plain read here would fix the transaction's snapshot too early.
     let list = items.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let mut products: Vec<i64> =
-        diesel::sql_query(format!("SELECT product_id AS id FROM product_items WHERE id IN ({list}) FOR UPDATE"))
-            .load::<IdRow>(conn)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+    let mut products = load_ids(
+        conn,
+        diesel::sql_query(format!("SELECT product_id AS id FROM product_items WHERE id IN ({list}) FOR UPDATE")),
+    )?;
     products.sort_unstable();
     products.dedup();
     lock_rows(conn, "products", "id", &products)
@@ -167,7 +150,7 @@ pub fn set_total(conn: &mut DbConn, id: i64, total: i64) -> Result<(), DbError> 
     Ok(())
 }
 
-pub fn insert_line(conn: &mut DbConn, line: &NewLine, now: DateTime<Utc>) -> Result<(), DbError> {
+pub fn insert_line(conn: &mut DbConn, line: &LineRow) -> Result<(), DbError> {
     diesel::insert_into(order_lines::table)
         .values((
             order_lines::order_id.eq(line.order_id),
@@ -178,10 +161,11 @@ pub fn insert_line(conn: &mut DbConn, line: &NewLine, now: DateTime<Utc>) -> Res
             order_lines::item_name.eq(&line.item_name),
             order_lines::price.eq(line.price),
             order_lines::quantity.eq(line.quantity),
-            order_lines::status.eq(LineStatus::Paid.as_str()),
+            order_lines::status.eq(line.status.as_str()),
             order_lines::fee.eq(line.fee),
-            order_lines::version.eq(0i64),
-            order_lines::updated_at.eq(to_db(now)),
+            order_lines::money_due.eq(&line.money_due),
+            order_lines::version.eq(line.version),
+            order_lines::updated_at.eq(line.updated_at),
         ))
         .execute(conn)?;
     Ok(())
@@ -486,12 +470,6 @@ pub fn buyer_orders(
     Ok((rows, total))
 }
 
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// The SQL condition (over one seller's lines of an order, grouped) for a derived status
 /// of the seller's view; mirrors [`super::derive_status`].
 fn seller_status_having(status: Option<OrderStatus>) -> &'static str {
@@ -529,14 +507,13 @@ pub fn seller_orders(
         .bind::<BigInt, _>(seller_id)
         .get_result::<CountRow>(conn)?
         .n;
-    let ids: Vec<i64> = diesel::sql_query(format!("{ids_sql} ORDER BY l.order_id DESC LIMIT ? OFFSET ?"))
-        .bind::<BigInt, _>(seller_id)
-        .bind::<BigInt, _>(page.limit())
-        .bind::<BigInt, _>(page.offset())
-        .load::<IdRow>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let ids = load_ids(
+        conn,
+        diesel::sql_query(format!("{ids_sql} ORDER BY l.order_id DESC LIMIT ? OFFSET ?"))
+            .bind::<BigInt, _>(seller_id)
+            .bind::<BigInt, _>(page.limit())
+            .bind::<BigInt, _>(page.offset()),
+    )?;
     let mut rows = orders::table.filter(orders::id.eq_any(&ids)).select(OrderRow::as_select()).load(conn)?;
     rows.sort_by_key(|r: &OrderRow| std::cmp::Reverse(r.id));
     Ok((rows, total))

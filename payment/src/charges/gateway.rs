@@ -28,18 +28,22 @@ pub trait PaymentGateway: Send + Sync + 'static {
     fn confirms_instantly(&self) -> bool;
     async fn confirm(&self, payment_key: &str, order_id: &str, amount: i64) -> GatewayOutcome;
     async fn lookup(&self, order_id: &str, amount: i64) -> GatewayOutcome;
-    /// Cancels `amount` of a paid payment (a refund to the card). `idempotency_key` makes a
-    /// retry of the same cancel harmless at the gateway; `reason` is stored with the cancel
-    /// there, so a lookup can tell which of our refunds it belongs to.
-    async fn cancel(
-        &self,
-        payment_key: Option<&str>,
-        amount: i64,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> CancelOutcome;
+    /// Cancels part of a paid payment (a refund to the card).
+    async fn cancel(&self, request: CancelRequest) -> CancelOutcome;
     /// The payment of `order_id` as the gateway knows it (status, amounts, cancels).
     async fn payment(&self, order_id: &str) -> SnapshotOutcome;
+}
+
+/// A cancel of `amount` of a paid payment. `idempotency_key` makes a retry of the same cancel
+/// harmless at the gateway; `reason` is stored with the cancel there, so a lookup can tell
+/// which of our refunds it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelRequest {
+    /// `None` for a charge that never reached the gateway's payment step.
+    pub payment_key: Option<String>,
+    pub amount: i64,
+    pub reason: String,
+    pub idempotency_key: String,
 }
 
 /// What the gateway says about a cancel (refund).
@@ -113,7 +117,7 @@ impl PaymentGateway for SandboxGateway {
         GatewayOutcome::Paid
     }
 
-    async fn cancel(&self, _: Option<&str>, _: i64, _: &str, _: &str) -> CancelOutcome {
+    async fn cancel(&self, _: CancelRequest) -> CancelOutcome {
         CancelOutcome::Cancelled
     }
 
@@ -276,13 +280,8 @@ impl PaymentGateway for TossGateway {
         self.read(request, amount).await
     }
 
-    async fn cancel(
-        &self,
-        payment_key: Option<&str>,
-        amount: i64,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> CancelOutcome {
+    async fn cancel(&self, request: CancelRequest) -> CancelOutcome {
+        let CancelRequest { payment_key, amount, reason, idempotency_key } = request;
         let Some(payment_key) = payment_key else {
             return CancelOutcome::Refused {
                 code: "NO_PAYMENT_KEY".into(),
@@ -293,7 +292,7 @@ impl PaymentGateway for TossGateway {
             .client
             .post(format!("{}/v1/payments/{payment_key}/cancel", self.base_url))
             .basic_auth(&self.secret_key, Some(""))
-            .header("Idempotency-Key", idempotency_key)
+            .header("Idempotency-Key", &idempotency_key)
             .json(&serde_json::json!({ "cancelReason": reason, "cancelAmount": amount }));
         let (status, body) = match exchange(request, "cancel").await {
             Ok(answer) => answer,

@@ -17,7 +17,7 @@ use contracts::events::payment::ChargeRefunded;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use contracts::{AccountId, ChargeId};
 use diesel::prelude::*;
-use gateway::{CancelOutcome, SnapshotOutcome};
+use gateway::{CancelOutcome, CancelRequest, SnapshotOutcome};
 use platform::clock::{from_db, to_db};
 use platform::crypto::fingerprint;
 use platform::db::{DbConn, DbError, last_insert_id, write_tx};
@@ -184,8 +184,14 @@ fn cancel_reason(refund_id: i64) -> String {
     format!("refund:{refund_id}")
 }
 
-fn cancel_key(refund_id: i64) -> String {
-    format!("refund-{refund_id}")
+/// The gateway cancel that carries out one refund (the same for every retry of it).
+fn cancel_request(payment_key: Option<String>, row: &RefundRow) -> CancelRequest {
+    CancelRequest {
+        payment_key,
+        amount: row.amount,
+        reason: cancel_reason(row.id),
+        idempotency_key: format!("refund-{}", row.id),
+    }
 }
 
 /// `pending → done`, announcing the refund; `false` if it was already decided.
@@ -323,8 +329,7 @@ impl Charges {
             }
             Keyed { value: row, replayed: false } => {
                 let key = self.payment_key_of(row.charge_id).await?;
-                let outcome =
-                    self.gateway.cancel(key.as_deref(), row.amount, &cancel_reason(row.id), &cancel_key(row.id)).await;
+                let outcome = self.gateway.cancel(cancel_request(key, &row)).await;
                 self.apply_cancel(&row, outcome).await?;
                 row
             }
@@ -429,11 +434,7 @@ impl Charges {
             SnapshotOutcome::Found(s) if s.cancel_reasons.iter().any(|r| *r == cancel_reason(row.id)) => {
                 CancelOutcome::Cancelled
             }
-            SnapshotOutcome::Found(_) => {
-                self.gateway
-                    .cancel(charge.payment_key.as_deref(), row.amount, &cancel_reason(row.id), &cancel_key(row.id))
-                    .await
-            }
+            SnapshotOutcome::Found(_) => self.gateway.cancel(cancel_request(charge.payment_key.clone(), &row)).await,
             SnapshotOutcome::NotFound => CancelOutcome::Unknown("the gateway knows no such payment".into()),
             SnapshotOutcome::Unknown(reason) => CancelOutcome::Unknown(reason),
         };

@@ -482,6 +482,14 @@ pub struct IdRow {
     pub id: i64,
 }
 
+/// The ids a raw `SELECT … AS id` query loads, in its order.
+pub fn load_ids<'q, Q>(conn: &mut DbConn, query: Q) -> Result<Vec<i64>, DbError>
+where
+    Q: RunQueryDsl<DbConn> + diesel::query_dsl::LoadQuery<'q, DbConn, IdRow>,
+{
+    Ok(query.load::<IdRow>(conn)?.into_iter().map(|r| r.id).collect())
+}
+
 /// The `COUNT(*) AS n` of a raw query.
 #[derive(QueryableByName)]
 pub struct CountRow {

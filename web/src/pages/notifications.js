@@ -2,13 +2,13 @@
 // ones arriving live, marking one or all read; opening one marks it read and goes to its
 // `link`, the app page of its subject (`/orders/7`, `/chat/3`, …). Settings: the kinds muted
 // (still kept in the inbox, but neither pushed nor counted unread).
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, query } from "../api.js";
 import { t } from "../i18n.js";
 import { onNotification, recount, unread } from "../notify.js";
 import { navigate } from "../router.js";
 import { useStore } from "../store.js";
-import { ErrorBox, html, Loading, Notice, Sentinel, Time, useAsync, useSubmit } from "../ui.js";
+import { ErrorBox, html, Loading, Notice, Sentinel, Time, useAsync, useCursorList, useSubmit } from "../ui.js";
 
 const PAGE = 30;
 
@@ -19,33 +19,10 @@ function appPath(link) {
 
 export function Notifications() {
   const [unreadOnly, setUnreadOnly] = useState(false);
-  const [items, setItems] = useState([]);
-  const [next, setNext] = useState(undefined); // undefined: not loaded; null: the end
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-
-  useEffect(() => {
-    setItems([]);
-    setError(null);
-    setNext(undefined);
-  }, [unreadOnly]);
-  const more = useCallback(async () => {
-    if (busy || next === null) return;
-    setBusy(true);
-    try {
-      const page = await api(`/notifications${query({ limit: PAGE, before: next, unread: unreadOnly ? "true" : undefined })}`);
-      setItems((old) => (next === undefined ? page.items : [...old, ...page.items.filter((n) => !old.some((o) => o.id === n.id))]));
-      setNext(page.next_before ?? null);
-      setError(null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }, [busy, next, unreadOnly]);
-  useEffect(() => {
-    if (next === undefined && !busy && !error) more();
-  }, [next, busy, error]);
+  const { items, setItems, next, busy, error, more } = useCursorList(
+    (before) => api(`/notifications${query({ limit: PAGE, before, unread: unreadOnly ? "true" : undefined })}`),
+    [unreadOnly],
+  );
   // A live notification is new or replaces one (a room's chat notification is updated in place).
   useEffect(() => onNotification((n) => setItems((old) => [n, ...old.filter((o) => o.id !== n.id)])), []);
 

@@ -1,12 +1,12 @@
 // The wallet: balance, charging points, the ledger with endless scrolling, and refunding a
 // charge's unused points to the card (from its ledger entry: the API lists charges only there).
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, newKey, query } from "../api.js";
 import { t } from "../i18n.js";
 import { money } from "../format.js";
 import { location$ } from "../router.js";
 import { useStore } from "../store.js";
-import { ErrorBox, Field, html, Loading, Money, Notice, problemOf, Sentinel, Time, useAsync, useSubmit } from "../ui.js";
+import { ErrorBox, Field, html, Loading, Money, Notice, problemOf, Sentinel, Time, useAsync, useCursorList, useSubmit } from "../ui.js";
 
 const PAGE = 30;
 
@@ -53,32 +53,10 @@ function RefundCharge({ chargeId, amount, onDone }) {
 // `onRefunded` reports to the page: this list is reloaded after a refund, so a notice kept in
 // a row would vanish with the row.
 function Ledger({ version, onRefunded, role }) {
-  const [entries, setEntries] = useState([]);
-  const [next, setNext] = useState(undefined); // undefined: not loaded; null: the end
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    setEntries([]);
-    setError(null);
-    setNext(undefined);
-  }, [version]);
-  const more = useCallback(async () => {
-    if (busy || next === null) return;
-    setBusy(true);
-    try {
-      const page = await api(`/wallet/entries${query({ limit: PAGE, before: next })}`);
-      setEntries((old) => (next === undefined ? page.items : [...old, ...page.items]));
-      setNext(page.next_before ?? null);
-      setError(null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }, [busy, next]);
-  useEffect(() => {
-    if (next === undefined && !busy && !error) more();
-  }, [next, busy, error]);
+  const { items: entries, next, busy, error, more } = useCursorList(
+    (before) => api(`/wallet/entries${query({ limit: PAGE, before })}`),
+    [version],
+  );
   return html`<section aria-labelledby="ledger-title">
     <h2 id="ledger-title">${t("wallet.ledger")}</h2>
     <${ErrorBox} error=${error} />

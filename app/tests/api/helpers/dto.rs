@@ -1,10 +1,12 @@
-//! What the API answers, as a client reads it from docs/api.md: written here, so a change to
-//! the contract shows up as a change to these types. Each struct refuses fields it does not
-//! list and tells a `null` from an absent key, so comparing two of them compares everything
-//! the server sent. Plain answers without optional fields (catalog `Item`, the cart, a
-//! mission `Contribution`) are read into the server's own types instead of a copy; the
-//! OpenAPI snapshot guards their shape. `Value` stays where JSON is free-form by
-//! design (feed row data, selectors, templates) and where a test checks the raw shape.
+//! What the API answers, as a client reads it from docs/api.md. Answers a crate already types
+//! (catalog products and items, the cart, orders, missions and their contributions,
+//! notifications, ad slots, reports) are read into the server's own types, so a test compares
+//! a status with the crate's enum (`LineStatus::Paid`) and the OpenAPI snapshot guards the
+//! shape. The rest are written here, so a change to the contract shows up as a change to these
+//! types: each refuses fields it does not list and tells a `null` from an absent key, so
+//! comparing two of them compares everything the server sent. `Value` stays where JSON is
+//! free-form by design (feed row data, selectors, templates) and where a test checks the raw
+//! shape.
 
 // The structs mirror the contract; not every test reads every field.
 #![allow(dead_code)]
@@ -249,22 +251,16 @@ pub struct Payout {
 
 // Catalog, cart and orders.
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Product {
-    pub id: i64,
-    pub seller_id: i64,
-    pub name: String,
-    pub description: String,
-    pub items: Vec<Item>,
-    pub created_at: Time,
-    /// Hidden by moderation (only its seller still sees it).
-    pub hidden: bool,
+pub use order::catalog::model::Product;
+
+/// For tests that name a product's items by their place in the listing.
+pub trait ItemIds {
+    /// The id of the item at `index` (in the order the seller listed them).
+    fn item_id(&self, index: usize) -> i64;
 }
 
-impl Product {
-    /// The id of the item at `index` (in the order the seller listed them).
-    pub fn item_id(&self, index: usize) -> i64 {
+impl ItemIds for Product {
+    fn item_id(&self, index: usize) -> i64 {
         self.items[index].id
     }
 }
@@ -286,48 +282,7 @@ pub struct ProductSummary {
 
 pub use order::cart::CartView as Cart;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Order {
-    pub id: i64,
-    pub buyer_id: i64,
-    pub status: String,
-    pub total: i64,
-    pub items: Vec<OrderLine>,
-    pub created_at: Time,
-    pub updated_at: Time,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderLine {
-    pub product_id: i64,
-    pub item_id: i64,
-    pub seller_id: i64,
-    pub product_name: String,
-    pub item_name: String,
-    pub price: i64,
-    pub quantity: i64,
-    pub line_total: i64,
-    pub status: String,
-    #[serde(deserialize_with = "nullable")]
-    pub shipment: Option<Shipment>,
-    pub updated_at: Time,
-    /// Seller view only.
-    #[serde(default, deserialize_with = "present")]
-    pub fee: Option<i64>,
-    /// Seller view only.
-    #[serde(default, deserialize_with = "present")]
-    pub net: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Shipment {
-    pub carrier: String,
-    pub tracking_number: String,
-    pub shipped_at: Time,
-}
+pub use order::checkout::{LineStatus, Order, OrderLine, OrderStatus};
 
 // Chat.
 
@@ -461,18 +416,7 @@ impl ServerFrame {
 
 // Notifications.
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Notification {
-    pub id: i64,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub link: String,
-    pub data: Value,
-    pub read: bool,
-    pub created_at: Time,
-}
+pub use notify::Notification;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -503,25 +447,7 @@ pub struct Preferences {
 
 // Missions.
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Mission {
-    pub id: i64,
-    pub creator_id: i64,
-    pub streamer_id: i64,
-    pub title: String,
-    pub description: String,
-    pub status: String,
-    pub pool: i64,
-    pub contributors: i64,
-    pub deadline: Time,
-    pub created_at: Time,
-    #[serde(deserialize_with = "nullable")]
-    pub decided_at: Option<Time>,
-    pub settled: bool,
-}
-
-pub use mission::Contribution;
+pub use mission::{Contribution, Mission, MissionStatus};
 
 // Feed.
 
@@ -589,61 +515,9 @@ pub struct RowSetting {
     pub ends_at: Option<Time>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdSlot {
-    pub id: i64,
-    pub slot_name: String,
-    pub title: String,
-    pub image_url: String,
-    pub link_url: String,
-    #[serde(deserialize_with = "nullable")]
-    pub country: Option<String>,
-}
+pub use feed::model::AdSlot;
 
-/// A report as its reporter sees it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Report {
-    pub id: i64,
-    pub target_type: String,
-    pub target_id: i64,
-    pub reason: String,
-    #[serde(deserialize_with = "nullable")]
-    pub details: Option<String>,
-    pub status: String,
-    pub created_at: Time,
-    #[serde(deserialize_with = "nullable")]
-    pub resolved_at: Option<Time>,
-    #[serde(deserialize_with = "nullable")]
-    pub resolution: Option<String>,
-}
-
-/// A report in the operators' queue.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminReport {
-    pub id: i64,
-    pub target_type: String,
-    pub target_id: i64,
-    pub reason: String,
-    #[serde(deserialize_with = "nullable")]
-    pub details: Option<String>,
-    pub status: String,
-    pub created_at: Time,
-    #[serde(deserialize_with = "nullable")]
-    pub resolved_at: Option<Time>,
-    #[serde(deserialize_with = "nullable")]
-    pub resolution: Option<String>,
-    pub reporter_id: i64,
-    pub target_owner_id: i64,
-    pub target_preview: Value,
-    pub open_reports_on_target: i64,
-    #[serde(deserialize_with = "nullable")]
-    pub resolution_note: Option<String>,
-    #[serde(deserialize_with = "nullable")]
-    pub resolved_by: Option<i64>,
-}
+pub use moderation::{AdminReport, Report};
 
 /// The answer to suspend and reinstate.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -2,7 +2,7 @@
 //! wallets, products, cart lines, checkouts; and the numbers they check afterwards.
 
 use super::client::{Api, Call, Client};
-use super::dto::{Charge, Cursor, Entry, Product, Wallet};
+use super::dto::{Charge, Cursor, Entry, ItemIds, Product, Wallet};
 use super::spawn::TestApp;
 use super::users::User;
 use contracts::Role;
