@@ -481,4 +481,6 @@ export default {
   "error.account_suspended": "This account is suspended.",
   "error.blocked": "You cannot message this person.",
   "error.stock_reserved": "Stock cannot go below what orders have reserved.",
+  "error.invalid_order_state": "This order changed meanwhile. Reload the page and try again.",
+  "error.refund_exceeds_charge": "That is more than is left of this charge.",
 };

@@ -481,4 +481,6 @@ export default {
   "error.account_suspended": "정지된 계정입니다.",
   "error.blocked": "이 사람에게는 메시지를 보낼 수 없습니다.",
   "error.stock_reserved": "재고는 주문이 예약한 수량보다 적을 수 없습니다.",
+  "error.invalid_order_state": "그동안 주문 상태가 바뀌었습니다. 페이지를 새로고침하고 다시 시도하세요.",
+  "error.refund_exceeds_charge": "이 충전에서 남은 금액보다 많습니다.",
 };
