@@ -298,7 +298,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 key,
                 "Account suspended",
                 body,
-                "/account".to_string(),
+                "/profile".to_string(),
                 json!({"reason": e.reason, "until": e.until, "suspended_at": e.suspended_at}),
             )]
         }
@@ -433,6 +433,7 @@ mod tests {
         let now = chrono::Utc::now();
         let suspended = AccountSuspended { account_id: 5, reason: "spam".into(), until: None, suspended_at: now };
         assert_eq!((to(&map(&suspended)), map(&suspended)[0].kind), (vec![5], Kind::AccountSuspended));
+        assert_eq!(map(&suspended)[0].link, "/profile");
         let resolved = ReportResolved {
             report_id: 3,
             reporter_id: 6,
@@ -442,6 +443,7 @@ mod tests {
             resolved_at: now,
         };
         assert_eq!((to(&map(&resolved)), map(&resolved)[0].kind), (vec![6], Kind::ReportResolved));
+        assert_eq!(map(&resolved)[0].link, "/reports/3");
         // A payload that does not decode is an error (the row retries, then parks), never silence.
         for topic in NOTIFIED_TOPICS.iter().filter(|t| **t != "chat.message_posted") {
             assert!(notifications_for(topic, &json!({}), "k").is_err(), "{topic}");
