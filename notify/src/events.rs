@@ -4,6 +4,7 @@
 //! per room, updated in place): see `Notify::chat_message`.
 
 use crate::model::{Kind, NewNotification};
+use contracts::common::points;
 use contracts::events::payment::{ChargeConfirmed, ChargeRefunded, PayoutFailed, PayoutPaid};
 use contracts::events::{
     ACCOUNT_SUSPENDED, AccountSuspended, MissionContributed, MissionCreated, MissionSettled, REPORT_RESOLVED,
@@ -19,18 +20,6 @@ use serde_json::{Value, json};
 
 fn decode<T: DeserializeOwned>(topic: &str, payload: &Value) -> anyhow::Result<T> {
     serde_json::from_value(payload.clone()).map_err(|e| anyhow::anyhow!("{topic} payload does not decode: {e}"))
-}
-
-fn points(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out} P") } else { format!("{out} P") }
 }
 
 fn note(
@@ -429,7 +418,6 @@ mod tests {
         assert_eq!(map(&paid)[0].kind, Kind::PayoutPaid);
         let failed = PayoutFailed { payout_id: 1, account_id: 2, amount: 10_000, reason: "bank".into() };
         assert_eq!((failed.topic(), map(&failed)[0].kind), ("payment.payout_failed", Kind::PayoutFailed));
-        assert_eq!(points(-1_234_567), "-1,234,567 P");
         let now = chrono::Utc::now();
         let suspended = AccountSuspended { account_id: 5, reason: "spam".into(), until: None, suspended_at: now };
         assert_eq!((to(&map(&suspended)), map(&suspended)[0].kind), (vec![5], Kind::AccountSuspended));
