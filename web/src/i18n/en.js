@@ -381,7 +381,8 @@ export default {
   "chat.report_person": "Report {name}",
 
   "seller.sales": "Sales",
-  "seller.sales_confirmed": "{n} confirmed items on this page",
+  "seller.sales_confirmed": "{n} confirmed items in all",
+  "seller.returns": "Returns",
   "seller.fee": "Fee",
   "seller.net": "Net",
   "seller.ship": "Ship",

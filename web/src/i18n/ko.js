@@ -381,7 +381,8 @@ export default {
   "chat.report_person": "{name} 신고",
 
   "seller.sales": "매출",
-  "seller.sales_confirmed": "이 페이지의 구매 확정 상품 {n}개",
+  "seller.sales_confirmed": "전체 구매 확정 상품 {n}개",
+  "seller.returns": "반품 요청 있음",
   "seller.fee": "수수료",
   "seller.net": "정산액",
   "seller.ship": "발송",
