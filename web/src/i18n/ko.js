@@ -187,7 +187,7 @@ export default {
   "chat.find_people": "이름으로 사람 찾기",
   "chat.live": "실시간",
   "chat.connecting": "연결하는 중…",
-  "chat.messages": "메시지",
+  "chat.messages": "대화 내용",
   "chat.message": "메시지",
   "chat.send": "보내기",
 
