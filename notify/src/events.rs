@@ -56,7 +56,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 "New mission for you",
                 format!("“{}” with {} at stake.", e.title, points(e.stake)),
                 format!("/missions/{}", e.mission_id),
-                json!({"mission_id": e.mission_id, "creator_id": e.creator_id, "stake": e.stake}),
+                json!({"mission_id": e.mission_id, "title": e.title, "creator_id": e.creator_id, "stake": e.stake}),
             )]
         }
         "mission.mission_contribution" => {
@@ -68,7 +68,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 "New contribution",
                 format!("{} added to “{}”.", points(e.amount), e.title),
                 format!("/missions/{}", e.mission_id),
-                json!({"mission_id": e.mission_id, "contribution_id": e.contribution_id,
+                json!({"mission_id": e.mission_id, "title": e.title, "contribution_id": e.contribution_id,
                        "account_id": e.account_id, "amount": e.amount}),
             )]
         }
@@ -103,7 +103,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 title,
                 body,
                 format!("/missions/{}", e.mission_id),
-                json!({"mission_id": e.mission_id, "status": e.status, "contributed": e.contributed,
+                json!({"mission_id": e.mission_id, "title": e.title, "status": e.status, "contributed": e.contributed,
                        "refunded": e.refunded, "payout": if e.status == "succeeded" { e.pool } else { 0 },
                        "pool": e.pool}),
             )]
