@@ -100,7 +100,8 @@ pub struct SellerOrdersQuery {
 
 impl SellerOrdersQuery {
     fn validate(&self) -> ApiResult<(Option<OrderStatus>, Option<LineStatus>, contracts::PageRequest)> {
-        let (status, page) = OrdersQuery { status: self.status.clone(), page: self.page, size: self.size }.validate()?;
+        let (status, page) =
+            OrdersQuery { status: self.status.clone(), page: self.page, size: self.size }.validate()?;
         let line_status = match &self.line_status {
             None => None,
             Some(raw) => Some(raw.parse().map_err(|_| {
