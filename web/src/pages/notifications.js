@@ -70,12 +70,17 @@ function say(prefix, spec, fallback) {
   return t(`${prefix}.${key}`, params);
 }
 
-/// A notification's title and body in the reader's language, from its `kind` and `data`.
+/// A notification's title and body in the reader's language, from its `kind` and `data`;
+/// both stay the server's unless both can be written (the seed's demo notifications, say,
+/// carry their own texts and no data).
 export function notificationText(n) {
+  const server = { title: n.title, body: n.body };
   const make = TEXTS[n.kind];
   const spec = make && n.data && typeof n.data === "object" ? make(n.data, { link: n.link || "" }) : null;
-  if (!spec) return { title: n.title, body: n.body };
-  return { title: say("notify_title", spec.title, n.title), body: spec.body ? say("notify_body", spec.body, n.body) : n.body };
+  if (!spec) return server;
+  const title = say("notify_title", spec.title, null);
+  const body = spec.body ? say("notify_body", spec.body, null) : n.body;
+  return title === null || body === null ? server : { title, body };
 }
 
 export function Notifications() {
