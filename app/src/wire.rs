@@ -242,6 +242,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         account_service,
         clock.clone(),
         mission_settings,
+        &settings.server.public_url,
     ));
 
     // The first load happens in `migrate` (the table must exist); until then the backup serves.

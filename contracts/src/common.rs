@@ -85,6 +85,20 @@ impl<T> Page<T> {
     }
 }
 
+/// An amount of points as people read it in emails and notifications: thousands separated,
+/// with the "P" the web app shows (`12,345 P`).
+pub fn points(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out} P") } else { format!("{out} P") }
+}
+
 /// Failures every contract call can have, whatever the service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
@@ -94,4 +108,18 @@ pub enum ServiceError {
     /// A bug or an unexpected state; logged by the callee.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::points;
+
+    #[test]
+    fn points_are_grouped_by_thousands() {
+        assert_eq!(points(0), "0 P");
+        assert_eq!(points(999), "999 P");
+        assert_eq!(points(1_000), "1,000 P");
+        assert_eq!(points(-1_234_567), "-1,234,567 P");
+        assert_eq!(points(i64::MIN), "-9,223,372,036,854,775,808 P");
+    }
 }

@@ -145,6 +145,8 @@ pub struct Missions {
     accounts: Arc<dyn AccountService>,
     clock: SharedClock,
     settings: MissionSettings,
+    /// The web app's address (`server.public_url`, no trailing slash), for links in emails.
+    public_url: String,
 }
 
 impl Missions {
@@ -155,9 +157,16 @@ impl Missions {
         accounts: Arc<dyn AccountService>,
         clock: SharedClock,
         settings: MissionSettings,
+        public_url: &str,
     ) -> Self {
         let settle_db = db.unbounded();
-        Missions { db, settle_db, outbox, wallets, accounts, clock, settings }
+        let public_url = public_url.trim_end_matches('/').to_string();
+        Missions { db, settle_db, outbox, wallets, accounts, clock, settings, public_url }
+    }
+
+    /// The web app's page of a mission, as emails link it.
+    pub(crate) fn mission_url(&self, id: i64) -> String {
+        format!("{}/missions/{id}", self.public_url)
     }
 
     pub fn settings(&self) -> &MissionSettings {

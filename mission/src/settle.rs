@@ -8,6 +8,7 @@ use crate::error::MissionError;
 use crate::repo::{self, MissionStatus, TERMINAL_STATUSES};
 use crate::service::{Missions, escrow};
 use async_trait::async_trait;
+use contracts::common::points;
 use contracts::events::MissionSettled;
 use contracts::wallet::{EntryKind, TransferRequest, WalletRef};
 use futures::{StreamExt, TryStreamExt};
@@ -107,12 +108,13 @@ impl Missions {
         let contacts: HashMap<i64, (String, String)> =
             self.accounts().contacts(&ids).await?.into_iter().map(|c| (c.id, (c.name, c.email))).collect();
         let mut emails = Vec::new();
+        let link = self.mission_url(id);
         for (account, amount) in &totals {
             let Some((name, email)) = contacts.get(account) else { continue };
             let outcome = if mission.status == MissionStatus::Succeeded {
-                format!("Your {amount} points went to the streamer with the rest of the {pool}-point pool.")
+                format!("Your {} went to the streamer with the rest of the {} pool.", points(*amount), points(pool))
             } else {
-                format!("Your {amount} points were refunded to your wallet.")
+                format!("Your {} were refunded to your wallet.", points(*amount))
             };
             emails.push((
                 format!("mission:{id}:email:{account}"),
@@ -120,7 +122,7 @@ impl Missions {
                     to: email.clone(),
                     subject: format!("Mission “{}” {}", mission.title, verdict(mission.status)),
                     text: format!(
-                        "Hello {name},\n\nthe mission “{}” {}.\n\n{outcome}\n",
+                        "Hello {name},\n\nthe mission “{}” {}.\n\n{outcome}\n\nSee the mission: {link}\n",
                         mission.title,
                         verdict(mission.status)
                     ),
@@ -136,8 +138,9 @@ impl Missions {
                     to: email.clone(),
                     subject: format!("Mission “{}” succeeded", mission.title),
                     text: format!(
-                        "Hello {name},\n\nyou completed the mission “{}”: {pool} points were paid to your wallet.\n",
-                        mission.title
+                        "Hello {name},\n\nyou completed the mission “{}”: {} were paid to your wallet.\n\nSee the mission: {link}\n",
+                        mission.title,
+                        points(pool)
                     ),
                 },
             ));

@@ -4,6 +4,7 @@
 //! per room, updated in place): see `Notify::chat_message`.
 
 use crate::model::{Kind, NewNotification};
+use contracts::common::points;
 use contracts::events::payment::{ChargeConfirmed, ChargeRefunded, PayoutFailed, PayoutPaid};
 use contracts::events::{
     ACCOUNT_SUSPENDED, AccountSuspended, MissionContributed, MissionCreated, MissionSettled, REPORT_RESOLVED,
@@ -19,18 +20,6 @@ use serde_json::{Value, json};
 
 fn decode<T: DeserializeOwned>(topic: &str, payload: &Value) -> anyhow::Result<T> {
     serde_json::from_value(payload.clone()).map_err(|e| anyhow::anyhow!("{topic} payload does not decode: {e}"))
-}
-
-fn points(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out} P") } else { format!("{out} P") }
 }
 
 fn note(
@@ -67,7 +56,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 "New mission for you",
                 format!("“{}” with {} at stake.", e.title, points(e.stake)),
                 format!("/missions/{}", e.mission_id),
-                json!({"mission_id": e.mission_id, "creator_id": e.creator_id, "stake": e.stake}),
+                json!({"mission_id": e.mission_id, "title": e.title, "creator_id": e.creator_id, "stake": e.stake}),
             )]
         }
         "mission.mission_contribution" => {
@@ -79,7 +68,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 "New contribution",
                 format!("{} added to “{}”.", points(e.amount), e.title),
                 format!("/missions/{}", e.mission_id),
-                json!({"mission_id": e.mission_id, "contribution_id": e.contribution_id,
+                json!({"mission_id": e.mission_id, "title": e.title, "contribution_id": e.contribution_id,
                        "account_id": e.account_id, "amount": e.amount}),
             )]
         }
@@ -114,7 +103,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 title,
                 body,
                 format!("/missions/{}", e.mission_id),
-                json!({"mission_id": e.mission_id, "status": e.status, "contributed": e.contributed,
+                json!({"mission_id": e.mission_id, "title": e.title, "status": e.status, "contributed": e.contributed,
                        "refunded": e.refunded, "payout": if e.status == "succeeded" { e.pool } else { 0 },
                        "pool": e.pool}),
             )]
@@ -298,7 +287,7 @@ pub fn notifications_for(topic: &str, payload: &Value, dedupe_key: &str) -> anyh
                 key,
                 "Account suspended",
                 body,
-                "/account".to_string(),
+                "/profile".to_string(),
                 json!({"reason": e.reason, "until": e.until, "suspended_at": e.suspended_at}),
             )]
         }
@@ -415,10 +404,10 @@ mod tests {
         assert_eq!(map(&paid)[0].kind, Kind::PayoutPaid);
         let failed = PayoutFailed { payout_id: 1, account_id: 2, amount: 10_000, reason: "bank".into() };
         assert_eq!((failed.topic(), map(&failed)[0].kind), ("payment.payout_failed", Kind::PayoutFailed));
-        assert_eq!(points(-1_234_567), "-1,234,567 P");
         let now = chrono::Utc::now();
         let suspended = AccountSuspended { account_id: 5, reason: "spam".into(), until: None, suspended_at: now };
         assert_eq!((to(&map(&suspended)), map(&suspended)[0].kind), (vec![5], Kind::AccountSuspended));
+        assert_eq!(map(&suspended)[0].link, "/profile");
         let resolved = ReportResolved {
             report_id: 3,
             reporter_id: 6,
@@ -428,6 +417,7 @@ mod tests {
             resolved_at: now,
         };
         assert_eq!((to(&map(&resolved)), map(&resolved)[0].kind), (vec![6], Kind::ReportResolved));
+        assert_eq!(map(&resolved)[0].link, "/reports/3");
         // A payload that does not decode is an error (the row retries, then parks), never silence.
         for topic in NOTIFIED_TOPICS.iter().filter(|t| **t != "chat.message_posted") {
             assert!(notifications_for(topic, &json!({}), "k").is_err(), "{topic}");

@@ -157,7 +157,8 @@ impl Notify {
                         title: title.clone(),
                         body: e.preview.clone(),
                         link: format!("/chat/{}", e.room_id),
-                        data: json!({"room_id": e.room_id, "message_id": e.message_id, "sender_id": e.sender_id}),
+                        data: json!({"room_id": e.room_id, "room_name": e.room_name, "message_id": e.message_id,
+                                "sender_id": e.sender_id}),
                         dedupe_key: key.clone(),
                     };
                     let (id, created) = match existing {

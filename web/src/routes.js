@@ -13,6 +13,7 @@ const admin = () => import("./pages/admin.js");
 const console_ = () => import("./pages/console.js");
 const payouts = () => import("./pages/payouts.js");
 const notifications = () => import("./pages/notifications.js");
+const reports = () => import("./pages/reports.js");
 
 const CUSTOMER = ["customer"];
 const ADMIN = ["admin"];
@@ -43,6 +44,8 @@ export const routes = [
   { path: "/seller/sales", load: seller, view: "Sales", title: "seller.sales", roles: ["seller"] },
   { path: "/payouts", load: payouts, view: "Payouts", title: "nav.payouts", roles: ["seller", "streamer"] },
   { path: "/notifications", load: notifications, view: "Notifications", title: "nav.notifications", auth: true },
+  { path: "/reports", load: reports, view: "MyReports", title: "reports.title", auth: true },
+  { path: "/reports/:id", load: reports, view: "MyReport", title: "reports.title", auth: true },
   { path: "/notifications/settings", load: notifications, view: "NotificationSettings", title: "notifications.settings", auth: true },
   { path: "/streamer", load: streamer, view: "Streamer", title: "nav.streamer", roles: ["streamer"] },
   { path: "/admin", load: admin, view: "FeedRows", title: "nav.admin", roles: ["admin"] },

@@ -1,6 +1,7 @@
-"""Measures (reports, does not assert) the first load of `/` with the browser's performance
-timeline: the time to the first feed row (the app marks `feed:first-row`), cold and with
-the kept feed of an earlier visit, and the first load's own JS + CSS, gzipped as sent."""
+"""Measures the first load of `/` with the browser's performance timeline: the time to the
+first feed row (the app marks `feed:first-row`), cold and with the kept feed of an earlier
+visit, reported and not asserted (this shared machine's timings vary); and the first load's
+own JS + CSS, gzipped as sent, which must stay under WEB.md's 100 KB."""
 
 import os
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 from conftest import DESKTOP, PHONE, log_in
 
 REPORT = Path(os.environ.get("REPORT_FILE", "target/browser-screenshots/first-load.txt"))
+OWN_BUDGET = 100 * 1000  # bytes of the app's own JS + CSS, gzipped (WEB.md, "Fast")
 
 MEASURE = """() => {
   const mark = performance.getEntriesByName("feed:first-row")[0];
@@ -31,7 +33,7 @@ def measure(page):
     return page.evaluate(MEASURE)
 
 
-def test_first_load_of_home_is_reported(open_page):
+def test_first_load_of_home_is_reported_and_within_budget(open_page):
     lines = []
     page = open_page("anonymous", "en", PHONE)
     page.goto("/")
@@ -55,3 +57,4 @@ def test_first_load_of_home_is_reported(open_page):
     for line in lines:
         print(line)
     assert cold["first_row_ms"] is not None and cold["own_gzipped"] > 0
+    assert cold["own_gzipped"] < OWN_BUDGET, lines[0]

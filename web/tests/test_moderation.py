@@ -59,3 +59,15 @@ def test_a_reported_message_is_hidden_by_an_operator_and_the_room_shows_it_live(
     expect(buyer.get_by_text(en.text("chat.blocked_note"))).to_be_visible()
     buyer.get_by_role("button", name=en.text("chat.unblock_named", name="Joon Outdoor"), exact=True).click()
     expect(buyer.get_by_role("button", name=en.text("chat.block_named", name="Joon Outdoor"), exact=True)).to_be_visible()
+
+    # The reporter's notification of the outcome opens their own report, resolved.
+    report_id = admin.url.rsplit("/", 1)[1]
+    buyer.goto("/notifications")
+    note = buyer.get_by_role("listitem").filter(has=buyer.locator(f'a[href="/reports/{report_id}"]'))
+    expect(note).to_contain_text(en.text("notify_body.report_resolved.hide"))
+    note.get_by_role("link", name=en.text("notify_title.report_resolved"), exact=True).click()
+    expect(buyer).to_have_url(re.compile(rf"/reports/{report_id}$"))
+    expect(buyer.get_by_role("heading", name=en.text("reports.number", id=report_id), exact=True)).to_be_visible()
+    expect(buyer.get_by_text(en.text("reports.outcome", outcome=en.text("resolution.hide")))).to_be_visible()
+    buyer.get_by_role("link", name=en.text("reports.all"), exact=True).click()
+    expect(buyer.get_by_role("link", name=en.text("reports.number", id=report_id), exact=True)).to_be_visible()

@@ -78,6 +78,14 @@ def test_the_seller_ships_and_the_buyer_confirms(open_page, lang):
     expect(row).to_contain_text(points(fee))
     expect(row).to_contain_text(points(price - fee))
 
+    # The buyer's inbox tells of the shipment in the buyer's language (from its kind and data).
+    buyer.goto("/notifications")
+    note = buyer.get_by_role("listitem").filter(has=buyer.locator(f'a[href="/orders/{order_id}"]'))
+    expect(note.get_by_role("link", name=n.text("notify_title.order_shipped"), exact=True)).to_be_visible()
+    line = n.text("notify_line.one", product=product)
+    body = n.text("notify_body.order_shipped", line=line, order=order_id, carrier="CJ Logistics", tracking=f"CJ{order_id}0042")
+    expect(note).to_contain_text(body)
+
 
 def test_the_buyer_hears_of_the_shipment_live_and_the_notification_opens_the_order(open_page):
     require_api("/api/v1/seller/orders/{id}/ship", "/api/v1/notifications", "/api/v1/notifications/unread-count")

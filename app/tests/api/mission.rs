@@ -157,9 +157,13 @@ async fn only_the_streamer_decides_and_success_pays_the_pool_once() {
     assert_eq!(kinds(&streamer).await, vec![("mission_payout".to_string(), 3_000)]);
     assert_eq!(escrow_balance(&app, mission.id).await, 0);
     assert_eq!((creator.balance().await, viewer.balance().await), (9_000, 8_000));
-    // One email per person: both contributors and the streamer.
-    for user in [&creator, &viewer, &streamer] {
-        app.wait_for_email(&user.email, |t| t.contains("succeeded")).await;
+    // One email per person: both contributors and the streamer, each linking the mission's page.
+    for (user, amounts) in
+        [(&creator, "Your 1,000 P went"), (&viewer, "Your 2,000 P went"), (&streamer, "3,000 P were paid")]
+    {
+        let email = unquote(&app.wait_for_email(&user.email, |t| t.contains("succeeded")).await.text);
+        assert!(email.contains(amounts), "{email}");
+        assert!(email.contains(&mission_link(&app, mission.id)), "{email}");
         assert_eq!(app.emails_to(&user.email).into_iter().filter(|t| t.contains("Mission")).count(), 1);
     }
     app.assert_ledger_balanced().await;
@@ -182,8 +186,9 @@ async fn failure_and_rejection_refund_each_contributor_their_total_once() {
         assert_eq!(kinds(&viewer).await[0], ("mission_refund".to_string(), 1_000), "one refund of the total");
         assert_eq!(kinds(&creator).await[0], ("mission_refund".to_string(), 1_200));
         assert_eq!(escrow_balance(&app, mission.id).await, 0);
-        let email = app.wait_for_email(&viewer.email, |t| t.contains("refunded")).await;
-        assert!(email.text.contains("1000 points"), "{}", email.text);
+        let email = unquote(&app.wait_for_email(&viewer.email, |t| t.contains("refunded")).await.text);
+        assert!(email.contains("Your 1,000 P were refunded"), "{email}");
+        assert!(email.contains(&mission_link(&app, mission.id)), "{email}");
     }
     app.assert_ledger_balanced().await;
 }
@@ -511,4 +516,14 @@ async fn a_parked_settlement_is_completed_by_the_sweep_after_the_database_comes_
     let payouts = kinds(&streamer).await.into_iter().filter(|(k, _)| k == "mission_payout").count();
     assert_eq!(payouts, 1, "paid exactly once");
     app.assert_ledger_balanced().await;
+}
+
+/// The web app's page of a mission as emails link it.
+fn mission_link(app: &TestApp, id: i64) -> String {
+    format!("{}/missions/{id}", app.assembled.settings.server.public_url.trim_end_matches('/'))
+}
+
+/// A quoted-printable body as far as these assertions need it (soft breaks, `=3D`).
+fn unquote(text: &str) -> String {
+    text.replace("=\n", "").replace("=3D", "=")
 }

@@ -316,6 +316,23 @@ async fn lists_filter_by_status() {
     assert_eq!(ids(seller.get("/seller/orders?status=in_progress&page=0&size=5").returns(200).await), [order.id]);
     buyer.get("/orders?status=shipped").fails(400, "validation_failed").await;
     seller.get("/seller/orders?status=nope").fails(400, "validation_failed").await;
+
+    // `line_status`: orders where one of the seller's lines is in it, counted by the server
+    // so the pages stay right (the seller center's "Returns").
+    buyer
+        .post(&path(&order, "returns"), &json!({"item_ids": [mug.item_id(0)], "reason": "chipped"}))
+        .returns::<Order>(200)
+        .await;
+    let returns: Page<Order> = seller.get("/seller/orders?line_status=return_requested&size=1").returns(200).await;
+    assert_eq!((ids(returns.clone()), returns.total), (vec![order.id], 1));
+    assert_eq!(ids(seller.get("/seller/orders?line_status=paid").returns(200).await), [order.id]);
+    assert_eq!(ids(seller.get("/seller/orders?line_status=shipped").returns(200).await), Vec::<i64>::new());
+    assert_eq!(ids(seller.get("/seller/orders?line_status=cancelled").returns(200).await), [second.id]);
+    let both = "/seller/orders?status=cancelled&line_status=return_requested";
+    assert_eq!(ids(seller.get(both).returns(200).await), Vec::<i64>::new());
+    let bad = seller.get("/seller/orders?line_status=nope").fails(400, "validation_failed").await;
+    let problem = bad.error.details.fields.unwrap_or_default().remove("line_status").unwrap_or_default();
+    assert!(problem.contains("return_requested"), "{problem}");
     let _ = app;
 }
 

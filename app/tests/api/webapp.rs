@@ -195,3 +195,64 @@ async fn email_links_open_the_web_app_pages() {
     assert!(text.contains(&link), "{text}");
     index(&app, link.strip_prefix(&base).unwrap()).await;
 }
+
+/// The `path:` of every route in `web/src/routes.js` (`/orders/:id`).
+fn web_routes(root: &std::path::Path) -> Vec<String> {
+    let source = std::fs::read_to_string(root.join("web/src/routes.js")).unwrap();
+    let start = r#"path: ""#;
+    source
+        .match_indices(start)
+        .map(|(at, _)| {
+            let rest = &source[at + start.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// Every notification link the notify module can build: its non-test string literals that
+/// start with `/`, each `{…}` placeholder filled with an id.
+fn notification_links(root: &std::path::Path) -> BTreeSet<String> {
+    let mut links = BTreeSet::new();
+    for file in ["notify/src/events.rs", "notify/src/service.rs"] {
+        let source = std::fs::read_to_string(root.join(file)).unwrap();
+        let code = source.split("#[cfg(test)]").next().unwrap();
+        for (at, _) in code.match_indices("\"/") {
+            let rest = &code[at + 1..];
+            let literal = &rest[..rest.find('"').unwrap()];
+            let mut link = String::new();
+            let mut in_placeholder = false;
+            for c in literal.chars() {
+                match c {
+                    '{' => in_placeholder = true,
+                    '}' if in_placeholder => {
+                        in_placeholder = false;
+                        link.push('7');
+                    }
+                    _ if in_placeholder => {}
+                    other => link.push(other),
+                }
+            }
+            links.insert(link);
+        }
+    }
+    links
+}
+
+fn route_matches(route: &str, path: &str) -> bool {
+    let (route, path): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
+    route.len() == path.len() && route.iter().zip(&path).all(|(r, p)| r == p || (r.starts_with(':') && !p.is_empty()))
+}
+
+/// A notification's link must open a page of the app, not its "page not found".
+#[test]
+fn every_notification_link_opens_a_web_app_route() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let routes = web_routes(root);
+    assert!(routes.contains(&"/orders/:id".to_string()), "routes.js is parsed: {routes:?}");
+    let links = notification_links(root);
+    for expected in ["/orders/7", "/seller/orders/7", "/missions/7", "/chat/7", "/wallet", "/profile", "/reports/7"] {
+        assert!(links.contains(expected), "notify's links are found: {links:?}");
+    }
+    let broken: Vec<&String> = links.iter().filter(|l| !routes.iter().any(|r| route_matches(r, l))).collect();
+    assert!(broken.is_empty(), "links with no route in web/src/routes.js: {broken:?}");
+}

@@ -1,7 +1,7 @@
 //! Checkout, order history and order transition routes.
 
 use super::lifecycle::Action;
-use super::{ORDER_STATUSES, Order, OrderLine, OrderStatus, Orders, Shipment, Viewer};
+use super::{LineStatus, ORDER_STATUSES, Order, OrderLine, OrderStatus, Orders, Shipment, Viewer};
 use actix_web::{Handler, HttpResponse, web};
 use contracts::Page;
 use platform::ApiResult;
@@ -83,6 +83,32 @@ impl OrdersQuery {
             })?),
         };
         Ok((status, page))
+    }
+}
+
+/// `?status=&line_status=&page=&size=` (the seller's list).
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SellerOrdersQuery {
+    /// `paid`, `in_progress`, `completed` or `cancelled` (derived from the seller's lines).
+    status: Option<String>,
+    /// Only orders with at least one of the seller's lines in this status (`paid`,
+    /// `shipped`, `confirmed`, `cancelled`, `return_requested` or `refunded`).
+    line_status: Option<String>,
+    page: Option<i64>,
+    size: Option<i64>,
+}
+
+impl SellerOrdersQuery {
+    fn validate(&self) -> ApiResult<(Option<OrderStatus>, Option<LineStatus>, contracts::PageRequest)> {
+        let (status, page) =
+            OrdersQuery { status: self.status.clone(), page: self.page, size: self.size }.validate()?;
+        let line_status = match &self.line_status {
+            None => None,
+            Some(raw) => Some(raw.parse().map_err(|_| {
+                ApiError::invalid_field("line_status", format!("must be one of {}", LineStatus::choices()))
+            })?),
+        };
+        Ok((status, line_status, page))
     }
 }
 
@@ -182,16 +208,16 @@ async fn my_order(user: AsCustomer, orders: web::Data<Orders>, id: Id) -> ApiRes
     Ok(HttpResponse::Ok().json(orders.order(Viewer::Buyer(user.account_id), id.into_inner().into()).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/seller/orders", tag = "orders", security(("bearer" = [])), params(OrdersQuery),
+#[utoipa::path(get, path = "/api/v1/seller/orders", tag = "orders", security(("bearer" = [])), params(SellerOrdersQuery),
     responses((status = 200, description = "Orders with the seller's lines; only those lines, totalled, with fee and net", body = Page<Order>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn seller_orders(
     user: AsSeller,
     orders: web::Data<Orders>,
-    query: web::Query<OrdersQuery>,
+    query: web::Query<SellerOrdersQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (status, page) = query.validate()?;
-    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account(), status, page).await?))
+    let (status, line_status, page) = query.validate()?;
+    Ok(HttpResponse::Ok().json(orders.seller_orders(user.account(), status, line_status, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/orders/{id}", tag = "orders", security(("bearer" = [])),

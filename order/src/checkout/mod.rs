@@ -583,15 +583,22 @@ impl Orders {
         self.page(page, move |conn| repo::buyer_orders(conn, buyer_id, status, page), Viewer::Buyer(buyer_id)).await
     }
 
-    /// Orders with this seller's lines: only those lines, and their sum as the total.
+    /// Orders with this seller's lines: only those lines, and their sum as the total; with
+    /// `line_status`, only orders where one of those lines is in it.
     pub async fn seller_orders(
         &self,
         seller_id: AccountId,
         status: Option<OrderStatus>,
+        line_status: Option<LineStatus>,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
         let seller_id = seller_id.get();
-        self.page(page, move |conn| repo::seller_orders(conn, seller_id, status, page), Viewer::Seller(seller_id)).await
+        self.page(
+            page,
+            move |conn| repo::seller_orders(conn, seller_id, status, line_status, page),
+            Viewer::Seller(seller_id),
+        )
+        .await
     }
 
     async fn page<F>(&self, page: PageRequest, query: F, viewer: Viewer) -> Result<Page<Order>, OrderError>

@@ -491,14 +491,20 @@ fn seller_status_having(status: Option<OrderStatus>) -> &'static str {
     }
 }
 
-/// Placed orders with this seller's lines, filtered by the status of those lines.
+/// Placed orders with this seller's lines, filtered by the derived status of those lines
+/// and by one of them being in `line_status`.
 pub fn seller_orders(
     conn: &mut DbConn,
     seller_id: i64,
     status: Option<OrderStatus>,
+    line_status: Option<LineStatus>,
     page: PageRequest,
 ) -> Result<(Vec<OrderRow>, i64), DbError> {
-    let having = seller_status_having(status);
+    let mut having = seller_status_having(status).to_string();
+    if let Some(line) = line_status {
+        // A variant's own fixed string, never the caller's text, so it is safe inline.
+        having.push_str(&format!(" AND SUM(CASE WHEN l.status = '{}' THEN 1 ELSE 0 END) > 0", line.as_str()));
+    }
     let ids_sql = format!(
         "SELECT l.order_id AS id FROM order_lines l JOIN orders o ON o.id = l.order_id \
          WHERE l.seller_id = ? AND o.paid_at IS NOT NULL GROUP BY l.order_id HAVING {having}"

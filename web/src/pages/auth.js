@@ -159,6 +159,7 @@ export function Profile({ account }) {
       <div>${t("field.email")}: <strong>${account.email}</strong></div>
       <div>${t("field.account_type")}: ${t(`role.${account.role}`)}</div>
       <div>${t("profile.since")} <${Time} value=${account.created_at} /></div>
+      <div><a href="/reports">${t("reports.title")}</a></div>
     </div>
     <form class="narrow" onSubmit=${profile.submit} novalidate>
       <h2>${t("profile.details")}</h2>

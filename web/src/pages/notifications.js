@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, query } from "../api.js";
 import { t } from "../i18n.js";
+import { money, time } from "../format.js";
 import { onNotification, recount, unread } from "../notify.js";
 import { navigate } from "../router.js";
 import { useStore } from "../store.js";
@@ -15,6 +16,71 @@ const PAGE = 30;
 /// Only paths of this app are followed (a link is data from the server).
 function appPath(link) {
   return typeof link === "string" && link.startsWith("/") && !link.startsWith("//") ? link : null;
+}
+
+// A missing value stays `undefined`, so that `say` falls back to the server's text.
+const points = (v) => (typeof v === "number" ? money(v) : undefined);
+const quoted = (d) => {
+  if (typeof d.product_name !== "string" || typeof d.quantity !== "number") return undefined;
+  return d.quantity === 1 ? t("notify_line.one", { product: d.product_name }) : t("notify_line.many", { n: d.quantity, product: d.product_name });
+};
+const decided = (d) => (["succeeded", "failed", "rejected"].includes(d.status) ? d.status : null);
+
+// What each kind says, from its `data` (docs/api.md, Notifications): the title's and the
+// body's catalog key and the values they need. A kind not listed, or `data` lacking a value,
+// keeps the server's (English) text.
+const TEXTS = {
+  order_placed: (d) => ({ title: ["order_placed"], body: ["order_placed", { order: d.order_id }] }),
+  order_cancelled: (d, n) => ({
+    title: ["order_cancelled"],
+    // The seller hears who cancelled only when it was the buyer (an admin's cancel reaches both).
+    body: [n.link.startsWith("/seller/") && d.by === "buyer" ? "order_cancelled.seller" : "order_cancelled", { line: quoted(d), order: d.order_id }],
+  }),
+  order_shipped: (d) => ({ title: ["order_shipped"], body: ["order_shipped", { line: quoted(d), order: d.order_id, carrier: d.carrier, tracking: d.tracking_number }] }),
+  order_refunded: (d) => ({ title: ["order_refunded"], body: ["order_refunded", { amount: points(d.refunded), order: d.order_id }] }),
+  return_requested: (d) => ({ title: ["return_requested"], body: ["return_requested", { line: quoted(d), order: d.order_id }] }),
+  return_rejected: (d) => ({ title: ["return_rejected"], body: ["return_rejected", { line: quoted(d), order: d.order_id }] }),
+  sale_confirmed: (d) => ({ title: ["sale_confirmed"], body: ["sale_confirmed", { amount: points(d.net), order: d.order_id }] }),
+  charge_confirmed: (d) => ({ title: ["charge_confirmed"], body: ["charge_confirmed", { amount: points(d.amount) }] }),
+  charge_refunded: (d) => ({ title: ["charge_refunded"], body: ["charge_refunded", { amount: points(d.amount) }] }),
+  payout_paid: (d) => ({ title: ["payout_paid"], body: ["payout_paid", { amount: points(d.amount) }] }),
+  payout_failed: (d) => ({ title: ["payout_failed"], body: ["payout_failed", { amount: points(d.amount) }] }),
+  mission_created: (d) => ({ title: ["mission_created"], body: ["mission_created", { title: d.title, amount: points(d.stake) }] }),
+  mission_contribution: (d) => ({ title: ["mission_contribution"], body: ["mission_contribution", { title: d.title, amount: points(d.amount) }] }),
+  mission_decided: (d) =>
+    decided(d) && {
+      title: [`mission_decided.${d.status}`],
+      body: [`mission_decided.${d.status}`, { title: d.title, amount: points(d.status === "succeeded" ? d.pool : d.refunded) }],
+    },
+  mission_expired: (d) => ({ title: ["mission_expired"], body: ["mission_expired", { title: d.title, amount: points(d.refunded) }] }),
+  // Older notifications lack `room_name`: they keep the server's title.
+  chat_message: (d) => "room_name" in d && { title: d.room_name ? ["chat_message.room", { room: d.room_name }] : ["chat_message"], body: null },
+  report_resolved: (d) => ["dismiss", "hide", "suspend"].includes(d.action) && { title: ["report_resolved"], body: [`report_resolved.${d.action}`] },
+  account_suspended: (d) => ({
+    title: ["account_suspended"],
+    body: d.until ? ["account_suspended.until", { reason: d.reason, until: time(d.until) }] : ["account_suspended", { reason: d.reason }],
+  }),
+};
+
+/// `[key, params]` under `prefix` in the reader's language, or `fallback` when a value is missing.
+function say(prefix, spec, fallback) {
+  if (!spec) return fallback;
+  const [key, params = {}] = spec;
+  if (Object.values(params).some((v) => v === undefined || v === null || Number.isNaN(v))) return fallback;
+  return t(`${prefix}.${key}`, params);
+}
+
+/// A notification's title and body in the reader's language, from its `kind` and `data`;
+/// both stay the server's unless both can be written (the seed's demo notifications, say,
+/// carry their own texts and no data).
+export function notificationText(n) {
+  const server = { title: n.title, body: n.body };
+  const make = TEXTS[n.kind];
+  const spec = make && n.data && typeof n.data === "object" ? make(n.data, { link: n.link || "" }) : null;
+  if (!spec) return server;
+  const title = say("notify_title", spec.title, null);
+  const body = spec.body ? say("notify_body", spec.body, null) : n.body;
+  return title === null || body === null ? server : { title, body };
 }
 
 export function Notifications() {
@@ -52,19 +118,20 @@ export function Notifications() {
     <${ErrorBox} error=${error || all.error || one.error || open.error} />
     ${items.length === 0 && next === null && html`<p class="muted">${t("notifications.none")}</p>`}
     <ul class="list notifications" aria-live="polite">
-      ${items.map(
-        (n) => html`<li key=${n.id} class=${n.read ? "read" : "unread"}>
+      ${items.map((n) => {
+        const { title, body } = notificationText(n);
+        return html`<li key=${n.id} class=${n.read ? "read" : "unread"}>
           <div class="grow">
             ${!n.read && html`<span class="dot" aria-hidden="true"></span><span class="visually-hidden">${t("notifications.unread")}</span>`}
             ${appPath(n.link)
-              ? html`<a href=${n.link} onClick=${(e) => { e.preventDefault(); open.submit(n); }}><strong>${n.title}</strong></a>`
-              : html`<strong>${n.title}</strong>`}
-            ${n.body && html`<div>${n.body}</div>`}
+              ? html`<a href=${n.link} onClick=${(e) => { e.preventDefault(); open.submit(n); }}><strong>${title}</strong></a>`
+              : html`<strong>${title}</strong>`}
+            ${body && html`<div>${body}</div>`}
             <div class="muted"><${Time} value=${n.created_at} /></div>
           </div>
-          ${!n.read && html`<button type="button" class="link" onClick=${() => one.submit(n)} aria-label=${t("notifications.read_named", { title: n.title })}>${t("notifications.mark_read")}</button>`}
-        </li>`,
-      )}
+          ${!n.read && html`<button type="button" class="link" onClick=${() => one.submit(n)} aria-label=${t("notifications.read_named", { title })}>${t("notifications.mark_read")}</button>`}
+        </li>`;
+      })}
     </ul>
     ${busy && html`<${Loading} />`}
     ${next !== null && next !== undefined && !error && html`<${Sentinel} onVisible=${more} />`}

@@ -12,12 +12,14 @@ import { ErrorBox, Field, html, Loading, Money, Notice, Pager, Status, Time, use
 const PAGE_SIZE = 20;
 export const ORDER_STATUSES = ["paid", "in_progress", "completed", "cancelled"];
 
-/// The order status filter (`?status=`), shared by the buyer's and the seller's lists.
-export function StatusFilter({ status, onChange }) {
+/// The order status filter (`?status=`), shared by the buyer's and the seller's lists;
+/// `extra` adds choices of the caller's own (`[{value, label}]`).
+export function StatusFilter({ status, onChange, extra = [] }) {
   return html`<div class="narrow">
     <${Field} label=${t("field.status")} as="select" value=${status} onChange=${(e) => onChange(e.currentTarget.value)}>
       <option value="">${t("orders.all_statuses")}</option>
       ${ORDER_STATUSES.map((s) => html`<option value=${s}>${t(`status.${s}`)}</option>`)}
+      ${extra.map((o) => html`<option value=${o.value}>${o.label}</option>`)}
     <//>
   </div>`;
 }

@@ -145,17 +145,24 @@ function ProductForm({ product }) {
   </section>`;
 }
 
+// "Returns" in the status filter: orders with a line of mine awaiting my answer to a return
+// request, filtered by the server (`?line_status=`) so that paging stays right.
+const RETURNS = "returns";
+
 export function SellerOrders() {
   const loc = useStore(location$);
   const page = Math.max(0, Number(loc.query.get("page")) || 0);
   const status = loc.query.get("status") || "";
-  const list = useAsync(() => api(`/seller/orders${query({ status, page, size: 20 })}`), [page, status]);
+  const line_status = loc.query.get("line_status") === "return_requested" ? "return_requested" : "";
+  const filter = { status, line_status };
+  const list = useAsync(() => api(`/seller/orders${query({ ...filter, page, size: 20 })}`), [page, status, line_status]);
   const data = list.data;
   const sum = (o, key) => o.items.reduce((n, l) => n + (l[key] || 0), 0);
+  const choose = (s) => navigate(`/seller/orders${query(s === RETURNS ? { line_status: "return_requested" } : { status: s })}`);
   return html`<section>
     <h1>${t("seller.orders")}</h1>
     <${SellerNav} />
-    <${StatusFilter} status=${status} onChange=${(s) => navigate(`/seller/orders${query({ status: s })}`)} />
+    <${StatusFilter} status=${line_status ? RETURNS : status} onChange=${choose} extra=${[{ value: RETURNS, label: t("seller.returns") }]} />
     <${ErrorBox} error=${list.error} />
     ${!data && !list.error && html`<${Loading} />`}
     ${data && data.items.length === 0 && html`<p class="muted">${t("orders.none")}</p>`}
@@ -169,31 +176,48 @@ export function SellerOrders() {
         </li>`,
       )}
     </ul>
-    <${Pager} page=${data.page} size=${data.size} total=${data.total} onPage=${(n) => navigate(`/seller/orders${query({ status, page: n })}`)} />`}
+    <${Pager} page=${data.page} size=${data.size} total=${data.total} onPage=${(n) => navigate(`/seller/orders${query({ ...filter, page: n })}`)} />`}
   </section>`;
 }
 
-/// Sales: my lines of the orders shown, with fee and net, confirmed ones totalled (their
-/// net is what reached my wallet as `sale`).
+/// Every confirmed line of mine, totalled: each page of the orders that have one
+/// (`?line_status=confirmed`), so the totals are not those of one page.
+async function confirmedTotals() {
+  const totals = { n: 0, line_total: 0, fee: 0, net: 0 };
+  for (let page = 0; ; page++) {
+    const list = await api(`/seller/orders${query({ line_status: "confirmed", page, size: 100 })}`);
+    for (const line of list.items.flatMap((o) => o.items)) {
+      if (line.status !== "confirmed") continue;
+      totals.n += 1;
+      for (const key of ["line_total", "fee", "net"]) totals[key] += line[key] || 0;
+    }
+    if (list.items.length === 0 || (page + 1) * list.size >= list.total) return totals;
+  }
+}
+
+/// Sales: my lines of the orders shown (a page of 50), with fee and net, and every
+/// confirmed one totalled (their net is what reached my wallet as `sale`).
 export function Sales() {
   const loc = useStore(location$);
   const page = Math.max(0, Number(loc.query.get("page")) || 0);
   const list = useAsync(() => api(`/seller/orders${query({ page, size: 50 })}`), [page]);
+  const totals = useAsync(confirmedTotals, []);
   const data = list.data;
+  const sums = totals.data;
   const lines = data ? data.items.flatMap((o) => o.items.map((l) => ({ ...l, order_id: o.id }))) : [];
-  const confirmed = lines.filter((l) => l.status === "confirmed");
-  const total = (key) => confirmed.reduce((n, l) => n + (l[key] || 0), 0);
   return html`<section>
     <h1>${t("seller.sales")}</h1>
     <${SellerNav} />
-    <${ErrorBox} error=${list.error} />
-    ${!data && !list.error && html`<${Loading} />`}
-    ${data &&
+    <${ErrorBox} error=${list.error || totals.error} />
+    ${((!data && !list.error) || (!sums && !totals.error)) && html`<${Loading} />`}
+    ${sums &&
     html`<div class="card">
-        <div>${t("seller.sales_confirmed", { n: confirmed.length })}</div>
-        <div>${t("cart.total")} <${Money} value=${total("line_total")} /> · ${t("seller.fee")} <${Money} value=${total("fee")} /></div>
-        <p class="big">${t("seller.net")} <${Money} value=${total("net")} /></p>
-      </div>
+        <div>${t("seller.sales_confirmed", { n: sums.n })}</div>
+        <div>${t("cart.total")} <${Money} value=${sums.line_total} /> · ${t("seller.fee")} <${Money} value=${sums.fee} /></div>
+        <p class="big">${t("seller.net")} <${Money} value=${sums.net} /></p>
+      </div>`}
+    ${data &&
+    html`
       <div class="table-wrap"><table>
         <thead><tr><th>${t("order.title")}</th><th>${t("cart.product")}</th><th>${t("field.status")}</th><th class="num">${t("cart.line_total")}</th><th class="num">${t("seller.fee")}</th><th class="num">${t("seller.net")}</th></tr></thead>
         <tbody>
