@@ -229,15 +229,14 @@ fn http_server(assembled: Arc<Modules>, lifecycle: Arc<Lifecycle>, listener: Tcp
             .app_data(web::Data::from(assembled.notify.clone()))
             .app_data(web::Data::from(assembled.moderation.clone()))
             .configure(operations::routes)
-            .configure(payment::http_money::configure_webhooks)
+            .configure(payment::http::configure_webhooks)
             .configure(openapi::configure)
             // Full paths, mounted before the `/api/v1` scope (which would answer 404 for them).
             .configure(outbox_admin::configure)
             .service(
                 web::scope("/api/v1")
                     .configure(|cfg| account::http::configure(cfg, &auth_limit))
-                    .configure(payment::http::configure)
-                    .configure(payment::http_money::configure)
+                    .configure(payment::configure)
                     .configure(order::configure)
                     .configure(chat::http::configure)
                     .configure(mission::http::configure)

@@ -130,7 +130,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(account::http::AccountApi::openapi());
     doc.merge(payment::http::PaymentApi::openapi());
-    doc.merge(payment::http_money::MoneyApi::openapi());
+    doc.merge(payment::charges::http::ChargesApi::openapi());
+    doc.merge(payment::payouts::http::PayoutsApi::openapi());
     doc.merge(order::catalog::http::CatalogApi::openapi());
     doc.merge(order::cart::http::CartApi::openapi());
     doc.merge(order::checkout::http::OrdersApi::openapi());

@@ -1,34 +1,46 @@
-//! HTTP handlers of the payment module.
+//! HTTP handlers of the wallet itself (balance, ledger), the operators' ledger audit and
+//! Toss's webhook; charges and payouts have theirs in [`crate::charges::http`] and
+//! [`crate::payouts::http`].
 
-use crate::charges::{Charge, ChargeStatus, Charges};
+use crate::audit::{AuditReport, Mismatch, OpenEscrow};
+use crate::charges::Charges;
 use crate::error::wallet_refusal;
 use crate::ledger::EntryRow;
+use crate::payouts::Payouts;
 use crate::wallets::Wallets;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use contracts::wallet::{EntryKind, WalletRef, WalletService};
-use platform::auth::AuthUser;
+use platform::auth::{AsAdmin, AuthUser};
 use platform::clock::from_db;
 use platform::error::ErrorBody;
-use platform::http::{CursorPage, CursorQuery, IdempotencyKey, Json, Validator};
+use platform::http::{CursorPage, CursorQuery};
 use platform::{ApiError, ApiResult};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
 use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(wallet, entries, create_charge, get_charge, confirm_charge),
-    components(schemas(WalletView, Entry, EntryKind, Charge, ChargeStatus, ChargeRequest, ConfirmRequest, ErrorBody)),
-    tags((name = "wallet", description = "Balance, ledger and point charges"))
+    paths(wallet, entries, ledger_audit, toss_webhook),
+    components(schemas(WalletView, Entry, EntryKind, AuditReport, Mismatch, OpenEscrow, ErrorBody)),
+    tags((name = "wallet", description = "Balance, ledger and point charges"),
+        (name = "admin", description = "Operators"))
 )]
 pub struct PaymentApi;
 
+/// Mounted under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/wallet").route(web::get().to(wallet)))
         .service(web::resource("/wallet/entries").route(web::get().to(entries)))
-        .service(web::resource("/wallet/charges").route(web::post().to(create_charge)))
-        .service(web::resource("/wallet/charges/{id}").route(web::get().to(get_charge)))
-        .service(web::resource("/wallet/charges/{id}/confirm").route(web::post().to(confirm_charge)));
+        .service(web::resource("/admin/ledger/audit").route(web::get().to(ledger_audit)));
+}
+
+/// Mounted at the root (no base path, no auth).
+pub fn configure_webhooks(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/webhooks/toss").route(web::post().to(toss_webhook)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,64 +95,86 @@ async fn entries(
     Ok(HttpResponse::Ok().json(CursorPage::from_rows(rows, cursor.limit, |e| e.id)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ChargeRequest {
-    /// Points to buy (1 point = 1 KRW), 1 up to `payment.max_charge` (default 10,000,000).
-    #[schema(minimum = 1, maximum = 10_000_000)]
-    amount: i64,
-}
-
-#[utoipa::path(post, path = "/api/v1/wallet/charges", tag = "wallet", security(("bearer" = [])), request_body = ChargeRequest,
-    params(("Idempotency-Key" = String, Header, description = "1..=128 printable ASCII characters")),
-    responses((status = 201, description = "Created, or the original result of a replayed key", body = Charge),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, description = "idempotency_conflict", body = ErrorBody)))]
-async fn create_charge(
-    user: AuthUser,
-    charges: web::Data<Charges>,
-    key: IdempotencyKey,
-    Json(body): Json<ChargeRequest>,
-) -> ApiResult<HttpResponse> {
-    let max = charges.max_charge();
-    Validator::default()
-        .check((1..=max).contains(&body.amount), "amount", &format!("must be between 1 and {max}"))
-        .finish()?;
-    let charge = charges.create(user.account(), key.as_str(), body.amount).await?;
-    Ok(HttpResponse::Created().json(charge))
-}
-
-#[utoipa::path(get, path = "/api/v1/wallet/charges/{id}", tag = "wallet", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Charge id")),
-    responses((status = 200, body = Charge), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_charge(user: AuthUser, charges: web::Data<Charges>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(charges.get(user.account(), id.into_inner().into()).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ConfirmRequest {
-    /// Toss's `paymentKey` from the payment widget's success redirect.
-    #[schema(min_length = 1, max_length = 200)]
-    payment_key: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/wallet/charges/{id}/confirm", tag = "wallet", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Charge id")), request_body = ConfirmRequest,
-    responses((status = 200, description = "Confirmed and credited", body = Charge),
-        (status = 202, description = "Outcome unknown yet; it stays pending and is reconciled later", body = Charge),
-        (status = 402, description = "payment_refused: the gateway refused; nothing credited", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn confirm_charge(
-    user: AuthUser,
-    charges: web::Data<Charges>,
-    id: web::Path<i64>,
-    Json(body): Json<ConfirmRequest>,
-) -> ApiResult<HttpResponse> {
-    let key = body.payment_key.trim();
-    if key.is_empty() || key.len() > 200 {
-        return Err(ApiError::invalid_field("payment_key", "must be 1 to 200 characters"));
+/// An optional `?status=` filter: empty means none, anything else must name a status.
+pub(crate) fn status_filter<T: std::str::FromStr>(
+    raw: Option<&str>,
+    choices: fn() -> String,
+) -> Result<Option<T>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| ApiError::invalid_field("status", format!("must be {}", choices()))),
     }
-    let charge = charges.confirm(user.account(), id.into_inner().into(), key).await?;
-    Ok(match charge.status {
-        ChargeStatus::Pending => HttpResponse::Accepted().json(charge),
-        _ => HttpResponse::Ok().json(charge),
-    })
+}
+
+/// Runs an incremental audit pass now (the periodic one runs every `payment.audit_interval_secs`).
+#[utoipa::path(get, path = "/api/v1/admin/ledger/audit", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "The ledger is sound when sum_of_balances is 0 and mismatches is empty", body = AuditReport),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn ledger_audit(_: AsAdmin, wallets: web::Data<Wallets>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(wallets.audit_pass().await?))
+}
+
+/// What a webhook body points at; nothing in it is trusted beyond that.
+#[derive(Debug, PartialEq, Eq)]
+enum Hint {
+    Payment(String),
+    Payout(i64),
+    Nothing,
+}
+
+fn hint_of(body: &[u8]) -> Hint {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return Hint::Nothing };
+    let data = value.get("data").unwrap_or(&value);
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    if let Some(id) =
+        text(data, "refPayoutId").or_else(|| text(&value, "refPayoutId")).and_then(|r| Payouts::parse_reference(&r))
+    {
+        return Hint::Payout(id);
+    }
+    match text(data, "orderId").or_else(|| text(&value, "orderId")) {
+        Some(order) if !order.is_empty() && order.len() <= 64 => Hint::Payment(order),
+        _ => Hint::Nothing,
+    }
+}
+
+/// Always answers 200 within 10 s: the work is bounded by 8 s and its errors are logged.
+#[utoipa::path(post, path = "/webhooks/toss", tag = "wallet",
+    request_body(content = Object, description = "Toss's event (PAYMENT_STATUS_CHANGED, payout events); only a hint"),
+    responses((status = 200, description = "Received (whatever it said)", body = Object)))]
+async fn toss_webhook(charges: web::Data<Charges>, payouts: web::Data<Payouts>, body: web::Bytes) -> HttpResponse {
+    let hint = hint_of(&body);
+    let charges: Arc<Charges> = charges.into_inner();
+    let payouts: Arc<Payouts> = payouts.into_inner();
+    let work = async move {
+        match &hint {
+            Hint::Payment(order) => charges.apply_gateway_state(order).await,
+            Hint::Payout(id) => payouts.settle_one(*id).await,
+            Hint::Nothing => {
+                tracing::info!("toss webhook without an order or payout reference; ignored");
+                Ok(())
+            }
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(8), work).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "toss webhook could not be applied; reconcile will catch up"),
+        Err(_) => tracing::warn!("toss webhook took too long; reconcile will catch up"),
+    }
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_hints_name_an_order_or_a_payout() {
+        assert_eq!(
+            hint_of(br#"{"eventType":"PAYMENT_STATUS_CHANGED","data":{"orderId":"chg_1","status":"DONE"}}"#),
+            Hint::Payment("chg_1".into())
+        );
+        assert_eq!(hint_of(br#"{"data":{"refPayoutId":"payout-7"}}"#), Hint::Payout(7));
+        assert_eq!(hint_of(b"not json"), Hint::Nothing);
+        assert_eq!(hint_of(br#"{"data":{}}"#), Hint::Nothing);
+    }
 }

@@ -6,10 +6,11 @@
 //!   key), `transfers` (one row per applied or cancelled idempotency key), `ledger_entries`
 //!   (two signed entries per transfer), `charges`, `charge_refunds`, `payouts`, `payment_outbox`, `ledger_audit_sums` and
 //!   `ledger_audit_state` (the incremental audit).
-//! - Endpoints: `/api/v1/wallet`, `/wallet/entries`, `/wallet/charges`,
-//!   `/wallet/charges/{id}`, `/wallet/charges/{id}/confirm` ([`http::configure`]);
-//!   `/wallet/charges/{id}/refund`, `/wallet/payouts`, `/admin/charges`, `/admin/payouts`, `/admin/ledger/audit`
-//!   ([`http_money::configure`]) and `POST /webhooks/toss` ([`http_money::configure_webhooks`]).
+//! - Endpoints ([`configure`]): `/api/v1/wallet`, `/wallet/entries`, `/admin/ledger/audit`
+//!   ([`http`]); `/wallet/charges`, `/wallet/charges/{id}`, `/wallet/charges/{id}/confirm`,
+//!   `/wallet/charges/{id}/refund`, `/admin/charges` ([`charges::http`]); `/wallet/payouts`,
+//!   `/wallet/payouts/{id}`, `/admin/payouts` ([`payouts::http`]); and `POST /webhooks/toss`
+//!   ([`http::configure_webhooks`]).
 //! - Workers: [`Charges::reconcile`], [`Charges::reconcile_refunds`] and
 //!   [`Payouts::reconcile`], run periodically by `app` (`payment.reconcile_interval_ms`),
 //!   settle charges, refunds and payouts whose outcome is unknown; [`Wallets::audit_pass`]
@@ -24,7 +25,6 @@ pub mod audit;
 pub mod charges;
 mod error;
 pub mod http;
-pub mod http_money;
 mod ledger;
 pub mod payouts;
 pub mod retention;
@@ -52,3 +52,11 @@ pub const MIGRATIONS: Migrations = Migrations {
     mysql: embed_migrations!("../migrations/payment/mysql"),
     outbox: Some(OUTBOX_TABLE),
 };
+
+/// Mounts the module's endpoints under `/api/v1` (the webhook is mounted at the root by
+/// [`http::configure_webhooks`]).
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    http::configure(cfg);
+    charges::http::configure(cfg);
+    payouts::http::configure(cfg);
+}

@@ -8,6 +8,7 @@
 //!   `pending` and [`Charges::reconcile`] looks them up later.
 
 pub mod gateway;
+pub mod http;
 mod refund;
 mod repo;
 

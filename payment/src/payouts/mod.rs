@@ -16,6 +16,7 @@
 
 pub mod crypto;
 pub mod gateway;
+pub mod http;
 mod repo;
 
 use crate::error::PaymentError;
