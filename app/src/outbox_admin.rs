@@ -8,11 +8,9 @@ use contracts::{Page, PageRequest};
 use platform::auth::AsAdmin;
 use platform::db::DbError;
 use platform::error::{ErrorBody, ErrorCode};
-use platform::http::PageQuery;
 use platform::outbox::{self, ModuleOutbox, OutboxRow, RetryOutcome};
 use platform::{ApiError, ApiResult};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(paths(list_outbox, retry_outbox), components(schemas(OutboxRow)))]
@@ -62,13 +60,11 @@ impl Modules {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OutboxFilter {
-    /// `parked` (the default) or `pending`.
-    status: Option<String>,
-    page: Option<i64>,
-    size: Option<i64>,
+platform::paged_query! {
+    pub struct OutboxFilter {
+        /// `parked` (the default) or `pending`.
+        status: Option<String>,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin", security(("bearer" = [])), params(OutboxFilter),
@@ -79,7 +75,7 @@ async fn list_outbox(
     modules: web::Data<Modules>,
     query: web::Query<OutboxFilter>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageQuery { page: query.page, size: query.size }.validate()?;
+    let page = query.page().validate()?;
     let status = parse_status(query.status.as_deref())
         .ok_or_else(|| ApiError::invalid_field("status", "must be parked or pending"))?;
     Ok(HttpResponse::Ok().json(modules.outbox_list(None, status, page).await?))

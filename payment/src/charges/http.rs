@@ -6,10 +6,10 @@ use crate::http::status_filter;
 use actix_web::{HttpResponse, web};
 use platform::auth::{AsAdmin, AuthUser};
 use platform::error::ErrorBody;
-use platform::http::{IdempotencyKey, Json, OptionalJson, PageQuery, Validator};
+use platform::http::{IdempotencyKey, Json, OptionalJson, Validator};
 use platform::{ApiError, ApiResult};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -130,15 +130,13 @@ async fn refund_charge(
     Ok(if settled { HttpResponse::Ok().json(charge) } else { HttpResponse::Accepted().json(charge) })
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ChargeFilter {
-    /// `pending`, `confirmed` or `failed`.
-    status: Option<String>,
-    /// `true`: only charges operators must look at (cancelled at the gateway after the points were spent).
-    attention: Option<bool>,
-    page: Option<i64>,
-    size: Option<i64>,
+platform::paged_query! {
+    pub struct ChargeFilter {
+        /// `pending`, `confirmed` or `failed`.
+        status: Option<String>,
+        /// `true`: only charges operators must look at (cancelled at the gateway after the points were spent).
+        attention: Option<bool>,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/charges", tag = "admin", security(("bearer" = [])), params(ChargeFilter),
@@ -149,7 +147,7 @@ async fn admin_charges(
     charges: web::Data<Charges>,
     query: web::Query<ChargeFilter>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageQuery { page: query.page, size: query.size }.validate()?;
+    let page = query.page().validate()?;
     let status = status_filter(query.status.as_deref(), ChargeStatus::choices)?;
     let filter = AdminChargeFilter { status, attention: query.attention };
     Ok(HttpResponse::Ok().json(charges.admin_page(filter, page).await?))

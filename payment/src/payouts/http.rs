@@ -9,7 +9,7 @@ use platform::error::ErrorBody;
 use platform::http::{IdempotencyKey, Json, PageQuery, Validator};
 use platform::{ApiError, ApiResult};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -92,13 +92,11 @@ async fn create_payout(
     Ok(HttpResponse::Created().json(payout))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PayoutFilter {
-    /// `requested`, `processing`, `paid` or `failed`.
-    status: Option<String>,
-    page: Option<i64>,
-    size: Option<i64>,
+platform::paged_query! {
+    pub struct PayoutFilter {
+        /// `requested`, `processing`, `paid` or `failed`.
+        status: Option<String>,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/wallet/payouts", tag = "payouts", security(("bearer" = [])), params(PageQuery),
@@ -128,7 +126,7 @@ async fn admin_payouts(
     payouts: web::Data<Payouts>,
     query: web::Query<PayoutFilter>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageQuery { page: query.page, size: query.size }.validate()?;
+    let page = query.page().validate()?;
     let status = status_filter(query.status.as_deref(), PayoutStatus::choices)?;
     Ok(HttpResponse::Ok().json(payouts.page(None, status, page).await?))
 }
