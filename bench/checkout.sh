@@ -12,13 +12,17 @@
 # exactly its lines not yet confirmed, cancelled or refunded, system:fees the fees, and no stock went negative. One
 # instance, default workers, not pinned; $ROUNDS checkout runs (median) and one confirm run.
 #
-#   bench/checkout.sh          BUYERS=16 ROUNDS=3 DURATION=10s ITEMS=spread|hot CONFIRM=1|0
+# STATEMENTS=1 adds a 3 s round with MariaDB's general log on (global, restored after) and
+# prints the commands per order by type (Prepare/Execute/Close stmt/Query) and the
+# statements most run per order: the cost the checkout puts on the database.
+#
+#   bench/checkout.sh          BUYERS=16 ROUNDS=3 DURATION=10s ITEMS=spread|hot CONFIRM=1|0 STATEMENTS=0|1
 # Needs a release build first: cargo build --release --locked --features app/mysql -p app
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 BUYERS="${BUYERS:-16}"; ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-10s}"; ITEMS="${ITEMS:-spread}"
-CONFIRM="${CONFIRM:-1}"
+CONFIRM="${CONFIRM:-1}"; STATEMENTS="${STATEMENTS:-0}"
 PORT="${PORT:-18094}"
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 [ -x "$BIN" ] || { echo "build first: cargo build --release --locked --features app/mysql -p app"; exit 1; }
@@ -59,6 +63,27 @@ done
 healthz() {
     wrk -t"$BUYERS" -c"$BUYERS" -d"$DURATION" "http://127.0.0.1:$PORT/healthz" | awk '/^Requests\/sec/ { print $2 }'
 }
+if [ "$STATEMENTS" = 1 ]; then
+    log_sql() { mariadb -h"$MYSQL_HOST" -uroot -N mysql -e "$1"; }
+    log_sql "SET GLOBAL log_output = 'TABLE'; TRUNCATE TABLE general_log"
+    wrk -t"$BUYERS" -c"$BUYERS" -d6s -s bench/checkout.lua "$B" > /dev/null &
+    logged_wrk=$!
+    sleep 2; log_sql "SET GLOBAL general_log = 1"; sleep 3; log_sql "SET GLOBAL general_log = 0"
+    wait "$logged_wrk"
+    # Orders placed while the log was on: one INSERT INTO orders each.
+    logged=$(log_sql "SELECT COUNT(*) FROM general_log WHERE command_type = 'Execute'
+        AND argument LIKE 'INSERT INTO _orders_ %'")
+    echo "statements: $logged orders in the logged 3 s; commands per order by type:"
+    log_sql "SELECT command_type, ROUND(COUNT(*) / $logged, 1) FROM general_log
+        WHERE command_type IN ('Prepare', 'Execute', 'Close stmt', 'Query') GROUP BY command_type ORDER BY 2 DESC" \
+        | awk '{ print "  " $0 }'
+    echo "statements: the most run per order (a Prepare is a statement the connection did not keep):"
+    log_sql "SELECT ROUND(COUNT(*) / $logged, 2), command_type,
+            LEFT(REGEXP_REPLACE(REGEXP_REPLACE(CONVERT(argument USING utf8mb4), '\\'[^\\']*\\'', '?'), '[0-9]+', 'N'), 150)
+        FROM general_log WHERE command_type IN ('Prepare', 'Execute', 'Query')
+        GROUP BY 2, 3 ORDER BY 1 DESC LIMIT 40" | awk '{ print "  " $0 }'
+    log_sql "TRUNCATE TABLE general_log; SET GLOBAL log_output = 'FILE'"
+fi
 checkout_median=$(sort -n "$WORK/ops" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 healthz_checkout=$(healthz)
 

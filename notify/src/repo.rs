@@ -5,7 +5,7 @@ use crate::schema::{notification_devices, notification_preferences, notification
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use platform::clock::to_db;
-use platform::db::{DbConn, DbError, last_insert_id};
+use platform::db::{CachedExt, DbConn, DbError, last_insert_id};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]
@@ -88,6 +88,7 @@ pub fn update_if_newer(
             notifications::created_at.eq(to_db(now)),
             notifications::updated_at.eq(to_db(now)),
         ))
+        .cached()
         .execute(conn)?;
     Ok(changed == 1)
 }
@@ -131,8 +132,9 @@ pub fn mark_read(conn: &mut DbConn, account_id: i64, ids: Option<&[i64]>) -> Res
     Ok(match ids {
         Some(ids) => diesel::update(mine.filter(notifications::id.eq_any(ids)))
             .set(notifications::is_read.eq(true))
+            .cached_if(ids.len() == 1)
             .execute(conn)?,
-        None => diesel::update(mine).set(notifications::is_read.eq(true)).execute(conn)?,
+        None => diesel::update(mine).set(notifications::is_read.eq(true)).cached().execute(conn)?,
     })
 }
 
@@ -154,6 +156,7 @@ pub fn set_muted_kinds(
     let raw = serde_json::to_string(kinds).map_err(|e| DbError::Task(e.to_string()))?;
     let updated = diesel::update(notification_preferences::table.find(account_id))
         .set((notification_preferences::muted_kinds.eq(&raw), notification_preferences::updated_at.eq(to_db(now))))
+        .cached()
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(notification_preferences::table)

@@ -9,7 +9,7 @@ use contracts::wallet::{EntryKind, TransferReceipt, TransferRequest, WalletRef};
 use diesel::prelude::*;
 use platform::clock::{from_db, to_db};
 use platform::db::OnDuplicate;
-use platform::db::{DbConn, DbError, last_insert_id};
+use platform::db::{CachedExt, DbConn, DbError, last_insert_id};
 
 pub fn parse_wallet_key(key: &str) -> Option<WalletRef> {
     let (kind, rest) = key.split_once(':')?;
@@ -174,10 +174,14 @@ pub fn apply_transfer(
         if is_debit {
             let target = wallets::table.filter(wallets::id.eq(wallet_id));
             let changed = if request.from.may_go_negative() {
-                diesel::update(target).set((wallets::balance.eq(wallets::balance - amount), ts)).execute(conn)?
+                diesel::update(target)
+                    .set((wallets::balance.eq(wallets::balance - amount), ts))
+                    .cached()
+                    .execute(conn)?
             } else {
                 diesel::update(target.filter(wallets::balance.ge(amount)))
                     .set((wallets::balance.eq(wallets::balance - amount), ts))
+                    .cached()
                     .execute(conn)?
             };
             if changed != 1 {
@@ -186,6 +190,7 @@ pub fn apply_transfer(
         } else {
             let changed = diesel::update(wallets::table.filter(wallets::id.eq(wallet_id)))
                 .set((wallets::balance.eq(wallets::balance + amount), ts))
+                .cached()
                 .execute(conn)?;
             if changed != 1 {
                 return Err(PaymentError::WalletChanged);

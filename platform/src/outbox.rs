@@ -21,7 +21,7 @@
 
 use crate::clock::{SharedClock, from_db, to_db};
 use crate::config::OutboxSettings;
-use crate::db::{Backend, CountRow, Db, DbConn, DbError, write_tx};
+use crate::db::{Backend, CachedExt, CountRow, Db, DbConn, DbError, bind_ids, placeholders, write_tx};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use contracts::events::Event;
@@ -123,6 +123,7 @@ impl Outbox {
         .bind::<Nullable<Text>, _>(dedupe_key)
         .bind::<Timestamp, _>(to_db(now))
         .bind::<Timestamp, _>(to_db(now))
+        .cached()
         .execute(conn)?;
         Ok(())
     }
@@ -161,6 +162,7 @@ impl Outbox {
         .bind::<Text, _>(dedupe_key)
         .bind::<Timestamp, _>(to_db(now))
         .bind::<Timestamp, _>(to_db(now))
+        .cached()
         .execute(conn)?;
         if inserted > 0 {
             return Ok(true);
@@ -172,6 +174,7 @@ impl Outbox {
         .bind::<Timestamp, _>(to_db(now))
         .bind::<Text, _>(dedupe_key)
         .bind::<Timestamp, _>(to_db(now))
+        .cached()
         .execute(conn)?;
         Ok(revived > 0)
     }
@@ -411,6 +414,7 @@ impl Dispatcher {
                     ))
                     .bind::<Timestamp, _>(to_db(lease_until))
                     .bind::<Text, _>(&token)
+                    .cached()
                     .execute(conn)
                     .map_err(DbError::from)
                 })
@@ -479,13 +483,15 @@ impl Dispatcher {
                     if rows.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let list = rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>().join(",");
-                    diesel::sql_query(format!(
-                        "UPDATE {table} SET claim_token = ?, available_at = ?, attempts = attempts + 1 WHERE id IN ({list})"
+                    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                    let claim = diesel::sql_query(format!(
+                        "UPDATE {table} SET claim_token = ?, available_at = ?, attempts = attempts + 1 WHERE id IN ({})",
+                        placeholders(ids.len())
                     ))
+                    .into_boxed()
                     .bind::<Text, _>(&token)
-                    .bind::<Timestamp, _>(to_db(lease_until))
-                    .execute(conn)?;
+                    .bind::<Timestamp, _>(to_db(lease_until));
+                    bind_ids(claim, &ids).cached_if(ids.len() == 1).execute(conn)?;
                     // The rows are locked (or the database is, on SQLite): the count just written.
                     for row in &mut rows {
                         row.attempts += 1;
@@ -539,23 +545,25 @@ impl Dispatcher {
         }
         let table = self.outbox.table;
         let token = token.to_string();
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let ids = ids.to_vec();
+        let sql = format!(
+            "UPDATE {table} SET status = ?, processed_at = COALESCE(?, processed_at), \
+             available_at = COALESCE(?, available_at), last_error = ?, claim_token = NULL \
+             WHERE claim_token = ? AND id IN ({})",
+            placeholders(ids.len())
+        );
         // A write transaction, so a deadlock with another dispatcher's claim is retried:
         // an outcome left unrecorded waits out the whole lease.
         self.db
             .tx(move |conn| {
-                diesel::sql_query(format!(
-                    "UPDATE {table} SET status = ?, processed_at = COALESCE(?, processed_at), \
-                     available_at = COALESCE(?, available_at), last_error = ?, claim_token = NULL \
-                     WHERE id IN ({list}) AND claim_token = ?"
-                ))
-                .bind::<Text, _>(outcome.status)
-                .bind::<Nullable<Timestamp>, _>(outcome.processed_at.map(to_db))
-                .bind::<Nullable<Timestamp>, _>(outcome.available_at.map(to_db))
-                .bind::<Nullable<Text>, _>(&outcome.error)
-                .bind::<Text, _>(&token)
-                .execute(conn)
-                .map_err(DbError::from)
+                let update = diesel::sql_query(sql.clone())
+                    .into_boxed()
+                    .bind::<Text, _>(outcome.status)
+                    .bind::<Nullable<Timestamp>, _>(outcome.processed_at.map(to_db))
+                    .bind::<Nullable<Timestamp>, _>(outcome.available_at.map(to_db))
+                    .bind::<Nullable<Text>, _>(outcome.error.clone())
+                    .bind::<Text, _>(token.clone());
+                bind_ids(update, &ids).cached_if(ids.len() == 1).execute(conn).map_err(DbError::from)
             })
             .await
             .map(|_| ())

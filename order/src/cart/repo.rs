@@ -5,7 +5,7 @@ use crate::schema::{cart_lines, cart_notices, carts, product_items, products};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use platform::clock::to_db;
-use platform::db::{Backend, DbConn, DbError};
+use platform::db::{Backend, CachedExt, DbConn, DbError};
 use std::collections::HashMap;
 
 pub fn lines(conn: &mut DbConn, buyer_id: i64) -> Result<Vec<Line>, DbError> {
@@ -44,6 +44,7 @@ pub fn item_states(conn: &mut DbConn, item_ids: &[i64]) -> Result<HashMap<i64, I
             product_items::stock - product_items::reserved,
             products::hidden,
         ))
+        .cached_if(item_ids.len() == 1)
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -86,6 +87,7 @@ pub fn upsert_line(conn: &mut DbConn, buyer_id: i64, line: &Line, now: DateTime<
             cart_lines::unit_price.eq(line.unit_price),
             cart_lines::updated_at.eq(to_db(now)),
         ))
+        .cached()
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(cart_lines::table)
@@ -153,14 +155,15 @@ pub fn bump_version(conn: &mut DbConn, buyer_id: i64, now: DateTime<Utc>) -> Res
     let bump = |conn: &mut DbConn| {
         diesel::update(carts::table.find(buyer_id))
             .set((carts::version.eq(carts::version + 1), carts::updated_at.eq(to_db(now))))
+            .cached()
             .execute(conn)
     };
-    // The row exists for every change but a cart's first, and each statement is a round trip
-    // (two on MySQL, which prepares every UPDATE and raw query anew): update first.
+    // The row exists for every change but a cart's first: update first.
     if bump(conn)? == 0 {
         diesel::sql_query(insert)
             .bind::<diesel::sql_types::BigInt, _>(buyer_id)
             .bind::<diesel::sql_types::Timestamp, _>(to_db(now))
+            .cached()
             .execute(conn)?;
         bump(conn)?;
     }

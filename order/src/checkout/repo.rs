@@ -8,7 +8,9 @@ use contracts::PageRequest;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use platform::clock::to_db;
-use platform::db::{Backend, CountRow, DbConn, DbError, last_insert_id, load_ids, lock_rows};
+use platform::db::{
+    Backend, CachedExt, CountRow, DbConn, DbError, bind_ids, last_insert_id, load_ids, lock_rows, placeholders,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -96,18 +98,17 @@ pub fn lock_for_checkout(conn: &mut DbConn, buyer_id: i64) -> Result<(), DbError
     lock_rows(conn, "carts", "buyer_id", &[buyer_id])?;
     let mut items = load_ids(
         conn,
-        diesel::sql_query(format!("SELECT item_id AS id FROM cart_lines WHERE buyer_id = {buyer_id} FOR UPDATE")),
+        diesel::sql_query("SELECT item_id AS id FROM cart_lines WHERE buyer_id = ? FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(buyer_id),
     )?;
     items.sort_unstable();
     if items.is_empty() {
         return Ok(());
     }
     // Locking reads only: a plain read here would fix the transaction's snapshot too early.
-    let list = items.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let mut products = load_ids(
-        conn,
-        diesel::sql_query(format!("SELECT product_id AS id FROM product_items WHERE id IN ({list}) FOR UPDATE")),
-    )?;
+    let sql =
+        format!("SELECT product_id AS id FROM product_items WHERE id IN ({}) FOR UPDATE", placeholders(items.len()));
+    let mut products = load_ids(conn, bind_ids(diesel::sql_query(sql).into_boxed(), &items))?;
     products.sort_unstable();
     products.dedup();
     lock_rows(conn, "products", "id", &products)
@@ -146,7 +147,7 @@ pub fn delete_order(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
 }
 
 pub fn set_total(conn: &mut DbConn, id: i64, total: i64) -> Result<(), DbError> {
-    diesel::update(orders::table.find(id)).set(orders::total.eq(total)).execute(conn)?;
+    diesel::update(orders::table.find(id)).set(orders::total.eq(total)).cached().execute(conn)?;
     Ok(())
 }
 
@@ -175,7 +176,7 @@ pub fn insert_line(conn: &mut DbConn, line: &LineRow) -> Result<(), DbError> {
 /// that is no longer pending (finished, or failed without letting go) is taken over.
 pub fn claim_cart(conn: &mut DbConn, buyer_id: i64, order_id: i64) -> Result<bool, DbError> {
     let free = carts::table.find(buyer_id).filter(carts::checkout_order_id.is_null());
-    if diesel::update(free).set(carts::checkout_order_id.eq(Some(order_id))).execute(conn)? == 1 {
+    if diesel::update(free).set(carts::checkout_order_id.eq(Some(order_id))).cached().execute(conn)? == 1 {
         return Ok(true);
     }
     let holder: Option<Option<i64>> =
@@ -187,13 +188,14 @@ pub fn claim_cart(conn: &mut DbConn, buyer_id: i64, order_id: i64) -> Result<boo
         return Ok(false);
     }
     let taken = carts::table.find(buyer_id).filter(carts::checkout_order_id.eq(Some(holder)));
-    Ok(diesel::update(taken).set(carts::checkout_order_id.eq(Some(order_id))).execute(conn)? == 1)
+    Ok(diesel::update(taken).set(carts::checkout_order_id.eq(Some(order_id))).cached().execute(conn)? == 1)
 }
 
 /// Lets go of the cart if this checkout holds it.
 pub fn release_cart(conn: &mut DbConn, buyer_id: i64, order_id: i64) -> Result<(), DbError> {
     diesel::update(carts::table.find(buyer_id).filter(carts::checkout_order_id.eq(Some(order_id))))
         .set(carts::checkout_order_id.eq(None::<i64>))
+        .cached()
         .execute(conn)?;
     Ok(())
 }
@@ -215,6 +217,7 @@ pub fn reserve(
             .filter((product_items::stock - product_items::reserved).ge(quantity)),
     )
     .set((product_items::reserved.eq(product_items::reserved + quantity), product_items::updated_at.eq(to_db(now))))
+    .cached()
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -227,6 +230,7 @@ fn stock_moved(n: usize, what: &str, item_id: i64) -> Result<(), DbError> {
 pub fn release(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateTime<Utc>) -> Result<(), DbError> {
     let n = diesel::update(product_items::table.find(item_id).filter(product_items::reserved.ge(quantity)))
         .set((product_items::reserved.eq(product_items::reserved - quantity), product_items::updated_at.eq(to_db(now))))
+        .cached()
         .execute(conn)?;
     stock_moved(n, "release", item_id)
 }
@@ -244,6 +248,7 @@ pub fn take_off_shelf(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateT
         product_items::reserved.eq(product_items::reserved - quantity),
         product_items::updated_at.eq(to_db(now)),
     ))
+    .cached()
     .execute(conn)?;
     stock_moved(n, "shipping", item_id)
 }
@@ -252,6 +257,7 @@ pub fn take_off_shelf(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateT
 pub fn restock(conn: &mut DbConn, item_id: i64, quantity: i64, now: DateTime<Utc>) -> Result<(), DbError> {
     let n = diesel::update(product_items::table.find(item_id))
         .set((product_items::stock.eq(product_items::stock + quantity), product_items::updated_at.eq(to_db(now))))
+        .cached()
         .execute(conn)?;
     stock_moved(n, "restock", item_id)
 }
@@ -272,6 +278,7 @@ pub fn lines(conn: &mut DbConn, order_ids: &[i64]) -> Result<Vec<LineRow>, DbErr
         .filter(order_lines::order_id.eq_any(order_ids))
         .order(order_lines::id.asc())
         .select(LineRow::as_select())
+        .cached_if(order_ids.len() == 1)
         .load(conn)?)
 }
 
@@ -327,7 +334,11 @@ pub fn transition_line(
     change: &LineChange,
 ) -> Result<bool, DbError> {
     let target = the_line(order_id, item_id).filter(order_lines::status.eq_any(from.iter().map(|s| s.as_str())));
-    let n = diesel::update(target).set((change, order_lines::version.eq(order_lines::version + 1))).execute(conn)?;
+    // Kept: `from` and the change's columns come from the few actions, so few texts.
+    let n = diesel::update(target)
+        .set((change, order_lines::version.eq(order_lines::version + 1)))
+        .cached()
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -335,6 +346,7 @@ pub fn transition_line(
 pub fn set_status(conn: &mut DbConn, id: i64, status: OrderStatus, now: DateTime<Utc>) -> Result<(), DbError> {
     diesel::update(orders::table.find(id))
         .set((orders::status.eq(status.as_str()), orders::updated_at.eq(to_db(now))))
+        .cached()
         .execute(conn)?;
     Ok(())
 }
@@ -364,6 +376,7 @@ pub fn claim_money(
             .filter(order_lines::money_retry_at.lt(to_db(now))),
     )
     .set(order_lines::money_retry_at.eq(Some(to_db(until))))
+    .cached()
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -372,6 +385,7 @@ pub fn claim_money(
 pub fn money_done(conn: &mut DbConn, order_id: i64, item_id: i64, step: MoneyStep) -> Result<(), DbError> {
     diesel::update(the_line(order_id, item_id).filter(order_lines::money_due.eq(step.as_str())))
         .set((order_lines::money_due.eq(None::<String>), order_lines::money_retry_at.eq(None::<NaiveDateTime>)))
+        .cached()
         .execute(conn)?;
     Ok(())
 }
@@ -406,6 +420,7 @@ pub fn mark_paid(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool,
             orders::paid_at.eq(Some(to_db(now))),
             orders::updated_at.eq(to_db(now)),
         ))
+        .cached()
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -419,6 +434,7 @@ pub fn mark_failed(conn: &mut DbConn, id: i64, reason: &str, now: DateTime<Utc>)
             orders::failure.eq(Some(reason)),
             orders::updated_at.eq(to_db(now)),
         ))
+        .cached()
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -443,6 +459,7 @@ pub fn claim(conn: &mut DbConn, id: i64, now: DateTime<Utc>, until: DateTime<Utc
             .filter(orders::recover_after.lt(to_db(now))),
     )
     .set(orders::recover_after.eq(to_db(until)))
+    .cached()
     .execute(conn)?;
     Ok(n == 1)
 }

@@ -475,6 +475,108 @@ where
     result
 }
 
+/// A statement whose SQL text depends only on its shape, so each connection prepares it once
+/// and keeps it: diesel never caches an `UPDATE`, an upsert, an `IN` list or a raw
+/// `sql_query`, and on MySQL every uncached statement costs a prepare, an execute and a close
+/// (three commands, two round trips) where a cached one costs an execute.
+///
+/// Keep only statements with a fixed text (values bound, not written in): the cache is keyed
+/// by the text, per connection and unbounded, and the server limits prepared statements
+/// (MariaDB's `max_prepared_stmt_count`, 16,382 by default, over all connections). An `IN`
+/// list has one text per length, so [`CachedExt::cached_if`] keeps just the one-element one.
+///
+/// Never keep a locking read (`SELECT … FOR UPDATE`): a lock wait that times out in the
+/// middle of its result leaves libmariadb's statement unusable, and the next execution of
+/// the kept statement waits forever for an answer the server never sends (seen:
+/// `orders::a_cart_is_checked_out_once_whatever_the_keys` hung every time). An uncached
+/// statement is closed after each use, which resets it.
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q> {
+    query: Q,
+    keep: bool,
+}
+
+/// `.cached()` on any statement; see [`Cached`].
+pub trait CachedExt: Sized {
+    fn cached(self) -> Cached<Self> {
+        Cached { query: self, keep: true }
+    }
+
+    /// Cached when `keep` (e.g. an `IN` list of one), as diesel decides otherwise.
+    fn cached_if(self, keep: bool) -> Cached<Self> {
+        Cached { query: self, keep }
+    }
+}
+
+impl<Q: diesel::query_builder::QueryId> CachedExt for Q {}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Cached<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    // The statement cache asks whether a statement may be kept by walking it in a pass that
+    // inner statements mark unsafe, and it walks `&Cached` (whose `QueryFragment` forwards
+    // only `walk_ast`), so overriding `is_safe_to_cache_prepared` alone is not enough: this
+    // pass must not reach the inner statement. diesel hides which pass is running; the
+    // helper its `MultiConnection` derive uses (public, doc-hidden) tells the SQL and bind
+    // passes apart, and `a_cached_update_is_prepared_once` fails should that change.
+    fn walk_ast<'b>(&'b self, mut pass: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        use diesel::internal::derives::multiconnection::AstPassHelper;
+        if !self.keep || pass.bind_collector().is_some() || pass.debug_binds().is_some() {
+            return self.query.walk_ast(pass);
+        }
+        let writes_sql = std::cell::Cell::new(false);
+        let mut pass = pass.cast_database::<DB>(
+            |collector| collector,
+            |builder| {
+                writes_sql.set(true);
+                builder
+            },
+            |backend| backend,
+            |lookup| lookup,
+        );
+        if writes_sql.get() {
+            return self.query.walk_ast(pass);
+        }
+        // Whether to cache it (left "yes"), or whether it is a no-op (it is not).
+        pass.push_sql("");
+        Ok(())
+    }
+
+    fn is_safe_to_cache_prepared(&self, backend: &DB) -> QueryResult<bool> {
+        if self.keep { Ok(true) } else { self.query.is_safe_to_cache_prepared(backend) }
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Cached<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> RunQueryDsl<C> for Cached<Q> {}
+
+/// A raw statement whose values are bound one by one (e.g. an `IN` list of ids).
+pub type BoxedRawQuery<'f> =
+    diesel::query_builder::BoxedSqlQuery<'f, <DbConn as diesel::Connection>::Backend, diesel::query_builder::SqlQuery>;
+
+/// `?, ?, ?` for `n` values, to bind into an `IN` list.
+pub fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Binds `ids` in order (after whatever the query bound before).
+pub fn bind_ids<'f>(mut query: BoxedRawQuery<'f>, ids: &[i64]) -> BoxedRawQuery<'f> {
+    for id in ids {
+        query = query.bind::<diesel::sql_types::BigInt, _>(*id);
+    }
+    query
+}
+
 /// One `id` column of a raw query.
 #[derive(QueryableByName)]
 pub struct IdRow {
@@ -504,9 +606,8 @@ pub fn lock_rows(conn: &mut DbConn, table: &'static str, column: &'static str, i
     if conn.backend() != Backend::Mysql || ids.is_empty() {
         return Ok(());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    diesel::sql_query(format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({list}) FOR UPDATE"))
-        .load::<IdRow>(conn)?;
+    let sql = format!("SELECT {column} AS id FROM {table} WHERE {column} IN ({}) FOR UPDATE", placeholders(ids.len()));
+    bind_ids(diesel::sql_query(sql).into_boxed(), ids).load::<IdRow>(conn)?;
     Ok(())
 }
 
@@ -522,7 +623,7 @@ pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
         Backend::Sqlite => "SELECT last_insert_rowid() AS id",
         Backend::Mysql => "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS id",
     };
-    diesel::sql_query(sql).get_result::<Id>(conn).map(|r| r.id)
+    diesel::sql_query(sql).cached().get_result::<Id>(conn).map(|r| r.id)
 }
 
 /// The escape character for `LIKE` patterns. Not a backslash: MySQL reads `'\'` as an
@@ -557,6 +658,57 @@ mod tests {
     fn describe_hides_mysql_credentials() {
         let t = DbTarget::Mysql("mysql://root:secret@db:3307/app".into());
         assert_eq!(t.describe(), "mysql://db:3307/app");
+    }
+
+    /// Counts the statements a connection puts in its prepared-statement cache.
+    #[derive(Default)]
+    struct CacheEvents(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl diesel::connection::Instrumentation for CacheEvents {
+        fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+            if let diesel::connection::InstrumentationEvent::CacheQuery { .. } = event {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[test]
+    fn a_cached_update_is_prepared_once() {
+        diesel::table! { t (id) { id -> BigInt, v -> BigInt, } }
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = DbTarget::Sqlite(dir.path().join("c.db")).establish().unwrap();
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO t VALUES (1, 0)")
+            .unwrap();
+        let cached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        conn.set_instrumentation(CacheEvents(cached.clone()));
+        let count = || cached.load(std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..3 {
+            diesel::update(t::table.find(1)).set(t::v.eq(t::v + 1)).execute(&mut conn).unwrap();
+        }
+        assert_eq!(count(), 0, "diesel itself caches no UPDATE");
+        for _ in 0..3 {
+            let n = diesel::update(t::table.find(1)).set(t::v.eq(t::v + 1)).cached().execute(&mut conn).unwrap();
+            assert_eq!(n, 1);
+        }
+        assert_eq!(count(), 1, "a cached UPDATE is prepared once");
+        for _ in 0..3 {
+            diesel::sql_query("UPDATE t SET v = v + ? WHERE id = ?")
+                .bind::<diesel::sql_types::BigInt, _>(1)
+                .bind::<diesel::sql_types::BigInt, _>(1)
+                .cached()
+                .execute(&mut conn)
+                .unwrap();
+        }
+        assert_eq!(count(), 2, "so is a raw one with bound values");
+        let ids = [1i64, 2];
+        for len in [1, 2, 1] {
+            let sql = format!("SELECT id FROM t WHERE id IN ({})", placeholders(len));
+            load_ids(&mut conn, bind_ids(diesel::sql_query(sql).into_boxed(), &ids[..len]).cached_if(len == 1))
+                .unwrap();
+        }
+        assert_eq!(count(), 3, "an IN list is kept only with one element");
+        let v: i64 = t::table.find(1).select(t::v).first(&mut conn).unwrap();
+        assert_eq!(v, 9, "every update ran");
     }
 
     #[test]
