@@ -108,12 +108,25 @@ impl Outbox {
         payload: &impl Serialize,
         dedupe_key: Option<&str>,
     ) -> Result<(), DbError> {
+        self.insert(conn, now, topic, payload, dedupe_key)?;
+        Ok(())
+    }
+
+    /// The one insert of a pending row; how many rows it added (0 when `dedupe_key` is taken).
+    fn insert(
+        &self,
+        conn: &mut DbConn,
+        now: DateTime<Utc>,
+        topic: &str,
+        payload: &impl Serialize,
+        dedupe_key: Option<&str>,
+    ) -> Result<usize, DbError> {
         let payload = serde_json::to_string(payload).map_err(|e| DbError::Task(e.to_string()))?;
         let insert = match conn.backend() {
             Backend::Sqlite => "INSERT OR IGNORE INTO",
             Backend::Mysql => "INSERT IGNORE INTO",
         };
-        diesel::sql_query(format!(
+        Ok(diesel::sql_query(format!(
             "{insert} {} (topic, payload, dedupe_key, status, attempts, available_at, created_at) \
              VALUES (?, ?, ?, 'pending', 0, ?, ?)",
             self.table
@@ -124,8 +137,7 @@ impl Outbox {
         .bind::<Timestamp, _>(to_db(now))
         .bind::<Timestamp, _>(to_db(now))
         .cached()
-        .execute(conn)?;
-        Ok(())
+        .execute(conn)?)
     }
 
     /// Announces `event`; call inside the transaction that made it true, so subscribers hear
@@ -147,23 +159,7 @@ impl Outbox {
         payload: &impl Serialize,
         dedupe_key: &str,
     ) -> Result<bool, DbError> {
-        let payload = serde_json::to_string(payload).map_err(|e| DbError::Task(e.to_string()))?;
-        let insert = match conn.backend() {
-            Backend::Sqlite => "INSERT OR IGNORE INTO",
-            Backend::Mysql => "INSERT IGNORE INTO",
-        };
-        let inserted = diesel::sql_query(format!(
-            "{insert} {} (topic, payload, dedupe_key, status, attempts, available_at, created_at) \
-             VALUES (?, ?, ?, 'pending', 0, ?, ?)",
-            self.table
-        ))
-        .bind::<Text, _>(topic)
-        .bind::<Text, _>(payload)
-        .bind::<Text, _>(dedupe_key)
-        .bind::<Timestamp, _>(to_db(now))
-        .bind::<Timestamp, _>(to_db(now))
-        .cached()
-        .execute(conn)?;
+        let inserted = self.insert(conn, now, topic, payload, Some(dedupe_key))?;
         if inserted > 0 {
             return Ok(true);
         }

@@ -543,10 +543,6 @@ where
         pass.push_sql("");
         Ok(())
     }
-
-    fn is_safe_to_cache_prepared(&self, backend: &DB) -> QueryResult<bool> {
-        if self.keep { Ok(true) } else { self.query.is_safe_to_cache_prepared(backend) }
-    }
 }
 
 impl<Q> diesel::query_builder::QueryId for Cached<Q> {
