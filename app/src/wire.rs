@@ -20,7 +20,7 @@ use platform::cache::{MemoryCache, RedisCache, SharedCache};
 use platform::clock::{SharedClock, SystemClock};
 use platform::config::Settings;
 use platform::db::{Db, Migrations};
-use platform::hotcache::HotCache;
+use platform::hotcache::{HotCache, HotDb};
 use platform::mailer::{MAIL_TOPIC, MailHandler, SharedMailer};
 use platform::outbox::{Dispatcher, Outbox};
 use platform::pubsub::{MemoryPubSub, RedisPubSub, SharedPubSub};
@@ -78,7 +78,8 @@ pub struct Modules {
     pub feed: Arc<Feed>,
     pub notify: Arc<Notify>,
     pub moderation: Arc<Moderation>,
-    /// Rendered product details and carts (`platform::hotcache`), run by the workers.
+    /// Hot reads kept in memory (`platform::hotcache`): product details and carts, the
+    /// feed's unread summaries, balances and missions; one channel, run by the workers.
     pub order_hot: Arc<HotCache>,
     /// How many times this instance's workers drained the metrics recorder (see
     /// [`observability::run_upkeep`]).
@@ -161,8 +162,15 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None if payment_settings.gateway == "toss" => Arc::new(TossGateway::new(&payment_settings.toss)?),
         None => Arc::new(SandboxGateway),
     };
+    let order_hot = HotCache::new(
+        "order",
+        pubsub.clone(),
+        Duration::from_secs(order_settings.hot_cache_ttl_secs),
+        order_settings.hot_cache_entries,
+    );
+    let ledger_db = HotDb::new(payment_db.db.clone(), Some(order_hot.clone()));
     let wallets = Arc::new(
-        Wallets::new(payment_db.db.clone(), clock.clone())
+        Wallets::new(ledger_db.clone(), clock.clone())
             .with_audit_grace(chrono::Duration::seconds(payment_settings.audit_grace_secs)),
     );
     let payout_gateway: Arc<dyn PayoutGateway> = match overrides.payout_gateway {
@@ -171,26 +179,19 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
         None => Arc::new(SandboxPayouts),
     };
     let payouts = Arc::new(Payouts::new(
-        payment_db.db.clone(),
+        ledger_db.clone(),
         clock.clone(),
         payment_outbox.clone(),
         payout_gateway,
         &payment_settings,
     )?);
-    let charges =
-        Arc::new(Charges::new(payment_db.db.clone(), clock.clone(), gateway, payment_settings.clone(), payment_outbox));
+    let charges = Arc::new(Charges::new(ledger_db, clock.clone(), gateway, payment_settings.clone(), payment_outbox));
     // Other modules reach money only through the contract.
     let wallet_service: Arc<dyn WalletService> = match &overrides.wallet_wrapper {
         Some(wrap) => wrap(wallets.clone()),
         None => wallets.clone(),
     };
 
-    let order_hot = HotCache::new(
-        "order",
-        pubsub.clone(),
-        Duration::from_secs(order_settings.hot_cache_ttl_secs),
-        order_settings.hot_cache_entries,
-    );
     let catalog = Arc::new(
         Catalog::new(order_db.db.clone(), cache.clone(), clock.clone(), order_hot.clone())
             .with_suspensions(suspensions.clone()),
@@ -236,7 +237,7 @@ pub async fn assemble(settings: Settings, overrides: Overrides) -> anyhow::Resul
     let live: Arc<dyn LiveSockets> = chat.clone();
     let notify = Arc::new(Notify::new(notify_db.db.clone(), notify_outbox, live, push, clock.clone(), notify_settings));
     let missions = Arc::new(Missions::new(
-        mission_db.db.clone(),
+        HotDb::new(mission_db.db.clone(), Some(order_hot.clone())),
         mission_outbox,
         wallet_service.clone(),
         account_service,

@@ -1,5 +1,7 @@
 //! Mission queries. Every state change is a conditional UPDATE whose affected-row count
-//! says whether this caller won.
+//! says whether this caller won. Changes to what an account's open missions show (the
+//! feed's row, kept in memory) [`note`] the mission, or the accounts a mission joined the
+//! list of, where they are written.
 
 use crate::error::MissionError;
 use crate::schema::{mission_contributions, mission_hidden, missions};
@@ -9,8 +11,19 @@ use diesel::prelude::*;
 use platform::clock::to_db;
 use platform::db::OnDuplicate;
 use platform::db::{DbConn, DbError, last_insert_id};
+use platform::hotcache::note;
 use platform::idempotency;
 use std::collections::BTreeMap;
+
+/// The hot-cache tag of every cached list showing mission `id`.
+pub fn mission_tag(id: i64) -> String {
+    format!("mission:{id}")
+}
+
+/// The hot-cache tag of `account_id`'s cached lists of open missions.
+pub fn account_tag(account_id: i64) -> String {
+    format!("mission:account:{account_id}")
+}
 
 contracts::stored_enum! {
     /// A mission's status (`missions.status`).
@@ -161,6 +174,8 @@ pub fn activate(conn: &mut DbConn, mission: &MissionRow, now: DateTime<Utc>) -> 
                 mission_contributions::created_at.eq(to_db(now)),
             ))
             .execute(conn)?;
+        note(account_tag(mission.creator_id));
+        note(account_tag(mission.streamer_id));
     }
     Ok(n == 1)
 }
@@ -191,6 +206,9 @@ pub fn reserve_pool(
     )
     .set(missions::pool.eq(missions::pool + amount))
     .execute(conn)?;
+    if n == 1 {
+        note(mission_tag(id));
+    }
     Ok(n == 1)
 }
 
@@ -260,7 +278,9 @@ pub fn complete_contribution(conn: &mut DbConn, c: &ContributionRow) -> Result<b
             diesel::update(missions::table.find(c.mission_id))
                 .set(missions::contributors.eq(missions::contributors + 1))
                 .execute(conn)?;
+            note(mission_tag(c.mission_id));
         }
+        note(account_tag(c.account_id));
     }
     Ok(n == 1)
 }
@@ -281,6 +301,7 @@ pub fn fail_contribution(conn: &mut DbConn, c: &ContributionRow) -> Result<bool,
         diesel::update(missions::table.find(c.mission_id))
             .set(missions::pool.eq(missions::pool - c.amount))
             .execute(conn)?;
+        note(mission_tag(c.mission_id));
     }
     Ok(n == 1)
 }
@@ -296,6 +317,9 @@ pub fn decide(conn: &mut DbConn, id: i64, status: MissionStatus, now: DateTime<U
     )
     .set((missions::status.eq(status.as_str()), missions::decided_at.eq(Some(to_db(now)))))
     .execute(conn)?;
+    if n == 1 {
+        note(mission_tag(id));
+    }
     Ok(n == 1)
 }
 
@@ -310,6 +334,9 @@ pub fn expire(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, Db
     )
     .set((missions::status.eq(MissionStatus::Expired.as_str()), missions::decided_at.eq(Some(to_db(now)))))
     .execute(conn)?;
+    if n == 1 {
+        note(mission_tag(id));
+    }
     Ok(n == 1)
 }
 
@@ -501,5 +528,6 @@ pub fn hide(conn: &mut DbConn, id: i64, now: DateTime<Utc>) -> Result<bool, DbEr
         .values((mission_hidden::mission_id.eq(id), mission_hidden::hidden_at.eq(to_db(now))))
         .execute(conn)
         .map_err(DbError::from);
+    note(mission_tag(id));
     Ok(inserted.unless_duplicate()? == Some(1))
 }

@@ -26,7 +26,8 @@ use contracts::{Page, PageRequest, Role, ServiceError};
 use futures::future::BoxFuture;
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
-use platform::db::{Db, DbConn, DbError};
+use platform::db::{DbConn, DbError};
+use platform::hotcache::HotDb;
 use platform::idempotency::{self, Stored};
 use platform::outbox::Outbox;
 use serde::{Deserialize, Serialize};
@@ -136,10 +137,11 @@ fn contribution_key(mission_id: i64, contribution_id: i64) -> String {
 }
 
 pub struct Missions {
-    db: Db,
+    /// Open missions are kept in memory for the feed: its writes note what they change.
+    db: HotDb,
     /// The same pool without the request deadline, for settlement: nobody waits on it, and a
     /// slow database must not burn its outbox attempts.
-    settle_db: Db,
+    settle_db: HotDb,
     outbox: Outbox,
     wallets: Arc<dyn WalletService>,
     accounts: Arc<dyn AccountService>,
@@ -151,7 +153,7 @@ pub struct Missions {
 
 impl Missions {
     pub fn new(
-        db: Db,
+        db: HotDb,
         outbox: Outbox,
         wallets: Arc<dyn WalletService>,
         accounts: Arc<dyn AccountService>,
@@ -173,11 +175,11 @@ impl Missions {
         &self.settings
     }
 
-    pub(crate) fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &HotDb {
         &self.db
     }
 
-    pub(crate) fn settle_db(&self) -> &Db {
+    pub(crate) fn settle_db(&self) -> &HotDb {
         &self.settle_db
     }
 
@@ -691,18 +693,25 @@ impl ModerationTarget for Missions {
 impl MissionService for Missions {
     async fn open_missions_for(&self, account_id: i64, limit: u32) -> Result<Vec<MissionBrief>, ServiceError> {
         let limit = i64::from(limit.clamp(1, 50));
-        let rows =
-            self.db.run(move |conn| repo::open_for(conn, account_id, limit)).await.map_err(ServiceError::from)?;
-        Ok(rows
-            .into_iter()
-            .map(|m| MissionBrief {
-                id: m.id,
-                title: m.title,
-                streamer_id: m.streamer_id,
-                pool: m.pool,
-                contributors: i64::from(m.contributors),
-                deadline: from_db(m.deadline),
-            })
-            .collect())
+        let read = || async move {
+            let rows =
+                self.db.run(move |conn| repo::open_for(conn, account_id, limit)).await.map_err(ServiceError::from)?;
+            Ok(rows
+                .into_iter()
+                .map(|m| MissionBrief {
+                    id: m.id,
+                    title: m.title,
+                    streamer_id: m.streamer_id,
+                    pool: m.pool,
+                    contributors: i64::from(m.contributors),
+                    deadline: from_db(m.deadline),
+                })
+                .collect())
+        };
+        // Tagged with the account (missions joining its list) and each mission listed.
+        let tags = |missions: &Vec<MissionBrief>| {
+            missions.iter().map(|m| repo::mission_tag(m.id)).chain([repo::account_tag(account_id)]).collect()
+        };
+        self.db.read_through(format!("missions:open:{account_id}:{limit}"), tags, read).await
     }
 }

@@ -140,6 +140,11 @@ pub fn replay(
     if same { Ok(receipt) } else { Err(PaymentError::IdempotencyConflict) }
 }
 
+/// The hot-cache key of an account's balance.
+pub(crate) fn balance_key(account_id: i64) -> String {
+    format!("balance:{account_id}")
+}
+
 /// Applies `request` between two existing wallets. Must run inside a write transaction;
 /// fails with `DuplicateKey` when the key was applied concurrently (roll back, then replay)
 /// and with `InsufficientBalance` when the source cannot pay (roll back: nothing moved).
@@ -165,6 +170,12 @@ pub fn apply_transfer(
         .execute(conn)
         .map_err(DbError::from);
     claimed.on_duplicate(|| PaymentError::DuplicateKey)?;
+    // Balances are kept in memory (`GET /wallet`, the feed): dropped once this commits.
+    for wallet in [&request.from, &request.to] {
+        if let WalletRef::Account(id) = wallet {
+            platform::hotcache::note(balance_key(*id));
+        }
+    }
     let transfer_id = last_insert_id(conn)?;
     // Lock rows in id order: opposite transfers between two wallets cannot deadlock.
     let mut order = [(from_id, true), (to_id, false)];

@@ -7,20 +7,21 @@ use async_trait::async_trait;
 use contracts::wallet::{CancelOutcome, TransferReceipt, TransferRequest, WalletError, WalletRef, WalletService};
 use platform::clock::SharedClock;
 use platform::db::{Db, DbConn, DbError, write_tx};
+use platform::hotcache::HotDb;
 
 /// Longest internal idempotency key or reference (the ledger derives entry keys from them).
 const MAX_KEY_LEN: usize = 180;
 
 #[derive(Clone)]
 pub struct Wallets {
-    db: Db,
+    db: HotDb,
     clock: SharedClock,
     /// Ledger entries younger than this are checked by the audit but not folded yet.
     audit_grace: chrono::Duration,
 }
 
 impl Wallets {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
+    pub fn new(db: HotDb, clock: SharedClock) -> Self {
         Wallets { db, clock, audit_grace: chrono::Duration::seconds(crate::settings::DEFAULT_AUDIT_GRACE_SECS) }
     }
 
@@ -31,7 +32,7 @@ impl Wallets {
     }
 
     pub fn db(&self) -> &Db {
-        &self.db
+        self.db.db()
     }
 
     /// One retention sweep (see [`crate::retention`]).
@@ -74,7 +75,7 @@ impl Wallets {
     pub async fn audit_pass(&self) -> Result<AuditReport, PaymentError> {
         let now = self.clock.now();
         let grace = self.audit_grace;
-        let report = self.db.unbounded().run(move |conn| audit::pass(conn, now, grace)).await?;
+        let report = self.db.db().unbounded().run(move |conn| audit::pass(conn, now, grace)).await?;
         if !report.mismatches.is_empty() || report.sum_of_balances != 0 {
             tracing::error!(
                 mismatches = report.mismatches.len(),
@@ -144,9 +145,18 @@ pub(crate) fn transfer_blocking(
 #[async_trait]
 impl WalletService for Wallets {
     async fn balance(&self, wallet: &WalletRef) -> Result<i64, WalletError> {
-        let wallet = wallet.clone();
-        let found = self.db.run(move |conn| ledger::find_wallet(conn, &wallet)).await.map_err(PaymentError::from)?;
-        Ok(found.map(|(_, balance)| balance).unwrap_or(0))
+        let read = |wallet: WalletRef| async move {
+            let found =
+                self.db.run(move |conn| ledger::find_wallet(conn, &wallet)).await.map_err(PaymentError::from)?;
+            Ok::<_, WalletError>(found.map(|(_, balance)| balance).unwrap_or(0))
+        };
+        match wallet {
+            // Every change notes the key (`ledger::apply_transfer`).
+            WalletRef::Account(id) => {
+                self.db.read_through(ledger::balance_key(*id), |_| Vec::new(), || read(wallet.clone())).await
+            }
+            _ => read(wallet.clone()).await,
+        }
     }
 
     #[tracing::instrument(skip(self), fields(key = %request.idempotency_key, amount = request.amount))]

@@ -22,12 +22,21 @@
 //!   on an invalidation lost otherwise (a writer that crashed between its commit and its
 //!   publish).
 //! - Bounded: at most `capacity` entries; a full cache drops an arbitrary entry per insert.
+//! - **Writers that cannot forget** go through a [`HotDb`]: the writes themselves [`note`]
+//!   the names they change (in the repo, where the UPDATE is), and [`HotDb::run`]
+//!   invalidates what its call noted once the call is over, so no caller up the stack has
+//!   to remember to. [`HotDb::read_through`] is the reader's side.
 
+use crate::db::{Db, DbConn, TxError, write_tx};
 use crate::pubsub::SharedPubSub;
 use actix_web::web::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -301,6 +310,123 @@ impl HotCache {
         // Stopped: nothing is trusted any more.
         self.last_message.store(0, Ordering::SeqCst);
         self.forget_everything();
+    }
+}
+
+thread_local! {
+    /// The names the current [`HotDb::run`] call's writes changed; `None` outside one.
+    static NOTED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Called by a write that changes what the entries named `name` show. Must run inside a
+/// [`HotDb::run`] call: one outside is a bug (debug builds panic; release builds log it and
+/// the cache's TTL bounds what is served stale).
+pub fn note(name: String) {
+    NOTED.with(|noted| match noted.borrow_mut().as_mut() {
+        Some(names) => names.push(name),
+        None => {
+            debug_assert!(false, "hotcache::note({name}) outside HotDb::run: the entries stay cached");
+            tracing::error!(%name, "cached data written outside HotDb::run");
+        }
+    });
+}
+
+/// A module's database handle that invalidates, on every instance, what its calls' writes
+/// [`note`]d, before the call returns. The invalidation is spawned from the blocking thread
+/// itself: a caller that stopped waiting (a timeout, a dropped request) cannot skip it.
+/// Rolled-back writes are invalidated too (dropping an entry is always safe).
+#[derive(Clone)]
+pub struct HotDb {
+    db: Db,
+    /// None: nothing kept in memory, every read goes to the database.
+    hot: Option<Arc<HotCache>>,
+}
+
+impl HotDb {
+    pub fn new(db: Db, hot: Option<Arc<HotCache>>) -> Self {
+        HotDb { db, hot }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The same, without the operation timeout (see [`Db::unbounded`]).
+    pub fn unbounded(&self) -> HotDb {
+        HotDb { db: self.db.unbounded(), hot: self.hot.clone() }
+    }
+
+    /// [`Db::run`], then the invalidation of what `f` noted.
+    pub async fn run<T, E, F>(&self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        // One per round: `Db::run` may call `f` again (a connection lost mid-way).
+        let invalidations: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let spawned = invalidations.clone();
+        let hot = self.hot.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let result = self
+            .db
+            .run(move |conn| {
+                NOTED.with(|noted| *noted.borrow_mut() = Some(Vec::new()));
+                let result = f(conn);
+                let mut names = NOTED.with(|noted| noted.borrow_mut().take()).unwrap_or_default();
+                if let (Some(hot), false) = (&hot, names.is_empty()) {
+                    names.sort_unstable();
+                    names.dedup();
+                    let hot = hot.clone();
+                    let task = runtime.spawn(async move { hot.invalidate(&names).await });
+                    spawned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(task);
+                }
+                result
+            })
+            .await;
+        let tasks = std::mem::take(&mut *invalidations.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for task in tasks {
+            let _ = task.await;
+        }
+        result
+    }
+
+    /// [`Db::tx`] through [`HotDb::run`].
+    pub async fn tx<T, E, F>(&self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        self.run(move |conn| write_tx(conn, &mut f)).await
+    }
+
+    /// `key`'s value from memory when this instance may trust it, else `read`'s (from the
+    /// database), kept under `key` with the tags `tags` gives it.
+    pub async fn read_through<T, E, Fut>(
+        &self,
+        key: String,
+        tags: impl FnOnce(&T) -> Vec<String>,
+        read: impl FnOnce() -> Fut,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let Some(hot) = &self.hot else {
+            return read().await;
+        };
+        if let Some(hit) = hot.get(&key)
+            && let Ok(value) = serde_json::from_slice::<T>(&hit)
+        {
+            return Ok(value);
+        }
+        let ticket = hot.ticket();
+        let value = read().await?;
+        if let Ok(json) = serde_json::to_vec(&value) {
+            hot.put(ticket, &key, tags(&value), Bytes::from(json));
+        }
+        Ok(value)
     }
 }
 

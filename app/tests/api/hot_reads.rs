@@ -1,10 +1,11 @@
-//! Product detail, the cart and the feed's newest products served from memory
+//! Product detail, the cart, balances and the feed's rows served from memory
 //! (`platform::hotcache`): every change is visible at once to the next request on every
 //! instance, and a Redis that is down sends every read to the database. Two instances talk
 //! through a Redis of the test's own, so these run in the SQLite suite too.
 
 use crate::helpers::*;
 use contracts::Role;
+use platform::clock::Clock;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -262,4 +263,100 @@ async fn the_feeds_unread_chats_follow_every_message_read_and_block_on_every_ins
     warm::<Feed>(&b, &on_b, "/feed").await;
     buyer.post("/chat/blocks", &json!({ "user_id": friend.id })).returns::<Value>(201).await;
     seen::<Feed>(&on_b, "/feed", |f| unread(f).is_none()).await;
+}
+
+/// `(id, pool, contributors)` of the feed's open-missions row.
+fn open_missions(feed: &Feed) -> Vec<(i64, i64, i64)> {
+    feed.rows
+        .iter()
+        .find(|r| r.meta.title == "Missions")
+        .and_then(|r| r.data["items"].as_array())
+        .map(|items| {
+            let field = |m: &Value, name: &str| m[name].as_i64().unwrap_or(-1);
+            items.iter().map(|m| (field(m, "id"), field(m, "pool"), field(m, "contributors"))).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The feed's wallet row.
+fn feed_balance(feed: &Feed) -> Option<i64> {
+    feed.rows.iter().find(|r| r.meta.title == "Wallet").and_then(|r| r.data["balance"].as_i64())
+}
+
+#[tokio::test]
+async fn balances_follow_every_transfer_on_every_instance() {
+    let Some(Pair { a, b, redis: _redis }) = pair().await else { return };
+    let admin = a.admin().await;
+    let row = json!({ "row_provider_type": "MY_WALLET", "position": 1, "title": "Wallet" });
+    admin.post("/admin/feed/rows", &row).returns::<Value>(201).await;
+    let seller = a.user(Role::Seller).await;
+    let buyer = a.funded_user(Role::Customer, 10_000).await;
+    let on_b = buyer.on(&b);
+    let mug = seller.create_product("Mug", &[("Blue", 1000, 5)]).await;
+    let wallet: Wallet = warm(&b, &on_b, "/wallet").await;
+    assert_eq!(wallet.balance, 10_000);
+
+    // A charge (money in).
+    buyer.charge(1_000).await;
+    seen::<Wallet>(&on_b, "/wallet", |w| w.balance == 11_000).await;
+
+    // A checkout (into the order's escrow), in the feed's row too.
+    warm::<Wallet>(&b, &on_b, "/wallet").await;
+    warm::<Feed>(&b, &on_b, "/feed").await;
+    buyer.add_to_cart(&mug, 0, 2).returns::<Cart>(200).await;
+    let order: Order = buyer.checkout("two-mugs", &json!({})).returns(201).await;
+    seen::<Wallet>(&on_b, "/wallet", |w| w.balance == 9_000).await;
+    seen::<Feed>(&on_b, "/feed", |f| feed_balance(f) == Some(9_000)).await;
+
+    // A cancellation (a refund out of the escrow).
+    warm::<Wallet>(&b, &on_b, "/wallet").await;
+    let cancel = json!({ "item_ids": [mug.item_id(0)] });
+    buyer.post(&format!("/orders/{}/cancel", order.id), &cancel).returns::<Order>(200).await;
+    seen::<Wallet>(&on_b, "/wallet", |w| w.balance == 11_000).await;
+
+    // A refused transfer moves nothing and the cached balance stays true.
+    warm::<Wallet>(&b, &on_b, "/wallet").await;
+    let piano = seller.create_product("Piano", &[("Black", 20_000, 1)]).await;
+    buyer.add_to_cart(&piano, 0, 1).returns::<Cart>(200).await;
+    buyer.checkout("too-much", &json!({})).fails(409, "insufficient_balance").await;
+    assert_eq!(on_b.get("/wallet").returns::<Wallet>(200).await.balance, 11_000);
+    a.assert_ledger_balanced().await;
+}
+
+#[tokio::test]
+async fn the_feeds_open_missions_follow_contributions_and_decisions_on_every_instance() {
+    let Some(Pair { a, b, redis: _redis }) = pair().await else { return };
+    let admin = a.admin().await;
+    let row = json!({ "row_provider_type": "MY_MISSIONS", "position": 1, "title": "Missions" });
+    admin.post("/admin/feed/rows", &row).returns::<Value>(201).await;
+    let streamer = a.user(Role::Streamer).await;
+    let creator = a.funded_user(Role::Customer, 10_000).await;
+    let backer = a.funded_user(Role::Customer, 10_000).await;
+    let (creator_b, backer_b) = (creator.on(&b), backer.on(&b));
+    let due = (a.clock.now() + chrono::Duration::hours(3)).to_rfc3339();
+    let body = json!({ "streamer_id": streamer.id, "title": "No-hit run", "stake": 500, "deadline": due });
+    // Cached empty before the mission exists.
+    warm::<Feed>(&b, &creator_b, "/feed").await;
+    warm::<Feed>(&b, &backer_b, "/feed").await;
+    let mission: Mission = creator.post("/missions", &body).idempotency_key("m1").returns(201).await;
+    seen::<Feed>(&creator_b, "/feed", |f| open_missions(f) == [(mission.id, 500, 1)]).await;
+    assert!(open_missions(&backer_b.get("/feed").returns::<Feed>(200).await).is_empty());
+
+    // Another's contribution: its pool and contributors in the creator's row, and the
+    // mission joins the backer's.
+    warm::<Feed>(&b, &creator_b, "/feed").await;
+    warm::<Feed>(&b, &backer_b, "/feed").await;
+    let contribution = json!({ "amount": 300 });
+    let path = format!("/missions/{}/contributions", mission.id);
+    backer.post(&path, &contribution).idempotency_key("c1").returns::<Value>(201).await;
+    seen::<Feed>(&creator_b, "/feed", |f| open_missions(f) == [(mission.id, 800, 2)]).await;
+    seen::<Feed>(&backer_b, "/feed", |f| open_missions(f) == [(mission.id, 800, 2)]).await;
+
+    // Decided: no longer open for anyone.
+    warm::<Feed>(&b, &creator_b, "/feed").await;
+    warm::<Feed>(&b, &backer_b, "/feed").await;
+    let decision = json!({ "result": "success" });
+    streamer.post(&format!("/missions/{}/decision", mission.id), &decision).returns::<Mission>(200).await;
+    seen::<Feed>(&creator_b, "/feed", |f| open_missions(f).is_empty()).await;
+    seen::<Feed>(&backer_b, "/feed", |f| open_missions(f).is_empty()).await;
 }

@@ -26,7 +26,8 @@ use contracts::{AccountId, ChargeId};
 use gateway::{GatewayOutcome, PaymentGateway};
 use platform::clock::{SharedClock, from_db};
 use platform::crypto::fingerprint;
-use platform::db::{Db, DbConn, write_tx};
+use platform::db::{DbConn, write_tx};
+use platform::hotcache::HotDb;
 use platform::idempotency::{self, Keyed, Stored};
 use platform::outbox::Outbox;
 use repo::ChargeRow;
@@ -157,7 +158,7 @@ enum Failure {
 }
 
 pub struct Charges {
-    db: Db,
+    db: HotDb,
     clock: SharedClock,
     gateway: Arc<dyn PaymentGateway>,
     settings: PaymentSettings,
@@ -166,7 +167,7 @@ pub struct Charges {
 
 impl Charges {
     pub fn new(
-        db: Db,
+        db: HotDb,
         clock: SharedClock,
         gateway: Arc<dyn PaymentGateway>,
         settings: PaymentSettings,

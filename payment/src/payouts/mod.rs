@@ -29,7 +29,8 @@ use contracts::{AccountId, PayoutId};
 use crypto::AtRestKey;
 use gateway::{PayoutGateway, PayoutOrder, PayoutOutcome};
 use platform::clock::{SharedClock, from_db};
-use platform::db::{Db, write_tx};
+use platform::db::write_tx;
+use platform::hotcache::HotDb;
 use platform::idempotency::{self, Keyed, Stored};
 use platform::outbox::Outbox;
 use repo::PayoutRow;
@@ -96,7 +97,7 @@ pub fn payouts_wallet() -> WalletRef {
 }
 
 pub struct Payouts {
-    db: Db,
+    db: HotDb,
     clock: SharedClock,
     outbox: Outbox,
     gateway: Arc<dyn PayoutGateway>,
@@ -108,7 +109,7 @@ pub struct Payouts {
 
 impl Payouts {
     pub fn new(
-        db: Db,
+        db: HotDb,
         clock: SharedClock,
         outbox: Outbox,
         gateway: Arc<dyn PayoutGateway>,
