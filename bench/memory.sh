@@ -2,7 +2,7 @@
 # Resident memory of one instance on the embedded default (SQLite, in-process cache, the
 # default workers and hashing pool): idle after start, then after 1,000 signups and 1,000
 # logins (argon2id, 19 MiB, t=2, p=1), $PARALLEL at a time. Goals: idle ≤ 30 MiB, after
-# ≤ 100 MiB.
+# ≤ 100 MiB. The idle figure depends on app/startup.order (see app/build.rs).
 #
 #   bench/memory.sh            N=1000 PARALLEL=16
 # Needs a release build first: cargo build --release --locked --features app/mysql -p app
@@ -19,6 +19,15 @@ B="http://127.0.0.1:$PORT/api/v1"
 rss() { awk '$1 == "VmRSS:" { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 sleep 3
 IDLE=$(rss)
+# Where the idle memory is, and whether app/startup.order still matches this binary (its
+# symbols change with features, dependencies and toolchain: rerun scripts/orderfile).
+CODE=$(awk -v bin="$(realpath "$BIN")" '/^[0-9a-f]+-[0-9a-f]+ / { code = ($6 == bin && $2 ~ /x/) }
+    code && $1 == "Rss:" { kb += $2 } END { printf "%.1f", kb / 1024 }' "/proc/$PID/smaps")
+ANON=$(awk '$1 == "RssAnon:" { printf "%.1f", $2 / 1024 }' "/proc/$PID/status")
+ORDERED=$(nm --defined-only "$BIN" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u \
+    | comm -12 - <(sort -u app/startup.order) | wc -l)
+echo "idle: code resident ${CODE} MiB, anonymous ${ANON} MiB;" \
+    "app/startup.order: ${ORDERED} of $(wc -l < app/startup.order) functions found in the binary"
 signup() {
     curl -s -o /dev/null -w '%{http_code}\n' -XPOST "$B/auth/signup" -H 'content-type: application/json' \
         -d "{\"email\":\"mem-$1@example.com\",\"password\":\"memory password $1\",\"name\":\"Mem $1\",\"role\":\"customer\"}"
