@@ -124,9 +124,14 @@ pub(crate) struct CheckoutCart {
 }
 
 /// Takes the buyer's cart row for the caller's transaction (bumping its version, creating
-/// it on first use), so a concurrent edit or checkout of the same cart waits; returns the
-/// new version.
-pub(crate) fn lock(conn: &mut DbConn, buyer_id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<i64, OrderError> {
+/// it on first use), so a concurrent edit or checkout of the same cart waits. Reads
+/// nothing (see [`repo::touch_version`]).
+pub(crate) fn lock(conn: &mut DbConn, buyer_id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<(), OrderError> {
+    Ok(repo::touch_version(conn, buyer_id, now)?)
+}
+
+/// Bumps the cart's version again and returns it (a change to cache once committed).
+pub(crate) fn bump(conn: &mut DbConn, buyer_id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<i64, OrderError> {
     Ok(repo::bump_version(conn, buyer_id, now)?)
 }
 

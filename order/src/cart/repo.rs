@@ -146,8 +146,10 @@ pub fn take_notices(conn: &mut DbConn, buyer_id: i64) -> Result<Vec<String>, DbE
     Ok(pending.into_iter().map(|(_, m)| m).collect())
 }
 
-/// Increments and returns the cart's version (creating the row on first use).
-pub fn bump_version(conn: &mut DbConn, buyer_id: i64, now: DateTime<Utc>) -> Result<i64, DbError> {
+/// Increments the cart's version (creating the row on first use), which also takes the
+/// row's write lock for the caller's transaction. No read: on MySQL a plain read fixes the
+/// transaction's snapshot, which a checkout must only do after its locking reads.
+pub fn touch_version(conn: &mut DbConn, buyer_id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
     let insert = match conn.backend() {
         Backend::Sqlite => "INSERT OR IGNORE INTO carts (buyer_id, version, updated_at) VALUES (?, 0, ?)",
         Backend::Mysql => "INSERT IGNORE INTO carts (buyer_id, version, updated_at) VALUES (?, 0, ?)",
@@ -167,6 +169,12 @@ pub fn bump_version(conn: &mut DbConn, buyer_id: i64, now: DateTime<Utc>) -> Res
             .execute(conn)?;
         bump(conn)?;
     }
+    Ok(())
+}
+
+/// Increments and returns the cart's version (creating the row on first use).
+pub fn bump_version(conn: &mut DbConn, buyer_id: i64, now: DateTime<Utc>) -> Result<i64, DbError> {
+    touch_version(conn, buyer_id, now)?;
     Ok(carts::table.find(buyer_id).select(carts::version).first(conn)?)
 }
 

@@ -341,7 +341,8 @@ impl Orders {
             .tx(move |conn| {
                 // Claim the key first: a concurrent duplicate waits here, then replays.
                 let order_id = repo::insert_pending(conn, buyer_id, &key, &hash, recover_after, now)?;
-                // Then the cart: another key's checkout of the same cart is refused.
+                // Then the cart: another key's checkout of the same cart is refused. Its row is
+                // locked by this write; what it holds by the locking reads after it.
                 cart::lock(conn, buyer_id, now)?;
                 repo::lock_for_checkout(conn, buyer_id)?;
                 if !repo::claim_cart(conn, buyer_id, order_id)? {
@@ -365,7 +366,7 @@ impl Orders {
                     // Nothing is stored for a refusal: the key and the cart stay free.
                     repo::release_cart(conn, buyer_id, order_id)?;
                     repo::delete_order(conn, order_id)?;
-                    let version = cart::lock(conn, buyer_id, now)?;
+                    let version = cart::bump(conn, buyer_id, now)?;
                     return Ok(Reservation::Refused { error, version, lines, pending });
                 }
                 let mut sorted = lines.clone();

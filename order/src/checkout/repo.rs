@@ -88,14 +88,15 @@ pub fn lock_order(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
     lock_rows(conn, "orders", "id", &[id])
 }
 
-/// Locks what a checkout reads: the buyer's cart and its lines, then the items and products
-/// they name (one order for every checkout), so a concurrent delete, reprice or cart edit either
-/// commits before our reads or waits for our commit.
+/// Locks what a checkout reads: the buyer's cart lines, then the items and products they
+/// name (one order for every checkout), so a concurrent delete, reprice or cart edit either
+/// commits before our reads or waits for our commit. The caller already holds the cart's
+/// row (`cart::lock`, a write), and has read nothing yet: on MySQL the first plain read
+/// fixes the transaction's snapshot.
 pub fn lock_for_checkout(conn: &mut DbConn, buyer_id: i64) -> Result<(), DbError> {
     if conn.backend() != Backend::Mysql {
         return Ok(());
     }
-    lock_rows(conn, "carts", "buyer_id", &[buyer_id])?;
     let mut items = load_ids(
         conn,
         diesel::sql_query("SELECT item_id AS id FROM cart_lines WHERE buyer_id = ? FOR UPDATE")
