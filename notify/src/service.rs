@@ -107,16 +107,14 @@ impl Notify {
         let stored = self
             .db
             .tx(move |conn| {
-                if repo::find_by_key(conn, n.account_id, &n.dedupe_key)?.is_some() {
-                    return Ok(None);
-                }
+                // Not looked up first: the insert of a key already stored is a duplicate.
                 let id = repo::insert(conn, &n, 0, now)?;
                 enqueue_delivery(&outbox, conn, id, 0, event_at, now)?;
-                Ok::<_, DbError>(Some(id))
+                Ok::<_, DbError>(id)
             })
             .await;
-        // A concurrent delivery of the same event stored it first: `None`.
-        let stored = stored.unless_duplicate()?.flatten();
+        // The same event stored before (a redelivery, or a concurrent one): `None`.
+        let stored = stored.unless_duplicate()?;
         if stored.is_some() {
             metrics::counter!("notifications_created_total", "kind" => kind.as_str()).increment(1);
             self.outbox.wake();

@@ -151,6 +151,20 @@ where
     if let Some(value) = replay(hash, &mut lookup).await? {
         return Ok(Keyed { value, replayed: true });
     }
+    execute_claiming(hash, lookup, run).await
+}
+
+/// [`execute`] without the look-up first, for a `run` whose first write claims the key,
+/// before any effect: a new key costs one read less, and a replay is found when its claim
+/// fails (as a concurrent duplicate's is).
+pub async fn execute_claiming<T, E, L, F, R, G>(hash: &str, mut lookup: L, run: R) -> Result<Keyed<T>, E>
+where
+    E: WrapsIdempotency,
+    L: FnMut() -> F,
+    F: Future<Output = Result<Option<Stored<T>>, E>>,
+    R: FnOnce() -> G,
+    G: Future<Output = Result<T, E>>,
+{
     match run().await {
         Err(e) if e.idempotency() == Some(IdempotencyError::Taken) => replay(hash, &mut lookup)
             .await?

@@ -469,12 +469,15 @@ impl Dispatcher {
                         Backend::Mysql => " FOR UPDATE SKIP LOCKED",
                         Backend::Sqlite => "", // BEGIN IMMEDIATE already serialises writers
                     };
+                    // Kept prepared (one text per table): `SKIP LOCKED` never waits for a lock,
+                    // so no wait can fail in the middle of its result (see `db::Cached`).
                     let mut rows: Vec<ClaimedRow> = diesel::sql_query(format!(
                         "SELECT id, topic, payload, attempts, dedupe_key, created_at FROM {table} \
                          WHERE status = 'pending' AND available_at <= ? ORDER BY id LIMIT ?{lock}"
                     ))
                     .bind::<Timestamp, _>(to_db(now))
                     .bind::<BigInt, _>(batch)
+                    .cached()
                     .load(conn)?;
                     if rows.is_empty() {
                         return Ok(Vec::new());

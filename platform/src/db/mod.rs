@@ -489,7 +489,9 @@ where
 /// middle of its result leaves libmariadb's statement unusable, and the next execution of
 /// the kept statement waits forever for an answer the server never sends (seen:
 /// `orders::a_cart_is_checked_out_once_whatever_the_keys` hung every time). An uncached
-/// statement is closed after each use, which resets it.
+/// statement is closed after each use, which resets it. A kept count (`SELECT COUNT(*) …
+/// FOR UPDATE`) hangs the same way; `checkout::a_locking_read_survives_a_lock_wait_that_runs_out`
+/// fails if `lock_rows` keeps its statement.
 #[derive(Debug, Clone, Copy)]
 pub struct Cached<Q> {
     query: Q,
