@@ -8,6 +8,8 @@ use contracts::wallet::{CancelOutcome, TransferReceipt, TransferRequest, WalletE
 use platform::clock::SharedClock;
 use platform::db::{Db, DbConn, DbError, write_tx};
 use platform::hotcache::HotDb;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Longest internal idempotency key or reference (the ledger derives entry keys from them).
 const MAX_KEY_LEN: usize = 180;
@@ -18,11 +20,48 @@ pub struct Wallets {
     clock: SharedClock,
     /// Ledger entries younger than this are checked by the audit but not folded yet.
     audit_grace: chrono::Duration,
+    ids: Arc<WalletIds>,
+}
+
+/// The ids of account and system wallets, which are never deleted (retention deletes only
+/// empty escrows), so a transfer looks each up once per process, not once per transfer.
+/// Escrows are always looked up. Bounded: forgotten all at once when full.
+#[derive(Default)]
+pub(crate) struct WalletIds(Mutex<HashMap<String, i64>>);
+
+const MAX_KNOWN_WALLETS: usize = 10_000;
+
+impl WalletIds {
+    /// The wallet's id, `None` if it does not exist yet; `fresh` skips what is known.
+    fn find(&self, conn: &mut DbConn, wallet: &WalletRef, fresh: bool) -> Result<Option<i64>, DbError> {
+        let kept = !matches!(wallet, WalletRef::Escrow(_));
+        let key = wallet.key();
+        if kept && !fresh {
+            let known = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key).copied();
+            if known.is_some() {
+                return Ok(known);
+            }
+        }
+        let found = ledger::find_wallet(conn, wallet)?.map(|(id, _)| id);
+        if let (true, Some(id)) = (kept, found) {
+            let mut ids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if ids.len() >= MAX_KNOWN_WALLETS {
+                ids.clear();
+            }
+            ids.insert(key, id);
+        }
+        Ok(found)
+    }
 }
 
 impl Wallets {
     pub fn new(db: HotDb, clock: SharedClock) -> Self {
-        Wallets { db, clock, audit_grace: chrono::Duration::seconds(crate::settings::DEFAULT_AUDIT_GRACE_SECS) }
+        Wallets {
+            db,
+            clock,
+            audit_grace: chrono::Duration::seconds(crate::settings::DEFAULT_AUDIT_GRACE_SECS),
+            ids: Default::default(),
+        }
     }
 
     /// See `payment.audit_grace_secs`.
@@ -109,17 +148,17 @@ fn validate(request: &TransferRequest) -> Result<(), PaymentError> {
 }
 
 /// Applies `request` exactly once on `conn` (not inside a transaction: it opens its own).
+/// The key is not looked up first: the transfer's insert claims it, and a duplicate is
+/// answered by replaying the stored transfer.
 pub(crate) fn transfer_blocking(
     conn: &mut DbConn,
     request: &TransferRequest,
     now: chrono::DateTime<chrono::Utc>,
+    ids: &WalletIds,
 ) -> Result<TransferReceipt, PaymentError> {
-    if let Some(row) = ledger::find_transfer(conn, &request.idempotency_key)? {
-        return ledger::replay(conn, &row, request);
-    }
-    let mut attempt = || {
-        let from = ledger::find_wallet(conn, &request.from)?.map(|(id, _)| id);
-        let to = ledger::find_wallet(conn, &request.to)?.map(|(id, _)| id);
+    let mut attempt = |fresh: bool| {
+        let from = ids.find(conn, &request.from, fresh)?;
+        let to = ids.find(conn, &request.to, fresh)?;
         write_tx(conn, |c| {
             let from_id = ledger::wallet_in_tx(c, &request.from, from, now)?;
             let to_id = ledger::wallet_in_tx(c, &request.to, to, now)?;
@@ -128,8 +167,8 @@ pub(crate) fn transfer_blocking(
     };
     // A concurrent transfer may create the same new wallet, or the retention sweep delete an
     // old empty escrow, between the look-up and the transaction: once more, looked up anew.
-    let applied = match attempt() {
-        Err(PaymentError::WalletChanged) => attempt(),
+    let applied = match attempt(false) {
+        Err(PaymentError::WalletChanged) => attempt(true),
         other => other,
     };
     match applied {
@@ -163,7 +202,8 @@ impl WalletService for Wallets {
     async fn transfer(&self, request: TransferRequest) -> Result<TransferReceipt, WalletError> {
         validate(&request)?;
         let now = self.clock.now();
-        let receipt = self.db.run(move |conn| transfer_blocking(conn, &request, now)).await?;
+        let ids = self.ids.clone();
+        let receipt = self.db.run(move |conn| transfer_blocking(conn, &request, now, &ids)).await?;
         if !receipt.replayed {
             metrics::counter!("ledger_transfers_total", "kind" => receipt.kind.as_str()).increment(1);
         }
