@@ -269,3 +269,61 @@ async fn a_crash_after_the_reservation_is_undone_by_recovery() {
 async fn a_crash_after_the_debit_is_completed_by_recovery() {
     assert!(crash_and_recover(":debit", Crash::After).await);
 }
+
+/// A locking read whose lock wait runs out fails, and the connection's next use of the same
+/// statement answers. It would not if the statement were kept prepared: libmariadb's kept
+/// statement then waits forever for an answer the server never sends (see
+/// `platform::db::Cached`; seen with `.cached()` added to `lock_rows`). MySQL only: SQLite
+/// has no row locks.
+#[test]
+fn a_locking_read_survives_a_lock_wait_that_runs_out() {
+    use diesel::connection::SimpleConnection;
+    use platform::db::{Backend, DbError, DbTarget, lock_rows};
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    if platform::testkit::backend() != Backend::Mysql {
+        return;
+    }
+    let test_db = platform::testkit::TestDatabase::create(&[]);
+    let target = DbTarget::parse(test_db.url()).unwrap();
+    let mut conn = target.establish().unwrap();
+    conn.batch_execute(
+        "CREATE TABLE locked (id BIGINT PRIMARY KEY) ENGINE = InnoDB; INSERT INTO locked VALUES (1), (2); \
+         SET SESSION innodb_lock_wait_timeout = 1",
+    )
+    .unwrap();
+    // Row 2 held by another session until told.
+    let (release, released) = channel::<()>();
+    let (held, is_held) = channel::<()>();
+    let holder_target = target.clone();
+    let holder = std::thread::spawn(move || {
+        let mut conn = holder_target.establish().unwrap();
+        conn.batch_execute("BEGIN; SELECT id FROM locked WHERE id = 2 FOR UPDATE").unwrap();
+        held.send(()).unwrap();
+        released.recv().unwrap();
+        conn.batch_execute("ROLLBACK").unwrap();
+    });
+    is_held.recv().unwrap();
+    // Each attempt locks row 1, then waits for row 2; on a thread of its own, so that a hang
+    // fails this test instead of hanging the suite.
+    let (results, answers) = channel::<Result<(), DbError>>();
+    let (go, gone) = channel::<()>();
+    std::thread::spawn(move || {
+        while gone.recv().is_ok() {
+            let result = conn.batch_execute("BEGIN").map_err(DbError::from).and_then(|()| {
+                let locked = lock_rows(&mut conn, "locked", "id", &[1, 2]);
+                conn.batch_execute("ROLLBACK")?;
+                locked
+            });
+            results.send(result).unwrap();
+        }
+    });
+    let wait = Duration::from_secs(30);
+    go.send(()).unwrap();
+    let timed_out = answers.recv_timeout(wait).expect("the first attempt answers").unwrap_err();
+    assert!(timed_out.to_string().contains("Lock wait timeout"), "{timed_out}");
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    go.send(()).unwrap();
+    answers.recv_timeout(wait).expect("the same statement answers again on the same connection").unwrap();
+}

@@ -295,6 +295,10 @@ impl Carts {
         let (view, version, lines) = self
             .db
             .tx(move |conn| {
+                // The cart's row first, as every writer of its lines does (one lock order), and
+                // before any read: on MySQL the first plain read fixes the snapshot, which must
+                // show what a concurrent writer of this cart committed before us.
+                repo::touch_version(conn, buyer_id, now)?;
                 let mut lines = repo::lines(conn, buyer_id)?;
                 let mut ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
                 if let CartEdit::Add { item_id, .. } = edit {
@@ -306,7 +310,7 @@ impl Carts {
                 apply_edit(conn, buyer_id, &lines, &states, edit, now)?;
                 let lines = repo::lines(conn, buyer_id)?;
                 let messages = repo::take_notices(conn, buyer_id)?;
-                let version = repo::bump_version(conn, buyer_id, now)?;
+                let version = repo::version(conn, buyer_id)?;
                 Ok::<_, OrderError>((build_view(&lines, &states, messages), version, lines))
             })
             .await?;
@@ -346,7 +350,11 @@ fn apply_edit(
                 return Err(OrderError::OutOfStock(state.label()));
             }
             let line = Line { item_id, product_id, quantity: wanted, unit_price: state.price };
-            repo::upsert_line(conn, buyer_id, &line, now)?;
+            match existing {
+                Some(_) => repo::upsert_line(conn, buyer_id, &line, now)?,
+                // Read under the cart's lock: nobody else adds it meanwhile.
+                None => repo::insert_line(conn, buyer_id, &line, now)?,
+            }
         }
         CartEdit::SetQuantity { item_id, quantity } => {
             let line = lines.iter().find(|l| l.item_id == item_id).ok_or(OrderError::NotFound)?;

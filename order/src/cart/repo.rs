@@ -90,18 +90,24 @@ pub fn upsert_line(conn: &mut DbConn, buyer_id: i64, line: &Line, now: DateTime<
         .cached()
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(cart_lines::table)
-            .values((
-                cart_lines::buyer_id.eq(buyer_id),
-                cart_lines::item_id.eq(line.item_id),
-                cart_lines::product_id.eq(line.product_id),
-                cart_lines::quantity.eq(line.quantity),
-                cart_lines::unit_price.eq(line.unit_price),
-                cart_lines::created_at.eq(to_db(now)),
-                cart_lines::updated_at.eq(to_db(now)),
-            ))
-            .execute(conn)?;
+        insert_line(conn, buyer_id, line, now)?;
     }
+    Ok(())
+}
+
+/// A line the cart does not hold yet.
+pub fn insert_line(conn: &mut DbConn, buyer_id: i64, line: &Line, now: DateTime<Utc>) -> Result<(), DbError> {
+    diesel::insert_into(cart_lines::table)
+        .values((
+            cart_lines::buyer_id.eq(buyer_id),
+            cart_lines::item_id.eq(line.item_id),
+            cart_lines::product_id.eq(line.product_id),
+            cart_lines::quantity.eq(line.quantity),
+            cart_lines::unit_price.eq(line.unit_price),
+            cart_lines::created_at.eq(to_db(now)),
+            cart_lines::updated_at.eq(to_db(now)),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

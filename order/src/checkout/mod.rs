@@ -226,9 +226,9 @@ pub(crate) fn escrow(order_id: i64) -> WalletRef {
 /// What the reservation transaction decided.
 enum Reservation {
     Reserved {
-        order_id: i64,
-        buyer_id: i64,
-        total: i64,
+        /// The `pending` order and its lines as this transaction wrote them.
+        row: OrderRow,
+        lines: Vec<LineRow>,
         /// Whose stock was taken.
         products: Vec<i64>,
     },
@@ -290,8 +290,9 @@ impl Orders {
                 }
             }
         };
+        // The reservation's first write claims the key (`repo::insert_pending`).
         let run = || self.start_checkout(buyer_id, key, &hash, expected_total);
-        Ok(idempotency::execute(&hash, lookup, run).await?.value)
+        Ok(idempotency::execute_claiming(&hash, lookup, run).await?.value)
     }
 
     /// Claims the key with a `pending` order, reserves the cart's stock, takes the money.
@@ -308,9 +309,9 @@ impl Orders {
                 metrics::counter!("checkout_refusals_total", "reason" => refusal_label(&error)).increment(1);
                 Err(error)
             }
-            Reservation::Reserved { order_id, buyer_id, total, products } => {
+            Reservation::Reserved { row, lines, products } => {
                 crate::catalog::stock_changed(self.carts.hot(), products).await;
-                self.settle(order_id, buyer_id, total).await
+                self.settle(row, lines).await
             }
         }
     }
@@ -377,6 +378,7 @@ impl Orders {
                         return Err(OrderError::OutOfStock(state.label()));
                     }
                 }
+                let mut rows = Vec::with_capacity(lines.len());
                 for line in &lines {
                     let state = states.get(&line.item_id).ok_or(OrderError::NotFound)?;
                     let new = LineRow {
@@ -395,10 +397,21 @@ impl Orders {
                         updated_at: to_db(now),
                     };
                     repo::insert_line(conn, &new)?;
+                    rows.push(new);
                 }
                 repo::set_total(conn, order_id, total)?;
+                let row = OrderRow {
+                    id: order_id,
+                    buyer_id,
+                    request_hash: hash.clone(),
+                    status: OrderStatus::Pending,
+                    total,
+                    created_at: to_db(now),
+                    updated_at: to_db(now),
+                    paid_at: None,
+                };
                 let products = lines.iter().map(|l| l.product_id).collect();
-                Ok(Reservation::Reserved { order_id, buyer_id, total, products })
+                Ok(Reservation::Reserved { row, lines: rows, products })
             })
             .await
     }
@@ -425,7 +438,8 @@ impl Orders {
     }
 
     /// Moves the buyer's money of a reserved order into its escrow and marks it paid.
-    async fn settle(&self, order_id: i64, buyer_id: i64, total: i64) -> Result<Order, OrderError> {
+    async fn settle(&self, row: OrderRow, lines: Vec<LineRow>) -> Result<Order, OrderError> {
+        let (order_id, buyer_id, total) = (row.id, row.buyer_id, row.total);
         if total > 0 {
             let debit = TransferRequest {
                 from: WalletRef::Account(buyer_id),
@@ -449,21 +463,26 @@ impl Orders {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.complete(order_id).await
+        self.complete(order_id, Some((row, lines))).await
     }
 
     /// Marks the order paid (the money is in escrow), empties the bought cart lines and
-    /// announces the order; idempotent.
-    async fn complete(&self, order_id: i64) -> Result<Order, OrderError> {
+    /// announces the order; idempotent. `known`: the pending order and its lines as the
+    /// reservation wrote them, not read again (if it is still pending, they are so still).
+    async fn complete(&self, order_id: i64, known: Option<(OrderRow, Vec<LineRow>)>) -> Result<Order, OrderError> {
         let now = self.clock.now();
         let outbox = self.outbox.clone();
         let (paid_now, version, cart_lines, buyer_id, pending, paid) = self
             .db
             .tx(move |conn| {
-                let mut row = repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?;
-                let lines = repo::lines(conn, &[order_id])?;
+                let (mut row, lines) = match &known {
+                    Some((row, lines)) => (row.clone(), lines.clone()),
+                    None => (repo::find(conn, order_id)?.ok_or(OrderError::NotFound)?, repo::lines(conn, &[order_id])?),
+                };
                 let buyer_id = row.buyer_id;
                 let paid_now = repo::mark_paid(conn, order_id, now)?;
+                // Before the lines: the cart's row, then its lines, as every cart writer does.
+                repo::release_cart(conn, buyer_id, order_id)?;
                 if paid_now {
                     cart::remove_bought(conn, buyer_id, lines.iter().map(|l| l.item_id))?;
                     let mut seller_ids: Vec<i64> = lines.iter().map(|l| l.seller_id).collect();
@@ -478,7 +497,6 @@ impl Orders {
                     };
                     outbox.publish(conn, now, &event)?;
                 }
-                repo::release_cart(conn, buyer_id, order_id)?;
                 let (version, cart_lines) = cart::after_change(conn, buyer_id, now)?;
                 let pending = cart::has_notices(conn, buyer_id)?;
                 // Paid just now, it is what this transaction wrote (lines as inserted, no
@@ -511,7 +529,7 @@ impl Orders {
     async fn abandon(&self, order_id: i64, reason: &str) -> Result<(), OrderError> {
         match self.wallets.cancel(&debit_key(order_id)).await? {
             CancelOutcome::AlreadyApplied(_) => {
-                self.complete(order_id).await?;
+                self.complete(order_id, None).await?;
             }
             CancelOutcome::Cancelled => {
                 let now = self.clock.now();
@@ -553,7 +571,7 @@ impl Orders {
             }
             let (row, _) = self.load(order_id).await?;
             let outcome = if row.total == 0 {
-                self.complete(order_id).await.map(|_| ())
+                self.complete(order_id, None).await.map(|_| ())
             } else {
                 self.abandon(order_id, "abandoned").await
             };
